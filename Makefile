@@ -1,0 +1,30 @@
+# Every target bootstraps .venv first; re-running is quick when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-long bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+demo: venv
+	$(VENV)/bin/concord demo
+
+test: venv
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+test-long: venv
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m long
+
+bench: venv
+	$(PY) bench/engine.py --records 10000
+	$(PY) bench/engine.py --records 100000
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

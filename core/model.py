@@ -1,0 +1,247 @@
+"""Plain data that the engine passes around: both sides of a pair, the base, settings, decisions.
+
+Everything here is immutable and free of I/O. Timestamps are timezone-aware UTC datetimes;
+an unknown time is ``None``. Emails are kept exactly as the remote system holds them; the
+comparison key lives in :mod:`core.emails`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+UTC = timezone.utc
+
+
+class Side(str, enum.Enum):
+    """Which system a value or a winner belongs to."""
+
+    APOLLO = "apollo"
+    SALESFORCE = "salesforce"
+    NONE = "none"
+
+    @property
+    def other(self) -> "Side":
+        if self is Side.APOLLO:
+            return Side.SALESFORCE
+        if self is Side.SALESFORCE:
+            return Side.APOLLO
+        return Side.NONE
+
+
+class Strength(str, enum.Enum):
+    """How sure a recommendation is; one-click reconciliation applies ``strong`` only."""
+
+    STRONG = "strong"
+    MEDIUM = "medium"
+    REVIEW = "review"
+    NONE = "none"
+
+    @property
+    def rank(self) -> int:
+        return _STRENGTH_RANK[self]
+
+
+_STRENGTH_RANK = {Strength.NONE: 0, Strength.REVIEW: 1, Strength.MEDIUM: 2, Strength.STRONG: 3}
+
+
+class TimeSource(str, enum.Enum):
+    """Where an email edit time comes from, best first."""
+
+    HISTORY = "history"  # Salesforce field history: the exact time
+    OBSERVATION = "observation"  # Concord saw the old value, then the new one: an interval
+    RECORD = "record"  # LastModifiedDate / updated_at: an upper bound only
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class EditTime:
+    """When an email value was set, as an interval ``(earliest, latest]``.
+
+    Field history gives an exact time (``earliest == latest``). An observation bounds the
+    edit between the last pull that saw the old value and the first that saw the new one.
+    A record timestamp is only an upper bound (``earliest`` is ``None``).
+    """
+
+    earliest: datetime | None
+    latest: datetime | None
+    source: TimeSource
+
+    @property
+    def known(self) -> bool:
+        return self.latest is not None
+
+    @property
+    def exact(self) -> bool:
+        return self.latest is not None and self.earliest == self.latest
+
+    @classmethod
+    def at(cls, when: datetime | None, source: TimeSource = TimeSource.HISTORY) -> "EditTime":
+        return cls(when, when, source if when else TimeSource.UNKNOWN)
+
+    @classmethod
+    def upper_bound(cls, when: datetime | None) -> "EditTime":
+        return cls(None, when, TimeSource.RECORD if when else TimeSource.UNKNOWN)
+
+
+UNKNOWN_TIME = EditTime(None, None, TimeSource.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class ApolloContact:
+    """An Apollo contact as far as email reconciliation cares."""
+
+    id: str
+    email: str | None = None
+    email_status: str | None = None  # verified, guessed, unavailable, bounced, ... (lower case)
+    first_name: str = ""
+    last_name: str = ""
+    organization_name: str = ""
+    email_from_customer: bool = False
+    contact_stage_id: str | None = None
+    contact_stage: str | None = None  # the stage's display name, when known
+    salesforce_id: str | None = None
+    salesforce_lead_id: str | None = None
+    salesforce_contact_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    email_edit: EditTime = UNKNOWN_TIME
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def linked_salesforce_ids(self) -> tuple[str, ...]:
+        """The Salesforce ids Apollo holds for this contact, Contact id first."""
+        ids = (self.salesforce_contact_id, self.salesforce_id, self.salesforce_lead_id)
+        seen: list[str] = []
+        for sf_id in ids:
+            if sf_id and sf_id not in seen:
+                seen.append(sf_id)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class SalesforceRecord:
+    """A Salesforce Lead or Contact as far as email reconciliation cares."""
+
+    id: str
+    object: str  # "Lead" | "Contact"
+    email: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""  # Lead.Company, or the Account name for a Contact when known
+    account_id: str | None = None
+    bounced_at: datetime | None = None
+    bounce_reason: str | None = None
+    is_converted: bool = False
+    converted_contact_id: str | None = None
+    created_at: datetime | None = None
+    created_by_id: str | None = None
+    created_by_apollo: bool = False
+    last_modified: datetime | None = None
+    system_modstamp: datetime | None = None
+    email_edit: EditTime = UNKNOWN_TIME
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """The last email both systems agreed on, and when (Unison's archive)."""
+
+    email: str
+    synced_at: datetime | None = None
+
+
+class CreatePolicy(str, enum.Enum):
+    """Apollo's push setting for net-new contacts (S7)."""
+
+    OFF = "off"
+    ON = "on"
+    STAGES = "stages"
+
+
+class Preset(str, enum.Enum):
+    """Policy presets that may replace the native prediction as the recommendation."""
+
+    MOST_RECENT_EDIT = "most_recent_edit"
+    SALESFORCE_MASTER = "salesforce_master"
+    APOLLO_MASTER = "apollo_master"
+    VERIFIED_WINS = "verified_wins"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Apollo's push/pull settings mirrored, plus Concord's own policy."""
+
+    create_policy: CreatePolicy = CreatePolicy.OFF
+    create_stages: tuple[str, ...] = ()
+    create_as: str = "Lead"
+    manage_crm_as_contacts: bool = True
+    preset: Preset = Preset.MOST_RECENT_EDIT
+    apollo_pull_minutes: int = 30  # Apollo pulls Salesforce changes about this often
+    auto_apply: Strength = Strength.STRONG  # reconcile-all applies this strength and above
+
+    def creates_for_stage(self, stage: str | None, stage_id: str | None = None) -> bool:
+        """Whether Apollo's push settings create a Salesforce record for a contact at a stage."""
+        if self.create_policy is CreatePolicy.ON:
+            return True
+        if self.create_policy is CreatePolicy.STAGES:
+            wanted = {s.casefold() for s in self.create_stages}
+            return any(s and s.casefold() in wanted for s in (stage, stage_id))
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """What Apollo's own sync will do with the pair."""
+
+    winner: Side
+    email: str | None
+    rule: str
+    in_flight: bool = False  # a Salesforce edit Apollo has not pulled yet
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """What Concord recommends, with the rule that decided it and a reason a user can read."""
+
+    winner: Side
+    email: str | None
+    rule: str
+    strength: Strength
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The engine's verdict on one pair."""
+
+    conflict: bool
+    native: Prediction
+    recommendation: Recommendation
+    hints: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict:
+        """The JSON shape of ``concord decide`` (DESIGN §3.3)."""
+        return {
+            "conflict": self.conflict,
+            "native": {
+                "winner": self.native.winner.value,
+                "email": self.native.email,
+                "rule": self.native.rule,
+            },
+            "recommendation": {
+                "winner": self.recommendation.winner.value,
+                "email": self.recommendation.email,
+                "rule": self.recommendation.rule,
+                "strength": self.recommendation.strength.value,
+                "reason": self.recommendation.reason,
+            },
+            "hints": list(self.hints),
+        }
