@@ -1,0 +1,401 @@
+"""The local SQLite cache: one file per workspace, created 0600 in a 0700 directory, WAL.
+
+The schema is versioned by ``PRAGMA user_version`` and built by the table of migrations at
+the bottom of this file; opening a file runs whatever steps it lacks, each in its own
+transaction. A file that is not a Concord cache, or is damaged, raises
+:class:`CacheCorrupt` naming the file and how to recover, and is never re-created silently.
+
+The remote records in the cache can always be pulled again; the user's choices, the base
+and the run history cannot, which is why a damaged file is moved aside, never deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from .model import UTC
+
+APPLICATION_ID = 0x434F4E43  # "CONC": marks a file as a Concord cache
+SCHEMA_VERSION = 2
+
+
+class CacheError(Exception):
+    """The cache cannot be used; the message names the file and what to do."""
+
+
+class CacheCorrupt(CacheError):
+    """The file is damaged or is not a Concord cache."""
+
+
+class CacheTooNew(CacheError):
+    """The file was written by a newer Concord with a schema this one does not know."""
+
+
+def now_iso() -> str:
+    """The current UTC time in the cache's timestamp format."""
+    return iso(datetime.now(UTC))
+
+
+def iso(when: datetime | None) -> str | None:
+    """A datetime in the cache's sortable format: ``2026-03-01T09:00:00.000Z``."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Parse an ISO-8601 time (``Z``, ``+00:00`` or Salesforce's ``+0000``) to aware UTC."""
+    if not text:
+        return None
+    if text.endswith(("+0000", "-0000")) and text[-5] in "+-" and text[-6] != ":":
+        text = text[:-5] + "+00:00"
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file 0600 (and its directory 0700) before SQLite touches it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o600)
+        os.close(fd)
+
+
+def _check_header(path: Path) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        return  # a brand-new file we created ourselves
+    with open(path, "rb") as fh:
+        header = fh.read(100)
+    if not header.startswith(b"SQLite format 3\x00"):
+        raise CacheCorrupt(_damaged_message(path, "it is not an SQLite database"))
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id not in (0, APPLICATION_ID):
+        raise CacheCorrupt(_damaged_message(path, "it belongs to another program", foreign=True))
+
+
+def _damaged_message(path: Path, what: str, foreign: bool = False) -> str:
+    if foreign:
+        return (f"Cannot use {path}: {what}. Concord leaves it untouched; choose another "
+                f"workspace or move the file away.")
+    return (f"Cannot use the cache {path}: {what}. Nothing was changed. The records in it can be "
+            f"pulled again: run `concord cache quarantine --path \"{path}\"` (or move the file "
+            f"aside yourself) and pull again. Keep the moved file: it holds your choices and "
+            f"run history.")
+
+
+class Cache:
+    """An open workspace cache. Use one per thread; writes go through :meth:`transaction`."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = Path(path)
+        if self.path.exists():
+            _check_header(self.path)
+        elif create:
+            _create_private_file(self.path)
+        else:
+            raise CacheError(f"No cache at {self.path}; pull a workspace first.")
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=10.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise CacheCorrupt(_damaged_message(self.path, f"SQLite says '{exc}'")) from None
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise CacheTooNew(f"The cache {self.path} has schema version {version}; this Concord "
+                              f"knows up to {SCHEMA_VERSION}. Update Concord to open it.")
+        try:
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CacheCorrupt(_damaged_message(self.path, f"SQLite says '{exc}'")) from None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Cache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: committed on success, rolled back on any error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def check_integrity(self) -> list[str]:
+        """Problems ``PRAGMA quick_check`` reports; an empty list means the file is sound."""
+        try:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        return [] if rows == ["ok"] else rows
+
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- small key/value state --------------------------------------------------------------
+
+    def get_state(self, key: str, default=None):
+        """A value from ``sync_state`` (watermarks, API usage), JSON-decoded."""
+        row = self.conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_state(self, key: str, value) -> None:
+        """Store a value in ``sync_state``; call inside a transaction to commit it with data."""
+        self.conn.execute(
+            "INSERT INTO sync_state(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    def next_seq(self) -> int:
+        """A new change number; every row written in a batch carries it (incremental runs)."""
+        seq = int(self.get_state("seq", 0)) + 1
+        self.set_state("seq", seq)
+        return seq
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables, for summaries."""
+        tables = ("apollo_contacts", "sf_records", "links", "decisions", "base", "observations",
+                  "sf_email_history", "link_suggestions", "runs")
+        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def quarantine(path: str | os.PathLike) -> Path:
+    """Move a damaged cache (and its WAL/SHM sidecars) aside; return where it went."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            src.rename(Path(str(target) + suffix))
+    return target
+
+
+def file_mode(path: str | os.PathLike) -> int:
+    """The permission bits of a file (for checks and tests)."""
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# -- schema -------------------------------------------------------------------------------
+
+def _v1_records(db: sqlite_utils.Database) -> None:
+    """Version 1: the records as pulled, their email history, observations, sync state."""
+    db.execute("""
+        CREATE TABLE apollo_contacts (
+            id TEXT PRIMARY KEY,
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT NOT NULL DEFAULT '',
+            organization_name TEXT NOT NULL DEFAULT '',
+            email TEXT,
+            email_key TEXT NOT NULL DEFAULT '',
+            email_status TEXT,
+            email_from_customer INTEGER NOT NULL DEFAULT 0,
+            contact_stage_id TEXT,
+            salesforce_id TEXT,
+            salesforce_lead_id TEXT,
+            salesforce_contact_id TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            raw TEXT,
+            pulled_at TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE sf_records (
+            id TEXT PRIMARY KEY,
+            object TEXT NOT NULL CHECK (object IN ('Lead', 'Contact')),
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT NOT NULL DEFAULT '',
+            company TEXT NOT NULL DEFAULT '',
+            account_id TEXT,
+            email TEXT,
+            email_key TEXT NOT NULL DEFAULT '',
+            bounced_at TEXT,
+            bounce_reason TEXT,
+            is_converted INTEGER NOT NULL DEFAULT 0,
+            converted_contact_id TEXT,
+            created_at TEXT,
+            created_by_id TEXT,
+            last_modified_at TEXT,
+            last_modified_by_id TEXT,
+            system_modstamp TEXT,
+            is_deleted INTEGER NOT NULL DEFAULT 0,
+            raw TEXT,
+            pulled_at TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE sf_email_history (
+            id TEXT PRIMARY KEY,
+            record_id TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            new_key TEXT NOT NULL DEFAULT '',
+            changed_at TEXT NOT NULL,
+            changed_by TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE observations (
+            side TEXT NOT NULL CHECK (side IN ('apollo', 'salesforce')),
+            record_id TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            email TEXT,
+            first_seen_at TEXT NOT NULL,
+            prior_seen_at TEXT,
+            PRIMARY KEY (side, record_id, email_key)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db["apollo_contacts"].create_index(["email_key"])
+    db["apollo_contacts"].create_index(["seq"])
+    db["sf_records"].create_index(["email_key"])
+    db["sf_records"].create_index(["converted_contact_id"])
+    db["sf_records"].create_index(["seq"])
+    db["sf_email_history"].create_index(["record_id", "changed_at"])
+
+
+def _v2_decisions(db: sqlite_utils.Database) -> None:
+    """Version 2: links between the systems, the base, decisions, settings and runs."""
+    db.execute("""
+        CREATE TABLE links (
+            link_id INTEGER PRIMARY KEY,
+            apollo_id TEXT,
+            sf_id TEXT,
+            method TEXT NOT NULL CHECK (method IN
+                ('crm_id', 'email', 'fuzzy', 'manual', 'apollo_only', 'sf_only')),
+            confirmed INTEGER NOT NULL DEFAULT 1,
+            twin_id TEXT,
+            note TEXT,
+            CHECK (apollo_id IS NOT NULL OR sf_id IS NOT NULL)
+        )""")
+    db.execute("CREATE UNIQUE INDEX links_apollo ON links(apollo_id) WHERE apollo_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX links_sf_only ON links(sf_id) WHERE apollo_id IS NULL")
+    db.execute("CREATE INDEX links_sf ON links(sf_id)")
+    db.execute("""
+        CREATE TABLE link_suggestions (
+            apollo_id TEXT NOT NULL,
+            sf_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (apollo_id, sf_id)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE base (
+            apollo_id TEXT NOT NULL,
+            sf_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            synced_at TEXT,
+            PRIMARY KEY (apollo_id, sf_id)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE decisions (
+            link_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            company TEXT NOT NULL DEFAULT '',
+            apollo_email TEXT,
+            sf_email TEXT,
+            sf_object TEXT,
+            conflict INTEGER NOT NULL,
+            native_winner TEXT NOT NULL,
+            native_email TEXT,
+            native_rule TEXT NOT NULL,
+            in_flight INTEGER NOT NULL DEFAULT 0,
+            rec_winner TEXT NOT NULL,
+            rec_email TEXT,
+            rec_rule TEXT NOT NULL,
+            strength TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            hints TEXT NOT NULL DEFAULT '',
+            choice TEXT CHECK (choice IN ('apollo', 'salesforce', 'skip', 'custom')),
+            choice_email TEXT,
+            status TEXT NOT NULL,
+            error TEXT,
+            decided_at TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0
+        )""")
+    for cols in (["status"], ["native_rule"], ["rec_rule"], ["strength"], ["name"],
+                 ["company"], ["conflict", "status"]):
+        db["decisions"].create_index(cols)
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""
+        CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '{}',
+            api_calls TEXT NOT NULL DEFAULT '{}'
+        )""")
+
+
+MIGRATIONS: list = [_v1_records, _v2_decisions]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the schema up to ``target``, one transaction per step; return the new version."""
+    db = sqlite_utils.Database(conn)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise sqlite3.DatabaseError("the file is an SQLite database of another program")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    elif conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        raise sqlite3.DatabaseError("the file is an SQLite database of another program")
+    while version < target:
+        step = MIGRATIONS[version]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(db)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        version += 1
+    return version
+
+
+def chunked(rows: Iterable, size: int) -> Iterator[list]:
+    """Split an iterable into lists of at most ``size`` items."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
