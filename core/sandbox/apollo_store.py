@@ -1,0 +1,675 @@
+"""Apollo's side of the sandbox: contacts, stages and labels in SQLite.
+
+Contacts are kept as their wire JSON (exactly what the API serves) next to the few columns
+that searching, sorting and linking need, so a million of them fit on disk with a small
+page cache instead of in memory. Every public method is safe to call from any thread: one
+connection, one lock, short statements.
+
+Searches run the way Apollo's do: filters, a sort, and a display cap of 50,000 records.
+The ordered ids of the first 50,000 matches are materialised once per query and store
+version, so paging through them costs one indexed lookup per page instead of an OFFSET
+scan; any write makes later pages see the new order, as offset paging on the real
+service does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from .clock import as_clock, iso_ms
+from .ids import apollo_id, to18
+
+DISPLAY_CAP = 50_000  # Apollo shows at most 50,000 records of a search...
+MAX_PAGES = 500  # ...as at most 500 pages
+STAGE_KIND, LABEL_KIND, USER_KIND, JOB_KIND, CONTACT_KIND = 0x5, 0x4, 0x3, 0x2, 0x6
+TEAM_OWNER_ID = apollo_id(1, USER_KIND)  # the Apollo user the API key belongs to
+
+# Wire sort names → the column holding the value (all ISO strings that sort as text).
+SORT_COLUMNS = {
+    "contact_updated_at": "updated_at",
+    "contact_created_at": "created_at",
+    "contact_last_activity_date": "last_activity_date",
+    "contact_email_last_opened_at": "email_last_opened_at",
+    "contact_email_last_clicked_at": "email_last_clicked_at",
+}
+DEFAULT_SORT = "contact_created_at"
+
+# Fields a PATCH /contacts/{id} (and bulk_update, and create) may set directly.
+PLAIN_FIELDS = ("first_name", "last_name", "organization_name", "title", "account_id",
+                "website_url", "present_raw_address")
+PHONE_FIELDS = {"direct_phone": "work_direct", "corporate_phone": "work_hq",
+                "mobile_phone": "mobile", "home_phone": "home", "other_phone": "other"}
+
+_EMAIL_SYNTAX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ApolloStoreError(Exception):
+    """Something the Apollo emulator refuses; ``status`` is the HTTP answer it maps to."""
+
+    status = 422
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ContactNotFound(ApolloStoreError):
+    """No contact with that id."""
+
+    status = 404
+
+
+class InvalidValue(ApolloStoreError):
+    """A field value Apollo would reject (an unknown stage id, ...)."""
+
+
+def default_stages() -> list[dict]:
+    """The contact stages a new Apollo team starts with, wire-shaped."""
+    names = [("Cold", None), ("Approaching", "in_progress"), ("Replied", "in_progress"),
+             ("Interested", "succeeded"), ("Not Interested", "failed"),
+             ("Unresponsive", "failed"), ("Do Not Contact", "failed"), ("Bad Data", "failed"),
+             ("Changed Job", "failed")]
+    return [{"id": apollo_id(i + 1, STAGE_KIND), "team_id": TEAM_OWNER_ID, "name": name,
+             "display_name": name, "display_order": float(i + 1), "category": category,
+             "default_exclude_for_leadgen": False, "is_meeting_set": None}
+            for i, (name, category) in enumerate(names)]
+
+
+def email_key(email: str | None) -> str | None:
+    """How emails compare: trimmed and lower-cased (blank → None)."""
+    if email is None:
+        return None
+    key = email.strip().lower()
+    return key or None
+
+
+def plausible_email(email: str | None) -> bool:
+    """Apollo ignores emails it cannot parse; this is the syntax check it applies."""
+    return bool(email) and _EMAIL_SYNTAX.match(email.strip()) is not None
+
+
+def name_key(first: str | None, last: str | None, company: str | None) -> str:
+    """First + last name + company, case-insensitive: how a person is matched without email."""
+    return "\x1f".join((v or "").strip().casefold() for v in (first, last, company))
+
+
+def _sf18(value: str | None) -> str | None:
+    return to18(value) if value else None
+
+
+def email_entry(email: str, *, status: str, true_status: str, source: str) -> dict:
+    """One ``contact_emails[]`` entry as Apollo shapes it (position 0 = primary)."""
+    lowered = email.strip().lower()
+    return {"email": email, "position": 0, "email_status": status,
+            "email_true_status": true_status, "source": source,
+            "email_md5": hashlib.md5(lowered.encode()).hexdigest(),
+            "email_sha256": hashlib.sha256(lowered.encode()).hexdigest(),
+            "free_domain": lowered.rsplit("@", 1)[-1] in {"gmail.com", "yahoo.com",
+                                                          "hotmail.com", "outlook.com"},
+            "extrapolated_email_confidence": None, "third_party_vendor_name": None,
+            "vendor_validation_statuses": [], "email_needs_tickling": None,
+            "email_status_unavailable_reason": None}
+
+
+@dataclass(frozen=True)
+class ContactQuery:
+    """What a contacts search asks for (already parsed from the wire)."""
+
+    stage_ids: tuple[str, ...] = ()
+    label_ids: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # lower-cased tokens; every one must appear
+    sort_by: str = DEFAULT_SORT
+    ascending: bool = False
+
+
+@dataclass
+class ContactChange:
+    """A contact before and after a write."""
+
+    before: dict
+    contact: dict
+    changed: set[str] = field(default_factory=set)  # wire fields whose value changed
+
+    @property
+    def email_changed(self) -> bool:
+        return email_key(self.before.get("email")) != email_key(self.contact.get("email"))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    email_key TEXT,
+    name_key TEXT,
+    keywords TEXT NOT NULL DEFAULT '',
+    contact_stage_id TEXT,
+    salesforce_lead_id TEXT,
+    salesforce_contact_id TEXT,
+    created_at TEXT,
+    updated_at TEXT,
+    last_activity_date TEXT,
+    email_last_opened_at TEXT,
+    email_last_clicked_at TEXT,
+    pushed INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contact_labels (
+    label_id TEXT NOT NULL,
+    contact_rowid INTEGER NOT NULL,
+    PRIMARY KEY (label_id, contact_rowid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stages (id TEXT PRIMARY KEY, name_key TEXT, position REAL, data BLOB);
+CREATE TABLE IF NOT EXISTS labels (id TEXT PRIMARY KEY, name TEXT, name_key TEXT UNIQUE);
+"""
+_INDEXES = {
+    "contacts_email": "contacts(email_key)",
+    "contacts_name": "contacts(name_key)",
+    "contacts_stage": "contacts(contact_stage_id)",
+    "contacts_sf_lead": "contacts(salesforce_lead_id)",
+    "contacts_sf_contact": "contacts(salesforce_contact_id)",
+    "contacts_created": "contacts(created_at)",
+    "contacts_updated": "contacts(updated_at)",
+}
+_COLUMNS = ("id", "email_key", "name_key", "keywords", "contact_stage_id", "salesforce_lead_id",
+            "salesforce_contact_id", "created_at", "updated_at", "last_activity_date",
+            "email_last_opened_at", "email_last_clicked_at", "data")
+
+
+def _columns(contact: Mapping) -> tuple:
+    """The indexed columns of a wire contact, in ``_COLUMNS`` order (data last)."""
+    get = contact.get
+    emails = [get("email") or ""] + [e.get("email") or "" for e in get("contact_emails") or ()]
+    keywords = "\x1f".join((get("name") or "", get("first_name") or "", get("last_name") or "",
+                            get("title") or "", get("organization_name") or "",
+                            *emails)).lower()
+    return (get("id"), email_key(get("email")),
+            name_key(get("first_name"), get("last_name"), get("organization_name")),
+            keywords, get("contact_stage_id"), _sf18(get("salesforce_lead_id")),
+            _sf18(get("salesforce_contact_id")), get("created_at"), get("updated_at"),
+            get("last_activity_date"), get("email_last_opened_at"),
+            get("email_last_clicked_at"), orjson.dumps(contact))
+
+
+class ApolloStore:
+    """Apollo contacts, stages and labels in one SQLite file.
+
+    ``path=None`` keeps the data in a private temporary file that :meth:`close` removes (a
+    file rather than ``:memory:`` so a million contacts cost disk, not RAM). ``clock`` is a
+    zero-argument callable returning an aware datetime; it stamps ``updated_at``.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, clock=None):
+        self.clock = as_clock(clock)
+        self._tempdir = None
+        if path is None:
+            self._tempdir = tempfile.mkdtemp(prefix="concord-apollo-")
+            path = Path(self._tempdir) / "apollo.sqlite"
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # The sandbox is disposable: speed over durability.
+        self._db.executescript("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;"
+                               "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
+        self._db.executescript(_SCHEMA)
+        self._create_indexes()
+        self._version = 0  # bumped by every write; materialised searches check it
+        self._searches: OrderedDict[tuple, tuple[int, int, array]] = OrderedDict()
+        self._next_number = (self._scalar("SELECT max(rowid) FROM contacts") or 0) + 1
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _scalar(self, sql: str, params: Iterable = ()):
+        row = self._db.execute(sql, tuple(params)).fetchone()
+        return row[0] if row else None
+
+    def _create_indexes(self) -> None:
+        for name, target in _INDEXES.items():
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
+    def _drop_indexes(self) -> None:
+        for name in _INDEXES:
+            self._db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def close(self) -> None:
+        """Close the database (and delete it if it was a private temporary file)."""
+        with self._lock:
+            self._db.close()
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
+
+    def __enter__(self) -> "ApolloStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def now(self) -> str:
+        """The sandbox time in Apollo's format."""
+        return iso_ms(self.clock())
+
+    # -- bulk loading --------------------------------------------------------------------------
+
+    def load_contacts(self, rows: Iterable[Mapping], *, batch: int = 10_000) -> int:
+        """Insert wire-shaped contacts (``id`` required); returns how many were loaded.
+
+        Loading into an empty store builds the indexes once at the end, which is several
+        times faster than maintaining them row by row at a million contacts.
+        """
+        sql = (f"INSERT INTO contacts ({', '.join(_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+        loaded = 0
+        with self._lock:
+            empty = not self._scalar("SELECT 1 FROM contacts LIMIT 1")
+            if empty:
+                self._drop_indexes()
+            try:
+                self._db.execute("BEGIN")
+                chunk: list[tuple] = []
+                labelled: list[tuple[str, list]] = []
+                for row in rows:
+                    if not row.get("id"):
+                        raise ValueError(f"an Apollo contact needs an id: {dict(row)!r:.200}")
+                    chunk.append(_columns(row))
+                    if row.get("label_ids"):
+                        labelled.append((row["id"], list(row["label_ids"])))
+                    if len(chunk) >= batch:
+                        self._db.executemany(sql, chunk)
+                        loaded += len(chunk)
+                        chunk.clear()
+                if chunk:
+                    self._db.executemany(sql, chunk)
+                    loaded += len(chunk)
+                for contact_id, label_ids in labelled:
+                    rowid = self._scalar("SELECT rowid FROM contacts WHERE id = ?", (contact_id,))
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
+                        [(label, rowid) for label in label_ids])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            finally:
+                if empty:
+                    self._create_indexes()
+                    self._db.execute("ANALYZE")
+            self._next_number = (self._scalar("SELECT max(rowid) FROM contacts") or 0) + 1
+            self._version += 1
+        return loaded
+
+    def load_stages(self, rows: Iterable[Mapping]) -> int:
+        """Insert or replace contact stages (wire-shaped: id, name, display_name, ...)."""
+        with self._lock:
+            count = 0
+            for i, row in enumerate(rows):
+                stage = dict(row)
+                stage.setdefault("display_name", stage.get("name"))
+                stage.setdefault("display_order", float(i + 1))
+                stage.setdefault("category", None)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO stages (id, name_key, position, data) VALUES (?, ?, ?, ?)",
+                    (stage["id"], (stage.get("name") or "").casefold(),
+                     float(stage["display_order"] or 0), orjson.dumps(stage)))
+                count += 1
+            self._version += 1
+            return count
+
+    def load_labels(self, rows: Iterable[Mapping]) -> int:
+        """Insert or replace labels (``{"id", "name"}``), the lists ``label_names`` refer to."""
+        with self._lock:
+            count = 0
+            for row in rows:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO labels (id, name, name_key) VALUES (?, ?, ?)",
+                    (row["id"], row["name"], row["name"].casefold()))
+                count += 1
+            return count
+
+    # -- stages and labels ---------------------------------------------------------------------
+
+    def stages(self) -> list[dict]:
+        """Every contact stage, in display order."""
+        with self._lock:
+            return [orjson.loads(d) for (d,) in
+                    self._db.execute("SELECT data FROM stages ORDER BY position, id")]
+
+    def stage(self, ref: str | None) -> dict | None:
+        """The stage with this id, or else this name (case-insensitive)."""
+        if not ref:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT data FROM stages WHERE id = ? OR name_key = ? "
+                                   "ORDER BY id = ? DESC LIMIT 1",
+                                   (ref, ref.casefold(), ref)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def labels(self, label_ids: Iterable[str]) -> list[dict]:
+        """The labels with these ids, wire-shaped (``{"id", "name", "modality"}``)."""
+        out = []
+        with self._lock:
+            for label_id in label_ids:
+                row = self._db.execute("SELECT id, name FROM labels WHERE id = ?", (label_id,)).fetchone()
+                if row:
+                    out.append({"id": row[0], "name": row[1], "modality": "contacts",
+                                "team_id": TEAM_OWNER_ID})
+        return out
+
+    def _label_ids(self, names: Iterable[str]) -> list[str]:
+        """Ids of the labels with these names, creating the missing ones (as Apollo does)."""
+        ids = []
+        for name in names:
+            key = str(name).casefold()
+            found = self._scalar("SELECT id FROM labels WHERE name_key = ?", (key,))
+            if found is None:
+                number = (self._scalar("SELECT count(*) FROM labels") or 0) + 1
+                found = apollo_id(number, LABEL_KIND)
+                while self._scalar("SELECT 1 FROM labels WHERE id = ?", (found,)):
+                    number += 1
+                    found = apollo_id(number, LABEL_KIND)
+                self._db.execute("INSERT INTO labels (id, name, name_key) VALUES (?, ?, ?)",
+                                 (found, str(name), key))
+            ids.append(found)
+        return ids
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many contacts the store holds."""
+        with self._lock:
+            return self._scalar("SELECT count(*) FROM contacts")
+
+    def get(self, contact_id: str) -> dict | None:
+        """The wire contact with this id, or None."""
+        raw = self.get_raw(contact_id)
+        return orjson.loads(raw) if raw is not None else None
+
+    def get_raw(self, contact_id: str) -> bytes | None:
+        """The wire JSON of a contact, as stored (what the API sends)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        return row[0] if row else None
+
+    def was_pushed(self, contact_id: str) -> bool:
+        """Whether Apollo ever created or updated a Salesforce record from this contact."""
+        with self._lock:
+            return bool(self._scalar("SELECT pushed FROM contacts WHERE id = ?", (contact_id,)))
+
+    def _rows(self, where: str, params: tuple) -> list[dict]:
+        with self._lock:
+            return [orjson.loads(d) for (d,) in
+                    self._db.execute(f"SELECT data FROM contacts WHERE {where} ORDER BY rowid", params)]
+
+    def find_by_email(self, email: str | None) -> list[dict]:
+        """Contacts whose primary email equals ``email`` (case-insensitive)."""
+        key = email_key(email)
+        return self._rows("email_key = ?", (key,)) if key else []
+
+    def find_by_name(self, first: str | None, last: str | None, company: str | None) -> list[dict]:
+        """Contacts with this first name, last name and company (case-insensitive)."""
+        return self._rows("name_key = ?", (name_key(first, last, company),))
+
+    def find_linked(self, salesforce_id: str) -> list[dict]:
+        """Contacts linked to this Salesforce Lead or Contact id (15 or 18 characters)."""
+        sf = _sf18(salesforce_id)
+        return self._rows("salesforce_lead_id = ? OR salesforce_contact_id = ?", (sf, sf))
+
+    def find_unlinked(self, *, email: str | None = None, first: str | None = None,
+                      last: str | None = None, company: str | None = None,
+                      never_pushed: bool = False) -> list[dict]:
+        """Contacts linked to no Salesforce record, matched by email or else by name+company."""
+        cond = "salesforce_lead_id IS NULL AND salesforce_contact_id IS NULL"
+        if never_pushed:
+            cond += " AND pushed = 0"
+        if email is not None:
+            return self._rows(f"email_key = ? AND {cond}", (email_key(email),))
+        return self._rows(f"name_key = ? AND {cond}", (name_key(first, last, company),))
+
+    # -- searching -----------------------------------------------------------------------------
+
+    def _where(self, query: ContactQuery) -> tuple[str, list]:
+        conds, params = [], []
+        if query.stage_ids:
+            conds.append(f"contact_stage_id IN ({', '.join('?' * len(query.stage_ids))})")
+            params.extend(query.stage_ids)
+        if query.label_ids:
+            conds.append("rowid IN (SELECT contact_rowid FROM contact_labels WHERE label_id IN "
+                         f"({', '.join('?' * len(query.label_ids))}))")
+            params.extend(query.label_ids)
+        for token in query.keywords:
+            conds.append("instr(keywords, ?) > 0")
+            params.append(token)
+        return (" AND ".join(conds) or "1"), params
+
+    def search_ids(self, query: ContactQuery) -> tuple[int, array]:
+        """``(total matches, rowids of the first 50,000 in order)``, materialised per version."""
+        column = SORT_COLUMNS.get(query.sort_by, SORT_COLUMNS[DEFAULT_SORT])
+        direction = "ASC" if query.ascending else "DESC"
+        key = (query.stage_ids, query.label_ids, query.keywords, column, direction)
+        with self._lock:
+            cached = self._searches.get(key)
+            if cached and cached[0] == self._version:
+                self._searches.move_to_end(key)
+                return cached[1], cached[2]
+            where, params = self._where(query)
+            total = self._scalar(f"SELECT count(*) FROM contacts WHERE {where}", params)
+            ids = array("q", (r for (r,) in self._db.execute(
+                f"SELECT rowid FROM contacts WHERE {where} "
+                f"ORDER BY {column} {direction} NULLS LAST, rowid {direction} LIMIT {DISPLAY_CAP}",
+                params)))
+            self._searches[key] = (self._version, total, ids)
+            while len(self._searches) > 16:
+                self._searches.popitem(last=False)
+            return total, ids
+
+    def search_page(self, query: ContactQuery, page: int, per_page: int) -> tuple[int, list[bytes]]:
+        """``(total matches, wire JSON of the contacts on page ``page``)`` (1-based)."""
+        total, ids = self.search_ids(query)
+        start = (page - 1) * per_page
+        wanted = ids[start:start + per_page] if 0 <= start < len(ids) else array("q")
+        if not wanted:
+            return total, []
+        with self._lock:
+            found = dict(self._db.execute(
+                f"SELECT rowid, data FROM contacts WHERE rowid IN ({', '.join('?' * len(wanted))})",
+                tuple(wanted)))
+        return total, [found[r] for r in wanted if r in found]
+
+    def search(self, query: ContactQuery, page: int = 1, per_page: int = 100) -> tuple[int, list[dict]]:
+        """Like :meth:`search_page` with the contacts parsed."""
+        total, raw = self.search_page(query, page, per_page)
+        return total, [orjson.loads(r) for r in raw]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _load_row(self, contact_id: str) -> tuple[int, dict]:
+        row = self._db.execute("SELECT rowid, data FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        if row is None:
+            raise ContactNotFound(f"Contact not found: {contact_id}")
+        return row[0], orjson.loads(row[1])
+
+    def _save(self, rowid: int, contact: dict, *, pushed: bool | None = None) -> None:
+        cols = _columns(contact)
+        assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
+        params = list(cols[1:])
+        if pushed is not None:
+            assignments += ", pushed = ?"
+            params.append(int(pushed))
+        self._db.execute(f"UPDATE contacts SET {assignments} WHERE rowid = ?", (*params, rowid))
+        self._db.execute("DELETE FROM contact_labels WHERE contact_rowid = ?", (rowid,))
+        self._db.executemany("INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
+                             [(label, rowid) for label in contact.get("label_ids") or ()])
+        self._version += 1
+
+    def _apply_fields(self, contact: dict, fields: Mapping) -> None:
+        """Apply the writable wire fields of a create/PATCH body to ``contact`` in place."""
+        for name in PLAIN_FIELDS:
+            if name in fields:
+                contact[name] = fields[name]
+        if "first_name" in fields or "last_name" in fields:
+            contact["name"] = " ".join(p for p in (contact.get("first_name"),
+                                                   contact.get("last_name")) if p) or None
+        if "contact_stage_id" in fields:
+            stage_id = fields["contact_stage_id"]
+            if stage_id is not None and self.stage(stage_id) is None:
+                raise InvalidValue(f"Contact stage {stage_id} does not exist")
+            contact["contact_stage_id"] = (self.stage(stage_id) or {}).get("id")
+        if "label_names" in fields:
+            names = fields["label_names"] or []
+            if isinstance(names, str):
+                names = [names]
+            contact["label_ids"] = self._label_ids(names)
+        if isinstance(fields.get("typed_custom_fields"), Mapping):
+            contact.setdefault("typed_custom_fields", {}).update(fields["typed_custom_fields"])
+        for name, kind in PHONE_FIELDS.items():
+            if name in fields and fields[name]:
+                phones = [p for p in contact.get("phone_numbers") or () if p.get("type") != kind]
+                digits = re.sub(r"\D", "", str(fields[name]))
+                phones.append({"raw_number": str(fields[name]), "sanitized_number": "+" + digits,
+                               "type": kind, "position": len(phones), "status": "no_status"})
+                contact["phone_numbers"] = phones
+        if "email" in fields:
+            email = fields["email"]
+            if email is None or (isinstance(email, str) and not email.strip()):
+                set_email(contact, None, how="manual")
+            elif isinstance(email, str) and plausible_email(email):
+                set_email(contact, email.strip(), how="manual")
+            # Apollo ignores an email it cannot parse ("Invalid emails will be ignored").
+
+    def update(self, contact_id: str, fields: Mapping, *, touch: bool = True) -> ContactChange:
+        """Apply a PATCH body (documented fields; others ignored) to a contact.
+
+        An email change is a manual edit: ``email_status`` becomes ``verified``,
+        ``email_true_status`` ``User Managed``, ``email_manually_changed`` and
+        ``email_from_customer`` true. ``updated_at`` moves whenever something changed (or
+        always, with ``touch``). Raises :class:`ContactNotFound`, :class:`InvalidValue`.
+        """
+        with self._lock:
+            rowid, contact = self._load_row(contact_id)
+            before = orjson.loads(orjson.dumps(contact))
+            self._apply_fields(contact, fields)
+            return self._commit_change(rowid, before, contact, touch=touch)
+
+    def set_fields(self, contact_id: str, fields: Mapping, *, touch: bool = True,
+                   pushed: bool | None = None) -> ContactChange:
+        """Overwrite wire fields verbatim (the emulator's own bookkeeping: links, crm_job)."""
+        with self._lock:
+            rowid, contact = self._load_row(contact_id)
+            before = orjson.loads(orjson.dumps(contact))
+            contact.update(fields)
+            return self._commit_change(rowid, before, contact, touch=touch, pushed=pushed)
+
+    def set_email(self, contact_id: str, email: str | None, *, how: str) -> ContactChange:
+        """Set a contact's email as a manual edit (``how="manual"``) or from the CRM
+        (``how="crm"``), with the status fields Apollo sets for each."""
+        with self._lock:
+            rowid, contact = self._load_row(contact_id)
+            before = orjson.loads(orjson.dumps(contact))
+            set_email(contact, email, how=how)
+            return self._commit_change(rowid, before, contact, touch=True)
+
+    def _commit_change(self, rowid: int, before: dict, contact: dict, *, touch: bool,
+                       pushed: bool | None = None) -> ContactChange:
+        changed = {k for k in set(before) | set(contact) if before.get(k) != contact.get(k)}
+        if changed or touch:
+            contact["updated_at"] = self.now()
+            self._save(rowid, contact, pushed=pushed)
+        elif pushed is not None:
+            self._save(rowid, contact, pushed=pushed)
+        return ContactChange(before, contact, changed)
+
+    def create(self, fields: Mapping, *, source: str = "api") -> dict:
+        """Create a contact from a POST /contacts body; Apollo never dedupes here."""
+        with self._lock:
+            number = self._next_number
+            contact_id = apollo_id(number, CONTACT_KIND)
+            while self._scalar("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)):
+                number += 1
+                contact_id = apollo_id(number, CONTACT_KIND)
+            now = self.now()
+            contact = new_contact(contact_id, now, source=source)
+            stages = self.stages()
+            if stages:
+                contact["contact_stage_id"] = stages[0]["id"]
+            self._apply_fields(contact, {k: v for k, v in fields.items() if k != "email"})
+            email = fields.get("email")
+            if isinstance(email, str) and plausible_email(email):
+                set_email(contact, email.strip(), how="create")
+            contact["updated_at"] = now
+            self._db.execute(
+                f"INSERT INTO contacts (rowid, {', '.join(_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' * len(_COLUMNS))})", (number, *_columns(contact)))
+            self._db.executemany("INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
+                                 [(label, number) for label in contact.get("label_ids") or ()])
+            self._next_number = number + 1
+            self._version += 1
+            return contact
+
+    def mark_pushed(self, contact_id: str) -> None:
+        """Remember that Apollo pushed this contact to Salesforce (it is no longer "never pushed")."""
+        with self._lock:
+            self._db.execute("UPDATE contacts SET pushed = 1 WHERE id = ?", (contact_id,))
+
+
+def new_contact(contact_id: str, now: str, *, source: str) -> dict:
+    """A blank wire contact as Apollo creates it (every documented key present)."""
+    return {
+        "id": contact_id, "first_name": None, "last_name": None, "name": None,
+        "linkedin_url": None, "title": None, "contact_stage_id": None,
+        "owner_id": TEAM_OWNER_ID, "creator_id": TEAM_OWNER_ID, "person_id": None,
+        "email_needs_tickling": False, "organization_name": None, "source": source,
+        "original_source": source, "organization_id": None, "headline": None,
+        "photo_url": None, "present_raw_address": None, "linkedin_uid": None,
+        "extrapolated_email_confidence": None, "salesforce_id": None,
+        "salesforce_lead_id": None, "salesforce_contact_id": None,
+        "salesforce_account_id": None, "crm_owner_id": None, "crm_id": None,
+        "crm_record_url": None, "created_at": now, "updated_at": now,
+        "emailer_campaign_ids": [], "email_manually_changed": False,
+        "email": None, "email_status": None, "email_true_status": None, "email_source": None,
+        "email_from_customer": None, "contact_emails": [], "account_id": None,
+        "last_activity_date": None, "merged_crm_ids": [], "typed_custom_fields": {},
+        "queued_for_crm_push": False, "label_ids": [], "existence_level": "full",
+        "phone_numbers": [], "city": None, "state": None, "country": None, "time_zone": None,
+    }
+
+
+def set_email(contact: dict, email: str | None, *, how: str) -> None:
+    """Set the primary email of a wire contact in place, with the statuses Apollo gives it.
+
+    ``how``: ``manual`` (a user's or the API's edit: verified, User Managed, manually
+    changed), ``crm`` (pulled from Salesforce: the customer's value, not an Apollo
+    verification), ``create`` (given when the contact was created).
+    """
+    others = [e for e in contact.get("contact_emails") or ()
+              if email is None or email_key(e.get("email")) != email_key(email)]
+    others = [e for e in others if e.get("position") != 0 or email is None]
+    if email is None:
+        contact.update(email=None, email_status=None, email_true_status=None,
+                       email_source=None, contact_emails=[])
+        if how == "manual":
+            contact["email_manually_changed"] = True
+        return
+    if how == "crm":
+        status, true_status, source = "verified", "User Managed", "crm"
+    else:
+        status, true_status, source = "verified", "User Managed", "User Managed"
+    entry = email_entry(email, status=status, true_status=true_status, source=source)
+    for position, other in enumerate(others, start=1):
+        other["position"] = position
+    contact.update(email=email, email_status=status, email_true_status=true_status,
+                   email_from_customer=True, contact_emails=[entry, *others])
+    contact["email_source"] = "crm" if how == "crm" else None
+    if how == "manual":
+        contact["email_manually_changed"] = True
