@@ -267,7 +267,8 @@ class SandboxServer:
         self._httpd.server_activate()
         if self._context:
             self._httpd.socket = self._context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
+        # A short poll interval: stop() waits for the loop to notice, once per server.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         name=f"sandbox-{self.app.name}", daemon=True)
         self._thread.start()
         return self
