@@ -20,11 +20,10 @@ from typing import Protocol
 
 import orjson
 
-from .apollo_store import (DISPLAY_CAP, JOB_KIND, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
+from .apollo_store import (DISPLAY_CAP, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
                            ApolloStore, ApolloStoreError, ContactChange, ContactQuery,
                            email_key)
 from .faults import FaultRule
-from .ids import apollo_id
 from .ratelimit import RateLimiter, Verdict
 from .server import App, HTTPError, Request, Response, json_response, text_response
 
@@ -117,7 +116,6 @@ class ApolloApp(App):
         self.sync: ApolloSync | None = None
         self.admin_routes: dict[tuple[str, str], Callable[[Request], Response]] = {}
         self._names: list[tuple[str, re.Pattern, str]] = []
-        self._jobs = 0
 
         self._endpoint("POST", PREFIX + r"/contacts/search", "contacts/search", self.search)
         self._endpoint("POST", PREFIX + r"/contacts/bulk_update", "contacts/bulk_update",
@@ -362,18 +360,8 @@ class ApolloApp(App):
                                        or change.contact.get("salesforce_contact_id")):
             # No CRM attached: the push is queued and never runs, as with a broken integration.
             self.store.set_fields(contact_id, {"queued_for_crm_push": True,
-                                               "crm_job": self.new_crm_job("pending")}, touch=False)
+                                               "crm_job": self.store.new_crm_job("pending")}, touch=False)
         return change
-
-    def new_crm_job(self, status: str, *, note: str | None = None,
-                    error_code: str | None = None) -> dict:
-        """A ``crm_job`` object like the one Apollo attaches to a contact it pushes."""
-        with self.lock:
-            self._jobs += 1
-            number = self._jobs
-        return {"id": apollo_id(number, JOB_KIND), "job_type": "push_contacts", "status": status,
-                "note": note, "error_code": error_code, "retry_at": None,
-                "created_at": self.store.now()}
 
     def update_contact(self, request: Request, contact_id: str) -> Response:
         """PATCH (or legacy PUT) /contacts/{id}: the documented fields; others ignored."""
@@ -447,7 +435,7 @@ class ApolloApp(App):
                     {"id": contact_id, "error": exc.message})
         if force_async or len(items) > BULK_SYNC_MAX:
             # Apollo answers large batches with a job; the sandbox has already applied them.
-            job = self.new_crm_job("completed")
+            job = self.store.new_crm_job("completed")
             return json_response(200, {"message": "Contacts will be updated asynchronously",
                                        "async": True, "job_id": job["id"],
                                        "contact_ids": updated})

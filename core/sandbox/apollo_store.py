@@ -191,13 +191,17 @@ _COLUMNS = ("id", "email_key", "name_key", "keywords", "contact_stage_id", "sale
 def _columns(contact: Mapping) -> tuple:
     """The indexed columns of a wire contact, in ``_COLUMNS`` order (data last)."""
     get = contact.get
-    emails = [get("email") or ""] + [e.get("email") or "" for e in get("contact_emails") or ()]
-    keywords = "\x1f".join((get("name") or "", get("first_name") or "", get("last_name") or "",
-                            get("title") or "", get("organization_name") or "",
-                            *emails)).lower()
-    return (get("id"), email_key(get("email")),
-            name_key(get("first_name"), get("last_name"), get("organization_name")),
-            keywords, get("contact_stage_id"), _sf18(get("salesforce_lead_id")),
+    first, last, org = get("first_name") or "", get("last_name") or "", get("organization_name") or ""
+    email = get("email") or ""
+    texts = [get("name") or "", first, last, get("title") or "", org, email]
+    for entry in get("contact_emails") or ():
+        other = entry.get("email")
+        if other and other != email:
+            texts.append(other)
+    key = email.strip().lower() or None
+    return (get("id"), key,
+            f"{first.strip().casefold()}\x1f{last.strip().casefold()}\x1f{org.strip().casefold()}",
+            "\x1f".join(texts).lower(), get("contact_stage_id"), _sf18(get("salesforce_lead_id")),
             _sf18(get("salesforce_contact_id")), get("created_at"), get("updated_at"),
             get("last_activity_date"), get("email_last_opened_at"),
             get("email_last_clicked_at"), orjson.dumps(contact))
@@ -225,6 +229,7 @@ class ApolloStore:
                                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
         self._db.executescript(_SCHEMA)
         self._create_indexes()
+        self._jobs = 0
         self._version = 0  # bumped by every write; materialised searches check it
         self._searches: OrderedDict[tuple, tuple[int, int, array]] = OrderedDict()
         self._next_number = (self._scalar("SELECT max(rowid) FROM contacts") or 0) + 1
@@ -269,8 +274,9 @@ class ApolloStore:
         Loading into an empty store builds the indexes once at the end, which is several
         times faster than maintaining them row by row at a million contacts.
         """
-        sql = (f"INSERT INTO contacts ({', '.join(_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+        sql = (f"INSERT INTO contacts (rowid, {', '.join(_COLUMNS)}) "
+               f"VALUES (?, {', '.join('?' * len(_COLUMNS))})")
+        label_sql = "INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)"
         loaded = 0
         with self._lock:
             empty = not self._scalar("SELECT 1 FROM contacts LIMIT 1")
@@ -278,26 +284,26 @@ class ApolloStore:
                 self._drop_indexes()
             try:
                 self._db.execute("BEGIN")
+                rowid = self._next_number
                 chunk: list[tuple] = []
-                labelled: list[tuple[str, list]] = []
+                labels: list[tuple[str, int]] = []
                 for row in rows:
                     if not row.get("id"):
                         raise ValueError(f"an Apollo contact needs an id: {dict(row)!r:.200}")
-                    chunk.append(_columns(row))
-                    if row.get("label_ids"):
-                        labelled.append((row["id"], list(row["label_ids"])))
+                    chunk.append((rowid, *_columns(row)))
+                    for label in row.get("label_ids") or ():
+                        labels.append((label, rowid))
+                    rowid += 1
                     if len(chunk) >= batch:
                         self._db.executemany(sql, chunk)
+                        self._db.executemany(label_sql, labels)
                         loaded += len(chunk)
                         chunk.clear()
+                        labels.clear()
                 if chunk:
                     self._db.executemany(sql, chunk)
+                    self._db.executemany(label_sql, labels)
                     loaded += len(chunk)
-                for contact_id, label_ids in labelled:
-                    rowid = self._scalar("SELECT rowid FROM contacts WHERE id = ?", (contact_id,))
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
-                        [(label, rowid) for label in label_ids])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -616,6 +622,20 @@ class ApolloStore:
             self._next_number = number + 1
             self._version += 1
             return contact
+
+    def new_crm_job(self, status: str, *, note: str | None = None,
+                    error_code: str | None = None) -> dict:
+        """A ``crm_job`` object like the one Apollo attaches to a contact it pushes to the CRM.
+
+        ``status`` is ``completed``, ``failed`` or ``pending``; a failure carries the CRM's
+        ``error_code`` and a ``note`` saying what went wrong.
+        """
+        with self._lock:
+            self._jobs += 1
+            number = self._jobs
+        return {"id": apollo_id(number, JOB_KIND), "job_type": "push_contacts", "status": status,
+                "note": note, "error_code": error_code, "retry_at": None,
+                "created_at": self.now()}
 
     def mark_pushed(self, contact_id: str) -> None:
         """Remember that Apollo pushed this contact to Salesforce (it is no longer "never pushed")."""
