@@ -23,7 +23,8 @@ import tempfile
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,6 +231,7 @@ class ApolloStore:
         self._db.executescript(_SCHEMA)
         self._create_indexes()
         self._jobs = 0
+        self._bulk_depth = 0  # inside bulk_load(): indexes are built when it ends
         self._version = 0  # bumped by every write; materialised searches check it
         self._searches: OrderedDict[tuple, tuple[int, int, array]] = OrderedDict()
         self._next_number = (self._scalar("SELECT max(rowid) FROM contacts") or 0) + 1
@@ -279,7 +281,7 @@ class ApolloStore:
         label_sql = "INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)"
         loaded = 0
         with self._lock:
-            empty = not self._scalar("SELECT 1 FROM contacts LIMIT 1")
+            empty = not self._bulk_depth and not self._scalar("SELECT 1 FROM contacts LIMIT 1")
             if empty:
                 self._drop_indexes()
             try:
@@ -315,6 +317,23 @@ class ApolloStore:
             self._next_number = (self._scalar("SELECT max(rowid) FROM contacts") or 0) + 1
             self._version += 1
         return loaded
+
+    @contextmanager
+    def bulk_load(self) -> Iterator["ApolloStore"]:
+        """Load in several :meth:`load_contacts` calls with the indexes built once, at the end."""
+        with self._lock:
+            if self._bulk_depth == 0:
+                self._drop_indexes()
+            self._bulk_depth += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._bulk_depth -= 1
+                if self._bulk_depth == 0:
+                    self._create_indexes()
+                    self._db.execute("ANALYZE")
+                    self._version += 1
 
     def load_stages(self, rows: Iterable[Mapping]) -> int:
         """Insert or replace contact stages (wire-shaped: id, name, display_name, ...)."""
