@@ -378,3 +378,78 @@ def test_s7_refused_create_is_recorded(setup):
     # Apollo ignored nothing: Salesforce refuses the 80+ character address.
     assert contact["crm_job"]["status"] == "failed"
     assert contact["salesforce_id"] is None
+
+
+# -- starting everything ------------------------------------------------------------------------
+
+def test_start_sandbox_serves_generated_data(tmp_path):
+    import json
+
+    from simple_salesforce import Salesforce
+
+    from core.sandbox.workspace import start_sandbox
+
+    with start_sandbox(300, 3, tls_dir=tmp_path / "tls") as sandbox:
+        info = json.loads(json.dumps(sandbox.info()))
+        session = requests_session(info["ca_path"])
+        answer = session.post(info["apollo"]["api_url"] + "/contacts/search", json={"per_page": 100},
+                              headers={"x-api-key": info["apollo"]["api_key"]}).json()
+        assert answer["pagination"]["total_entries"] == sandbox.loaded["apollo_contacts"] > 0
+        sf = Salesforce(instance_url=info["salesforce"]["instance_url"], version="59.0",
+                        session_id=info["salesforce"]["access_token"], session=session)
+        total = sf.query("SELECT COUNT() FROM Contact")["totalSize"]
+        assert total == sandbox.sf_store.count("Contact") > 0
+        tick = session.post(info["apollo"]["pull_tick_url"],
+                            headers={"X-Sandbox-Admin": info["admin_token"]})
+        assert tick.status_code == 200 and "updated" in tick.json()
+        assert info["salesforce"]["client_id"] == sandbox.salesforce_client_id
+
+
+def requests_session(ca_path):
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_path
+    return session
+
+
+def test_serve_writes_a_private_info_file_and_stops_on_sigterm(tmp_path):
+    import json
+    import os
+    import signal
+    import stat
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    info_file = tmp_path / "sandbox.json"
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.sandbox.serve", "--records", "200", "--seed", "5",
+         "--info-file", str(info_file), "--apollo-limits", "none"],
+        cwd=root, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not info_file.exists():
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the sandbox did not start"
+            time.sleep(0.05)
+        assert stat.S_IMODE(os.stat(info_file).st_mode) == 0o600
+        info = json.loads(info_file.read_text())
+        session = requests_session(info["ca_path"])
+        health = session.get(info["apollo"]["api_url"] + "/auth/health",
+                             headers={"x-api-key": info["apollo"]["api_key"]})
+        assert health.status_code == 200
+        assert "x-rate-limit-minute" in health.headers and health.headers["x-rate-limit-minute"] == ""
+        tick = session.post(info["apollo"]["pull_tick_url"],
+                            headers={"X-Sandbox-Admin": info["admin_token"]})
+        assert tick.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert not info_file.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
