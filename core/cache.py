@@ -228,10 +228,10 @@ def _v1_records(db: sqlite_utils.Database) -> None:
             salesforce_contact_id TEXT,
             created_at TEXT,
             updated_at TEXT,
-            raw TEXT,
+            raw_hash INTEGER,
             pulled_at TEXT NOT NULL,
             seq INTEGER NOT NULL DEFAULT 0
-        )""")
+        ) WITHOUT ROWID""")
     db.execute("""
         CREATE TABLE sf_records (
             id TEXT PRIMARY KEY,
@@ -252,10 +252,13 @@ def _v1_records(db: sqlite_utils.Database) -> None:
             last_modified_by_id TEXT,
             system_modstamp TEXT,
             is_deleted INTEGER NOT NULL DEFAULT 0,
-            raw TEXT,
+            raw_hash INTEGER,
             pulled_at TEXT NOT NULL,
             seq INTEGER NOT NULL DEFAULT 0
-        )""")
+        ) WITHOUT ROWID""")
+    # The full API answers, kept apart so the tables the engine scans stay narrow.
+    db.execute("CREATE TABLE apollo_raw (id TEXT PRIMARY KEY, raw TEXT NOT NULL)")
+    db.execute("CREATE TABLE sf_raw (id TEXT PRIMARY KEY, raw TEXT NOT NULL)")
     db.execute("""
         CREATE TABLE sf_email_history (
             id TEXT PRIMARY KEY,
@@ -279,6 +282,10 @@ def _v1_records(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db["apollo_contacts"].create_index(["email_key"])
     db["apollo_contacts"].create_index(["seq"])
+    # Incremental matching finds the contacts that point at a changed Salesforce record.
+    for column in ("salesforce_id", "salesforce_contact_id", "salesforce_lead_id"):
+        db.execute(f"CREATE INDEX apollo_contacts_{column} ON apollo_contacts({column}) "
+                   f"WHERE {column} IS NOT NULL")
     db["sf_records"].create_index(["email_key"])
     db["sf_records"].create_index(["converted_contact_id"])
     db["sf_records"].create_index(["seq"])
@@ -302,6 +309,8 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX links_apollo ON links(apollo_id) WHERE apollo_id IS NOT NULL")
     db.execute("CREATE UNIQUE INDEX links_sf_only ON links(sf_id) WHERE apollo_id IS NULL")
     db.execute("CREATE INDEX links_sf ON links(sf_id)")
+    db.execute("CREATE INDEX links_unlinked ON links(method) "
+               "WHERE method IN ('apollo_only', 'sf_only')")
     db.execute("""
         CREATE TABLE link_suggestions (
             apollo_id TEXT NOT NULL,
@@ -345,9 +354,10 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
             decided_at TEXT NOT NULL,
             seq INTEGER NOT NULL DEFAULT 0
         )""")
-    for cols in (["status"], ["native_rule"], ["rec_rule"], ["strength"], ["name"],
-                 ["company"], ["conflict", "status"]):
+    # Few indexes: every one costs on each of a million writes. The window adds what it needs.
+    for cols in (["status"], ["native_rule"], ["strength"]):
         db["decisions"].create_index(cols)
+    db.execute("CREATE INDEX decisions_in_flight ON decisions(link_id) WHERE in_flight = 1")
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("""
         CREATE TABLE runs (

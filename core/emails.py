@@ -35,6 +35,12 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _WRAPPED = re.compile(r"^[^<>]*<\s*([^<>]+?)\s*>\s*$")
 # What Salesforce accepts in the local part (RFC 5322 atext plus dots; no quoting, no comments).
 _LOCAL_OK = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+$")
+# The everyday shape of an address, which needs no further checks: dot-separated atext,
+# then DNS labels and an alphabetic top-level domain. Anything else goes to email-validator.
+_PLAIN = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
 class EmailError(ValueError):
@@ -110,9 +116,15 @@ def validate(raw: str | None, *, allow_unicode: bool = False) -> str:
     64 characters (consecutive dots and a trailing dot are allowed, unlike RFC 5322), and a
     domain with a dot. Non-ASCII needs Email Address Internationalization (``allow_unicode``).
     """
-    text = clean(raw)
+    return _validate_clean(clean(raw), allow_unicode)
+
+
+def _validate_clean(text: str, allow_unicode: bool) -> str:
     if not text:
         raise EmailError("the address is blank")
+    if (len(text) <= MAX_LENGTH and _PLAIN.fullmatch(text) and text.index("@") <= MAX_LOCAL_LENGTH
+            and not _special_use(text)):
+        return text
     if len(text) > MAX_LENGTH:
         raise EmailError(f"the address is {len(text)} characters long; Salesforce allows {MAX_LENGTH}")
     if text.count("@") != 1:
@@ -151,12 +163,20 @@ def validate(raw: str | None, *, allow_unicode: bool = False) -> str:
     return text
 
 
+def _special_use(text: str) -> bool:
+    # The reserved names are single labels, so only the top-level label can be one.
+    return text.rpartition(".")[2].lower() in _SPECIAL_USE
+
+
 def hints_for(raw: str | None) -> tuple[str, ...]:
     """Hints about one address: ``plus_tag``, ``gmail_dots``, ``role_account``, ``needs_cleanup``."""
     if not raw:
         return ()
+    return _hints_clean(raw, clean(raw))
+
+
+def _hints_clean(raw: str, text: str) -> tuple[str, ...]:
     found = []
-    text = clean(raw)
     if text != raw:
         found.append("needs_cleanup")
     local, _, domain = text.lower().rpartition("@")
@@ -172,19 +192,24 @@ def hints_for(raw: str | None) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=65536)
 def check(raw: str | None, *, allow_unicode: bool = False) -> EmailCheck:
     """Key, validity and hints of an address in one call (cached: addresses repeat)."""
-    key = comparison_key(raw)
-    if not key:
+    text = clean(raw)
+    if not text:
         return EmailCheck("", False, "the address is blank", ())
+    key = text.lower() if text.isascii() else comparison_key(text)
+    hints = _hints_clean(raw, text)
     try:
-        validate(raw, allow_unicode=allow_unicode)
+        _validate_clean(text, allow_unicode)
     except EmailError as exc:
-        return EmailCheck(key, False, str(exc), hints_for(raw))
-    return EmailCheck(key, True, None, hints_for(raw))
+        return EmailCheck(key, False, str(exc), hints)
+    return EmailCheck(key, True, None, hints)
 
 
 def mailbox_key(raw: str | None) -> str:
     """A looser key for *hints only*: plus-tag removed, and dots removed on consumer Gmail."""
-    key = comparison_key(raw)
+    return _mailbox(comparison_key(raw))
+
+
+def _mailbox(key: str) -> str:
     local, at, domain = key.rpartition("@")
     if not at:
         return key
@@ -200,7 +225,7 @@ def pair_hints(a: str | None, b: str | None) -> tuple[str, ...]:
     ka, kb = comparison_key(a), comparison_key(b)
     if not ka or not kb or ka == kb:
         return ()
-    if mailbox_key(a) != mailbox_key(b):
+    if _mailbox(ka) != _mailbox(kb):
         return ()
     la, lb = ka.partition("@")[0], kb.partition("@")[0]
     if "+" in la or "+" in lb:

@@ -186,6 +186,8 @@ class Settings:
     preset: Preset = Preset.MOST_RECENT_EDIT
     apollo_pull_minutes: int = 30  # Apollo pulls Salesforce changes about this often
     auto_apply: Strength = Strength.STRONG  # reconcile-all applies this strength and above
+    unicode_emails: bool = False  # Salesforce's Email Address Internationalization is on
+    apollo_user_ids: tuple[str, ...] = ()  # Salesforce users Apollo's sync writes as
 
     def creates_for_stage(self, stage: str | None, stage_id: str | None = None) -> bool:
         """Whether Apollo's push settings create a Salesforce record for a contact at a stage."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 
 # Key prefixes of the Salesforce objects the sandbox serves.
@@ -27,14 +28,16 @@ OTHER_USER = "005SANDBOXOTHERS"[:15]  # "someone else" editing in Salesforce
 
 def checksum_suffix(id15: str) -> str:
     """The three characters that make a 15-character Salesforce id case-insensitive."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX[bits])
-    return "".join(out)
+    return "".join(_chunk_suffix(id15[start:start + 5]) for start in (0, 5, 10))
+
+
+@functools.lru_cache(maxsize=4096)
+def _chunk_suffix(chunk: str) -> str:
+    bits = 0
+    for i, ch in enumerate(chunk):
+        if "A" <= ch <= "Z":
+            bits |= 1 << i
+    return _SUFFIX[bits]
 
 
 def to18(id15: str) -> str:
@@ -44,13 +47,11 @@ def to18(id15: str) -> str:
 
 def salesforce_id(object_name: str, number: int) -> str:
     """The ``number``-th id of an object, e.g. ``salesforce_id("Contact", 1)``."""
-    prefix = PREFIX[object_name]
-    digits = []
-    for _ in range(12):
+    digits = ""
+    while number:
         number, rem = divmod(number, 62)
-        digits.append(_BASE62[rem])
-    body = "".join(reversed(digits))
-    return to18(prefix + body)
+        digits = _BASE62[rem] + digits
+    return to18(PREFIX[object_name] + digits.rjust(12, "0"))
 
 
 def user_id(id15: str) -> str:

@@ -1,0 +1,331 @@
+"""Orchestration over a whole cache: match → decide → persist, in bulk or incrementally.
+
+Agreeing pairs (equal comparison keys) are most pairs and their outcome is fixed (SAME), so
+they are settled in one SQL statement, and their agreement advances the base (Unison: equal
+contents update the archive). Every other pair is read with both records, the base, the
+field history and the observations in one query and goes through :func:`core.rules.decide`.
+The user's choice is kept beside the new recommendation while both emails are unchanged.
+Incremental runs revisit only pairs whose records changed since the last run (by the
+cache's change numbers), pairs without a decision, and in-flight predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from . import matching, rules
+from .cache import Cache, iso, now_iso, parse_time
+from .model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
+from .records import edit_time
+from .settings import load_settings
+
+BATCH = 20_000
+
+Progress = Callable[[str, int, int], None]
+
+# Statuses of a decision row.
+IN_SYNC, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT = (
+    "in_sync", "open", "chosen", "skipped", "applied", "failed", "conflict")
+STATUSES = (IN_SYNC, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT)
+_KEPT_STATUSES = (CHOSEN, SKIPPED, FAILED, CONFLICT)
+
+
+class Cancelled(Exception):
+    """The user cancelled; everything written so far is consistent."""
+
+
+@dataclass
+class DecideCounts:
+    """What the decide pass did, and the cache's totals per rule and strength afterwards."""
+
+    decided: int = 0  # differing or one-sided pairs (re)decided in this run
+    written: int = 0  # decision rows written or removed
+    base_settled: int = 0  # base rows dropped because the pair agrees again
+    by_rule: dict[str, int] = field(default_factory=dict)
+    by_recommendation: dict[str, int] = field(default_factory=dict)
+    by_strength: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ReconcileSummary:
+    """The outcome of one reconciliation run."""
+
+    run_id: int
+    full: bool
+    match: matching.MatchCounts
+    decide: DecideCounts
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+
+# Agreeing pairs keep no decision row and no base row: their outcome is SAME and their base
+# is the value they agree on (see core.ingest, which stores the base when one side moves).
+_AGREEING = """JOIN apollo_contacts a ON a.id = l.apollo_id
+    JOIN sf_records s ON s.id = l.sf_id WHERE a.email_key = s.email_key"""
+_FORGET_DECISIONS = {
+    "full": f"""DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM decisions d
+        JOIN links l ON l.link_id = d.link_id {_AGREEING})""",
+    "incremental": f"""DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM temp.scope sc
+        CROSS JOIN decisions d ON d.link_id = sc.link_id JOIN links l ON l.link_id = d.link_id
+        {_AGREEING})""",
+}
+_FORGET_BASE = {
+    "full": f"""DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
+        FROM base b JOIN links l ON l.apollo_id = b.apollo_id AND l.sf_id = b.sf_id
+        {_AGREEING})""",
+    "incremental": f"""DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
+        FROM temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id
+        JOIN base b ON b.apollo_id = l.apollo_id AND b.sf_id = l.sf_id {_AGREEING})""",
+}
+
+_BUILD_SCOPE = (
+    "INSERT OR IGNORE INTO temp.scope SELECT link_id FROM temp.rematched",
+    "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM apollo_contacts a CROSS "
+    "JOIN links l ON l.apollo_id = a.id WHERE a.seq > :since",
+    "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM sf_records s "
+    "CROSS JOIN links l ON l.sf_id = s.id WHERE s.seq > :since",
+    "INSERT OR IGNORE INTO temp.scope SELECT link_id FROM decisions WHERE in_flight = 1",
+)
+
+
+def _build_scope(conn, params: dict) -> None:
+    """The links an incremental run revisits: re-matched ones, those of changed records, and
+    in-flight predictions (which expire with time)."""
+    conn.execute("DROP TABLE IF EXISTS temp.scope")
+    conn.execute("CREATE TEMP TABLE scope (link_id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS rematched (link_id INTEGER PRIMARY KEY)")
+    for sql in _BUILD_SCOPE:
+        conn.execute(sql, params)
+
+_DIFFER_COLUMNS = (
+    "l.link_id", "a.id", "a.first_name", "a.last_name", "a.organization_name", "a.email",
+    "a.email_status", "a.email_from_customer", "a.contact_stage_id", "a.salesforce_id",
+    "a.salesforce_lead_id", "a.salesforce_contact_id", "a.created_at", "a.updated_at",
+    "s.id", "s.object", "s.first_name", "s.last_name", "s.company", "s.account_id", "s.email",
+    "s.bounced_at", "s.bounce_reason", "s.is_converted", "s.converted_contact_id",
+    "s.created_at", "s.created_by_id", "s.last_modified_at", "s.system_modstamp",
+    "b.email", "b.synced_at",
+    "(SELECT max(h.changed_at) FROM sf_email_history h "
+    "WHERE h.record_id = s.id AND h.new_key = s.email_key)",
+    "oa.first_seen_at", "oa.prior_seen_at", "os.first_seen_at", "os.prior_seen_at",
+    "d.choice", "d.choice_email", "d.status", "d.error", "d.apollo_email", "d.sf_email",
+    "d.native_rule", "d.rec_rule", "d.reason",
+)
+_DIFFER_SQL = f"""
+SELECT {', '.join(_DIFFER_COLUMNS)}
+FROM {{links}}
+LEFT JOIN apollo_contacts a ON a.id = l.apollo_id
+LEFT JOIN sf_records s ON s.id = l.sf_id
+LEFT JOIN base b ON b.apollo_id = l.apollo_id AND b.sf_id = l.sf_id
+LEFT JOIN observations oa ON oa.side = 'apollo' AND oa.record_id = l.apollo_id
+                          AND oa.email_key = a.email_key
+LEFT JOIN observations os ON os.side = 'salesforce' AND os.record_id = l.sf_id
+                          AND os.email_key = s.email_key
+LEFT JOIN decisions d ON d.link_id = l.link_id
+WHERE (a.id IS NULL OR s.id IS NULL OR a.email_key != s.email_key)
+"""
+
+_DECISION_COLUMNS = (
+    "link_id", "name", "company", "apollo_email", "sf_email", "sf_object", "conflict",
+    "native_winner", "native_email", "native_rule", "in_flight", "rec_winner", "rec_email",
+    "rec_rule", "strength", "reason", "hints", "choice", "choice_email", "status", "error",
+    "decided_at", "seq",
+)
+_INSERT_DECISION = (f"INSERT OR REPLACE INTO decisions ({', '.join(_DECISION_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(_DECISION_COLUMNS))})")
+
+
+def _t(text: str | None) -> datetime | None:
+    return parse_time(text) if text else None
+
+
+def _pair(row: tuple, settings: Settings, stages: dict):
+    """The model objects of a differing pair's row (see ``_DIFFER_COLUMNS`` for the order)."""
+    (_, a_id, a_first, a_last, a_org, a_email, a_status, a_customer, a_stage, a_sfid, a_lead,
+     a_contact, a_created, a_updated, s_id, s_object, s_first, s_last, s_company, s_account,
+     s_email, s_bounced, s_bounce_reason, s_converted, s_converted_to, s_created, s_created_by,
+     s_modified, s_modstamp, base_email, base_synced, s_history, a_first_seen, a_prior_seen,
+     s_first_seen, s_prior_seen) = row[:36]
+    apollo = sf = base = None
+    if a_id is not None:
+        apollo = ApolloContact(
+            id=a_id, email=a_email, email_status=a_status, first_name=a_first,
+            last_name=a_last, organization_name=a_org, email_from_customer=bool(a_customer),
+            contact_stage_id=a_stage, contact_stage=stages.get(a_stage), salesforce_id=a_sfid,
+            salesforce_lead_id=a_lead, salesforce_contact_id=a_contact,
+            created_at=_t(a_created), updated_at=_t(a_updated),
+            email_edit=edit_time(None, a_first_seen, a_prior_seen, a_updated))
+    if s_id is not None:
+        sf = SalesforceRecord(
+            id=s_id, object=s_object, email=s_email, first_name=s_first, last_name=s_last,
+            company=s_company, account_id=s_account, bounced_at=_t(s_bounced),
+            bounce_reason=s_bounce_reason, is_converted=bool(s_converted),
+            converted_contact_id=s_converted_to, created_at=_t(s_created),
+            created_by_id=s_created_by,
+            created_by_apollo=bool(s_created_by) and s_created_by in settings.apollo_user_ids,
+            last_modified=_t(s_modified), system_modstamp=_t(s_modstamp),
+            email_edit=edit_time(s_history, s_first_seen, s_prior_seen, s_modified))
+    if base_email is not None:
+        base = Base(base_email, _t(base_synced))
+    return apollo, sf, base
+
+
+def _status_for(decision: Decision) -> str:
+    if not decision.conflict and decision.recommendation.strength is Strength.NONE:
+        return IN_SYNC
+    return OPEN
+
+
+def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, seq: int):
+    """The decisions-table row for a differing pair, or None when nothing changed."""
+    (d_choice, d_choice_email, d_status, d_error, d_a_email, d_s_email, d_native, d_rec,
+     d_reason) = row[36:]
+    rec, native = decision.recommendation, decision.native
+    a_email = apollo.email if apollo else None
+    s_email = sf.email if sf else None
+    choice = choice_email = error = None
+    status = _status_for(decision)
+    if d_status is not None and d_a_email == a_email and d_s_email == s_email:
+        if d_native == native.rule and d_rec == rec.rule and d_reason == rec.reason:
+            return None  # nothing new to store
+        if d_status in _KEPT_STATUSES:  # the user's choice still applies to these emails
+            choice, choice_email, status, error = d_choice, d_choice_email, d_status, d_error
+    person = apollo or sf
+    company = apollo.organization_name if apollo else sf.company
+    return (row[0], person.name, company or "", a_email, s_email, sf.object if sf else None,
+            int(decision.conflict), native.winner.value, native.email, native.rule,
+            int(native.in_flight), rec.winner.value, rec.email, rec.rule, rec.strength.value,
+            rec.reason, " ".join(decision.hints), choice, choice_email, status, error,
+            decided_at, seq)
+
+
+def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
+                 since_seq: int | None = None, progress: Progress | None = None,
+                 cancel: threading.Event | None = None) -> DecideCounts:
+    """Decide every pair (or those changed after ``since_seq``) and store the decisions."""
+    counts = DecideCounts()
+    conn = cache.conn
+    decided_at = iso(now)
+    seq = int(cache.get_state("seq", 0))
+    params = {"since": since_seq or 0, "now": decided_at, "seq": seq}
+    total = conn.execute("SELECT count(*) FROM links").fetchone()[0]
+    if progress:
+        progress("decide", 0, total)
+
+    links = "links l"
+    if since_seq is not None:
+        _build_scope(conn, params)
+        links = "temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id"
+    mode = "full" if since_seq is None else "incremental"
+    with cache.transaction():
+        forgot = conn.execute(_FORGET_DECISIONS[mode]).rowcount
+        counts.base_settled = conn.execute(_FORGET_BASE[mode]).rowcount
+    counts.written += forgot
+    done = 0
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("decide cancelled")
+
+    stages = cache.get_state("apollo_stages", {}) or {}
+    read = conn.execute(_DIFFER_SQL.format(links=links), params)
+    while rows := read.fetchmany(BATCH):
+        out = []
+        for row in rows:
+            apollo, sf, base = _pair(row, settings, stages)
+            if apollo is None and sf is None:
+                continue  # a link whose records vanished; the next match removes it
+            decision = rules.decide(apollo, sf, base, settings, now)
+            counts.decided += 1
+            stored = _decision_row(row, apollo, sf, decision, decided_at, seq)
+            if stored is not None:
+                out.append(stored)
+        with cache.transaction():
+            conn.executemany(_INSERT_DECISION, out)
+        counts.written += len(out)
+        done += len(rows)
+        if progress:
+            progress("decide", done, total)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("decide cancelled")
+    _tally(conn, counts)
+    return counts
+
+
+def _tally(conn, counts: DecideCounts) -> None:
+    """Totals per rule, recommendation, strength and status across the whole cache.
+
+    Agreeing pairs have no decision row: they are the two-sided links without one.
+    """
+    two_sided = conn.execute("SELECT count(*) FROM links WHERE apollo_id IS NOT NULL "
+                             "AND sf_id IS NOT NULL").fetchone()[0]
+    differing = 0
+    for native, rec, strength, status, two, n in conn.execute(
+            "SELECT d.native_rule, d.rec_rule, d.strength, d.status, l.apollo_id IS NOT NULL "
+            "AND l.sf_id IS NOT NULL, count(*) FROM decisions d JOIN links l USING (link_id) "
+            "GROUP BY 1, 2, 3, 4, 5"):
+        for target, key in ((counts.by_rule, native), (counts.by_recommendation, rec),
+                            (counts.by_strength, strength), (counts.by_status, status)):
+            target[key] = target.get(key, 0) + n
+        differing += n if two else 0
+    same = two_sided - differing
+    if same:
+        for target, key in ((counts.by_rule, rules.SAME), (counts.by_recommendation, rules.SAME),
+                            (counts.by_strength, Strength.NONE.value), (counts.by_status, IN_SYNC)):
+            target[key] = target.get(key, 0) + same
+
+
+def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = None,
+              settings: Settings | None = None, progress: Progress | None = None,
+              cancel: threading.Event | None = None) -> ReconcileSummary:
+    """Match and decide the whole cache (``full``) or what changed since the last run.
+
+    ``full=None`` picks incremental when a previous run finished, full otherwise. The run is
+    recorded in ``runs``; the change number it covered is stored only when it completes.
+    """
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    settings = settings or load_settings(cache)
+    last_seq = cache.get_state("decided_seq")
+    if full is None:
+        full = last_seq is None
+    since = None if full else int(last_seq)
+    covered = int(cache.get_state("seq", 0))
+    with cache.transaction():
+        run_id = cache.conn.execute(
+            "INSERT INTO runs (kind, started_at, status) VALUES ('reconcile', ?, 'running')",
+            (now_iso(),)).lastrowid
+    try:
+        if progress:
+            progress("match", 0, 0)
+        match_counts = matching.match(cache, since)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled after matching")
+        decide_counts = decide_pairs(cache, settings, now, since_seq=since, progress=progress,
+                                     cancel=cancel)
+    except BaseException as exc:
+        status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        with cache.transaction():
+            cache.conn.execute("UPDATE runs SET status = ?, finished_at = ?, summary = ? "
+                               "WHERE run_id = ?",
+                               (status, now_iso(), json.dumps({"error": str(exc)}), run_id))
+        raise
+    summary = ReconcileSummary(run_id, full, match_counts, decide_counts,
+                               round(time.perf_counter() - started, 3))
+    with cache.transaction():
+        cache.set_state("decided_seq", covered)
+        cache.conn.execute("UPDATE runs SET status = 'done', finished_at = ?, summary = ? "
+                           "WHERE run_id = ?", (now_iso(), json.dumps(summary.as_dict()), run_id))
+    return summary
+
+
+def arrow(winner: str) -> str:
+    """The direction arrow the window and reports show for a winner (DESIGN §7)."""
+    return {Side.APOLLO.value: "→", Side.SALESFORCE.value: "←"}.get(winner, "?")

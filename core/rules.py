@@ -1,0 +1,395 @@
+"""The decision table (DESIGN §3.2): what Apollo's sync will do, and what Concord recommends.
+
+Pure functions, no I/O. :func:`decide` first compares each side with the base (the last
+email both systems agreed on, Unison's archive): a one-sided change simply propagates; only
+when both changed, or there is no base, do edit times matter. Then the quality guards keep
+a blank, invalid or bounced address from winning over a good one, and a policy preset may
+replace the native prediction. Every outcome names its rule and gives a one-sentence reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from . import emails
+from .model import (
+    ApolloContact, Base, Decision, EditTime, Prediction, Preset, Recommendation,
+    SalesforceRecord, Settings, Side, Strength, TimeSource,
+)
+
+# Rule ids: stable, shown to users, stored in the cache and in reports.
+SAME = "SAME"
+APOLLO_ONLY_CREATE = "APOLLO_ONLY_CREATE"
+APOLLO_ONLY_NO_PUSH = "APOLLO_ONLY_NO_PUSH"
+SFDC_ONLY_IMPORT = "SFDC_ONLY_IMPORT"
+SFDC_ONLY_IN_CRM = "SFDC_ONLY_IN_CRM"
+LATE_SFDC_CREATE = "LATE_SFDC_CREATE"
+ONE_SIDED = "ONE_SIDED"
+LAST_EDIT = "LAST_EDIT"
+UNKNOWN_ORDER = "UNKNOWN_ORDER"
+CONVERTED_LEAD = "CONVERTED_LEAD"
+Q_EMPTY = "Q_EMPTY"
+Q_INVALID = "Q_INVALID"
+Q_BOUNCED = "Q_BOUNCED"
+Q_UNVERIFIED = "Q_UNVERIFIED"
+PRESET_SALESFORCE = "PRESET_SALESFORCE"
+PRESET_APOLLO = "PRESET_APOLLO"
+PRESET_VERIFIED = "PRESET_VERIFIED"
+
+NATIVE_RULES = (SAME, APOLLO_ONLY_CREATE, APOLLO_ONLY_NO_PUSH, SFDC_ONLY_IMPORT, SFDC_ONLY_IN_CRM,
+                LATE_SFDC_CREATE, ONE_SIDED, LAST_EDIT, UNKNOWN_ORDER, CONVERTED_LEAD)
+GUARD_RULES = (Q_EMPTY, Q_INVALID, Q_BOUNCED, Q_UNVERIFIED)
+PRESET_RULES = (PRESET_SALESFORCE, PRESET_APOLLO, PRESET_VERIFIED)
+ALL_RULES = NATIVE_RULES + GUARD_RULES + PRESET_RULES
+
+_SIDE_NAME = {Side.APOLLO: "Apollo", Side.SALESFORCE: "Salesforce"}
+_SOURCE_NAME = {
+    TimeSource.HISTORY: "field history",
+    TimeSource.OBSERVATION: "seen by Concord",
+    TimeSource.RECORD: "record timestamp only",
+}
+
+
+# -- facts about one side ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Quality:
+    """Whether an address may win: ``good``, or why not (``blank``, ``invalid``, ``bounced``)."""
+
+    verdict: str
+    detail: str = ""
+
+    @property
+    def good(self) -> bool:
+        return self.verdict == "good"
+
+
+_GUARD_FOR = {"blank": Q_EMPTY, "invalid": Q_INVALID, "bounced": Q_BOUNCED}
+
+
+def _fmt_time(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M") if when else "an unknown time"
+
+
+def _fmt_edit(edit: EditTime) -> str:
+    if not edit.known:
+        return "at an unknown time"
+    if edit.exact:
+        return f"at {_fmt_time(edit.latest)} ({_SOURCE_NAME[edit.source]})"
+    if edit.earliest is not None:
+        return (f"between {_fmt_time(edit.earliest)} and {_fmt_time(edit.latest)} "
+                f"({_SOURCE_NAME[edit.source]})")
+    return f"no later than {_fmt_time(edit.latest)} ({_SOURCE_NAME[edit.source]})"
+
+
+def _apollo_quality(contact: ApolloContact, check: emails.EmailCheck) -> _Quality:
+    if check.blank:
+        return _Quality("blank", "Apollo's email is blank")
+    if not check.valid:
+        return _Quality("invalid", f"Salesforce would reject {contact.email!r}: {check.error}")
+    if (contact.email_status or "").lower() == "bounced":
+        return _Quality("bounced", f"Apollo marks {contact.email} as bounced")
+    return _Quality("good")
+
+
+def _salesforce_bounced(record: SalesforceRecord) -> bool:
+    """A bounce counts when it was recorded after the current address was (or may have been) set."""
+    if record.bounced_at is None:
+        return False
+    edit = record.email_edit
+    if edit.earliest is not None and record.bounced_at < edit.earliest:
+        return False  # the bounce belongs to the address this one replaced
+    return True
+
+
+def _salesforce_quality(record: SalesforceRecord, check: emails.EmailCheck) -> _Quality:
+    if check.blank:
+        return _Quality("blank", f"the Salesforce {record.object}'s email is blank")
+    if not check.valid:
+        return _Quality("invalid", f"Salesforce would reject {record.email!r}: {check.error}")
+    if _salesforce_bounced(record):
+        reason = f" ({record.bounce_reason})" if record.bounce_reason else ""
+        return _Quality("bounced", f"Salesforce recorded a bounce for {record.email} on "
+                                   f"{_fmt_time(record.bounced_at)}{reason}")
+    return _Quality("good")
+
+
+# -- the decision ----------------------------------------------------------------------------
+
+def decide(apollo: ApolloContact | None, salesforce: SalesforceRecord | None,
+           base: Base | None, settings: Settings, now: datetime) -> Decision:
+    """Predict Apollo's sync for one pair and recommend a winner, with rule ids and reasons.
+
+    ``apollo`` or ``salesforce`` may be ``None`` (a record on one side only), not both.
+    ``base`` is the last email both sides agreed on, if Concord has seen them agree.
+    """
+    if apollo is None and salesforce is None:
+        raise ValueError("a pair needs an Apollo contact, a Salesforce record, or both")
+    if salesforce is None:
+        return _apollo_only(apollo, settings)
+    if apollo is None:
+        return _salesforce_only(salesforce, settings)
+
+    a_check = emails.check(apollo.email, allow_unicode=settings.unicode_emails)
+    # Salesforce already holds its value: never call it invalid for being non-ASCII.
+    s_check = emails.check(salesforce.email, allow_unicode=True)
+    if a_check.key == s_check.key:
+        return same_decision(apollo.email, salesforce.email)
+    hints = _hints(apollo.email, salesforce.email, a_check, s_check)
+    if salesforce.is_converted:
+        return _converted_lead(apollo, salesforce, hints)
+
+    native, certainty = _native(apollo, salesforce, a_check, s_check, base, settings, now)
+    recommendation = _recommend(native, certainty, apollo, salesforce, a_check, s_check, settings)
+    return Decision(True, native, recommendation, hints)
+
+
+def _hints(a_email, s_email, a_check, s_check) -> tuple[str, ...]:
+    found = [f"apollo:{h}" for h in a_check.hints]
+    found += [f"salesforce:{h}" for h in s_check.hints]
+    found += list(emails.pair_hints(a_email, s_email))
+    return tuple(found)
+
+
+def same_decision(apollo_email: str | None, salesforce_email: str | None) -> Decision:
+    """The SAME outcome for two addresses with equal comparison keys.
+
+    The cache keeps no decision row for agreeing pairs (they are most pairs); whoever shows
+    one calls this. Hints of agreeing pairs are left to whoever shows the pair.
+    """
+    shown = salesforce_email or apollo_email
+    if not shown:
+        reason = "SAME: both systems have no email, so there is nothing to reconcile."
+    elif (apollo_email or "") != (salesforce_email or ""):
+        reason = (f"SAME: both systems hold {shown}, differing only in case or spaces, "
+                  f"which never causes a write.")
+    else:
+        reason = f"SAME: both systems hold {shown}."
+    return Decision(False, Prediction(Side.NONE, shown, SAME),
+                    Recommendation(Side.NONE, shown, SAME, Strength.NONE, reason))
+
+
+def _apollo_only(apollo: ApolloContact, settings: Settings) -> Decision:
+    check = emails.check(apollo.email, allow_unicode=settings.unicode_emails)
+    stage = apollo.contact_stage or apollo.contact_stage_id or "no stage"
+    if settings.creates_for_stage(apollo.contact_stage, apollo.contact_stage_id):
+        native = Prediction(Side.APOLLO, apollo.email, APOLLO_ONLY_CREATE)
+        quality = _apollo_quality(apollo, check)
+        if not quality.good:
+            guard = _GUARD_FOR[quality.verdict]
+            reason = (f"{guard}: Apollo will create a Salesforce {settings.create_as} for this "
+                      f"contact (stage {stage}), but {quality.detail}; fix the address in Apollo first.")
+            return Decision(False, native,
+                            Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason),
+                            tuple(f"apollo:{h}" for h in check.hints))
+        reason = (f"APOLLO_ONLY_CREATE: the push settings create a Salesforce {settings.create_as} "
+                  f"for contacts at stage {stage}, so Apollo will create one with {apollo.email}.")
+    else:
+        native = Prediction(Side.NONE, apollo.email, APOLLO_ONLY_NO_PUSH)
+        reason = (f"APOLLO_ONLY_NO_PUSH: no Salesforce record matches and the push settings do not "
+                  f"create one at stage {stage}; if someone creates one later, its email will "
+                  f"overwrite Apollo's (S9).")
+    rec = Recommendation(native.winner, native.email, native.rule, Strength.NONE, reason)
+    return Decision(False, native, rec, tuple(f"apollo:{h}" for h in check.hints))
+
+
+def _salesforce_only(salesforce: SalesforceRecord, settings: Settings) -> Decision:
+    check = emails.check(salesforce.email, allow_unicode=True)
+    if settings.manage_crm_as_contacts:
+        native = Prediction(Side.SALESFORCE, salesforce.email, SFDC_ONLY_IMPORT)
+        reason = (f"SFDC_ONLY_IMPORT: no Apollo contact matches this {salesforce.object}; Apollo "
+                  f"imports CRM records as contacts, so it will create one with "
+                  f"{salesforce.email or 'no email'}.")
+    else:
+        native = Prediction(Side.NONE, salesforce.email, SFDC_ONLY_IN_CRM)
+        reason = (f"SFDC_ONLY_IN_CRM: no Apollo contact matches this {salesforce.object}; Apollo "
+                  f"only lists it under In CRM, because In-CRM records are not managed as contacts.")
+    rec = Recommendation(native.winner, native.email, native.rule, Strength.NONE, reason)
+    return Decision(False, native, rec, tuple(f"salesforce:{h}" for h in check.hints))
+
+
+def _converted_lead(apollo: ApolloContact, salesforce: SalesforceRecord, hints) -> Decision:
+    target = salesforce.converted_contact_id
+    where = f"Contact {target}" if target else "a Contact Concord has not pulled"
+    reason = (f"CONVERTED_LEAD: the Salesforce Lead was converted to {where}, so Apollo's pushes to "
+              f"the Lead fail and its email ({salesforce.email}) no longer changes; link the Apollo "
+              f"contact to the Contact and decide there.")
+    native = Prediction(Side.NONE, None, CONVERTED_LEAD)
+    return Decision(True, native,
+                    Recommendation(Side.NONE, None, CONVERTED_LEAD, Strength.REVIEW, reason), hints)
+
+
+def _native(apollo, salesforce, a_check, s_check, base, settings, now):
+    """The native prediction and how certain its ordering is (``definite``/``likely``)."""
+    a_edit, s_edit = apollo.email_edit, salesforce.email_edit
+    if base is not None:
+        b_key = emails.comparison_key(base.email)
+        a_changed, s_changed = a_check.key != b_key, s_check.key != b_key
+        if a_changed != s_changed:
+            winner = Side.APOLLO if a_changed else Side.SALESFORCE
+            changed_email = apollo.email if a_changed else salesforce.email
+            in_flight = winner is Side.SALESFORCE and _in_flight(s_edit, settings, now)
+            return Prediction(winner, changed_email, ONE_SIDED, in_flight), "definite"
+    elif _late_salesforce_create(apollo, salesforce):
+        in_flight = _in_flight(EditTime.at(salesforce.created_at), settings, now)
+        return Prediction(Side.SALESFORCE, salesforce.email, LATE_SFDC_CREATE, in_flight), "definite"
+
+    order = _later(a_edit, s_edit)
+    if order is None:
+        return Prediction(Side.NONE, None, UNKNOWN_ORDER), "unknown"
+    winner, certainty = order
+    email = apollo.email if winner is Side.APOLLO else salesforce.email
+    in_flight = winner is Side.SALESFORCE and _in_flight(s_edit, settings, now)
+    return Prediction(winner, email, LAST_EDIT, in_flight), certainty
+
+
+def _in_flight(s_edit: EditTime, settings: Settings, now: datetime) -> bool:
+    """A Salesforce edit newer than Apollo's last pull: Apollo will pull it soon."""
+    return s_edit.latest is not None and now - s_edit.latest < timedelta(minutes=settings.apollo_pull_minutes)
+
+
+def _late_salesforce_create(apollo: ApolloContact, salesforce: SalesforceRecord) -> bool:
+    """S9: the Salesforce record came after the contact, Apollo never pushed it, and nobody
+    edited either email since the record was created."""
+    created = salesforce.created_at
+    if created is None or apollo.created_at is None or created <= apollo.created_at:
+        return False
+    if salesforce.created_by_apollo:
+        return False
+    for edit in (apollo.email_edit, salesforce.email_edit):
+        # Only positive evidence of a later edit rules S9 out: an upper bound proves nothing.
+        if edit.earliest is not None and edit.earliest > created:
+            return False
+    return True
+
+
+def _later(a: EditTime, s: EditTime) -> tuple[Side, str] | None:
+    """Which side's email edit came last, and whether that is ``definite`` or ``likely``."""
+    if not a.known or not s.known:
+        return None
+    if a.earliest is not None and a.earliest > s.latest:
+        return Side.APOLLO, "definite"
+    if s.earliest is not None and s.earliest > a.latest:
+        return Side.SALESFORCE, "definite"
+    if a.exact and s.exact:
+        return None  # the same instant: the order cannot be told
+    if a.earliest is None and s.earliest is None:
+        return None  # two "last touched" times say nothing about when each email was set
+    if a.latest == s.latest:
+        return None
+    # Overlapping intervals: the later upper bound is the better guess, but only a guess.
+    return (Side.APOLLO if a.latest > s.latest else Side.SALESFORCE), "likely"
+
+
+def _native_sentence(native: Prediction, apollo: ApolloContact, salesforce: SalesforceRecord) -> str:
+    """What Apollo's sync will do, as a clause used inside reasons."""
+    if native.winner is Side.APOLLO:
+        return f"Apollo's sync would push {apollo.email or 'a blank email'} to Salesforce ({native.rule})"
+    if native.winner is Side.SALESFORCE:
+        return f"Apollo would pull {salesforce.email or 'a blank email'} from Salesforce ({native.rule})"
+    return f"Apollo's outcome cannot be predicted ({native.rule})"
+
+
+def _recommend(native: Prediction, certainty: str, apollo: ApolloContact,
+               salesforce: SalesforceRecord, a_check, s_check, settings: Settings) -> Recommendation:
+    quality = {Side.APOLLO: _apollo_quality(apollo, a_check),
+               Side.SALESFORCE: _salesforce_quality(salesforce, s_check)}
+    email_of = {Side.APOLLO: apollo.email, Side.SALESFORCE: salesforce.email, Side.NONE: None}
+
+    # 1. The preset picks a target; by default it is the native prediction.
+    target, rule = native.winner, native.rule
+    preset = settings.preset
+    if preset is Preset.SALESFORCE_MASTER and target is not Side.SALESFORCE:
+        target, rule = Side.SALESFORCE, PRESET_SALESFORCE
+    elif preset is Preset.APOLLO_MASTER and target is not Side.APOLLO:
+        target, rule = Side.APOLLO, PRESET_APOLLO
+    elif (preset is Preset.VERIFIED_WINS and target is not Side.APOLLO
+          and (apollo.email_status or "").lower() == "verified"):
+        target, rule = Side.APOLLO, PRESET_VERIFIED
+    by_preset = rule in PRESET_RULES
+
+    # 2. Quality guards: never a blank, invalid or bounced address over a good one.
+    if target is Side.NONE:
+        good = [side for side in (Side.APOLLO, Side.SALESFORCE) if quality[side].good]
+        if len(good) == 1:
+            side = good[0]
+            bad = quality[side.other]
+            guard = _GUARD_FOR[bad.verdict]
+            reason = (f"{guard}: {_native_sentence(native, apollo, salesforce)}, but {bad.detail}; "
+                      f"keep the {_SIDE_NAME[side]} address {email_of[side]}.")
+            return Recommendation(side, email_of[side], guard, Strength.MEDIUM, reason)
+        if not good:
+            reason = (f"{native.rule}: {_native_sentence(native, apollo, salesforce)}, and neither "
+                      f"address is usable ({quality[Side.APOLLO].detail}; "
+                      f"{quality[Side.SALESFORCE].detail}); type a correct one.")
+            return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
+        reason = (f"UNKNOWN_ORDER: the addresses differ ({apollo.email} in Apollo, {salesforce.email} "
+                  f"in Salesforce) and the order of the edits cannot be told (Apollo edited "
+                  f"{_fmt_edit(apollo.email_edit)}, Salesforce {_fmt_edit(salesforce.email_edit)}); "
+                  f"choose one.")
+        return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
+
+    if not quality[target].good:
+        bad = quality[target]
+        guard = _GUARD_FOR[bad.verdict]
+        other = target.other
+        if quality[other].good:
+            lead = (f"your preset picks {_SIDE_NAME[target]}" if by_preset
+                    else _native_sentence(native, apollo, salesforce))
+            reason = (f"{guard}: {lead}, but {bad.detail}; keep the {_SIDE_NAME[other]} "
+                      f"address {email_of[other]} instead.")
+            return Recommendation(other, email_of[other], guard, Strength.MEDIUM, reason)
+        reason = (f"{guard}: {_native_sentence(native, apollo, salesforce)}, but neither address "
+                  f"is usable ({quality[Side.APOLLO].detail}; {quality[Side.SALESFORCE].detail}); "
+                  f"type a correct one.")
+        return Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason)
+
+    # 3. The target is a good address.
+    email = email_of[target]
+    if by_preset:
+        reason = (f"{rule}: your policy makes {_SIDE_NAME[target]} win, so keep {email} "
+                  f"({_native_sentence(native, apollo, salesforce)}).")
+        return Recommendation(target, email, rule, Strength.MEDIUM, reason)
+
+    if (target is Side.SALESFORCE and (apollo.email_status or "").lower() == "verified"):
+        reason = (f"Q_UNVERIFIED: {_native_sentence(native, apollo, salesforce)}, replacing "
+                  f"{apollo.email}, which Apollo verified, with an address Apollo never verified; "
+                  f"review before accepting.")
+        return Recommendation(target, email, Q_UNVERIFIED, Strength.REVIEW, reason)
+
+    reason = _native_reason(native, certainty, apollo, salesforce, settings)
+    if native.rule == ONE_SIDED:
+        strength = Strength.STRONG
+    elif certainty == "definite":
+        strength = Strength.MEDIUM
+    else:
+        strength = Strength.REVIEW
+    return Recommendation(target, email, native.rule, strength, reason)
+
+
+def _native_reason(native: Prediction, certainty: str, apollo: ApolloContact,
+                   salesforce: SalesforceRecord, settings: Settings) -> str:
+    winner = native.winner
+    winner_email = native.email or "a blank email"
+    soon = (f"; the edit is recent, so Apollo should pull it within about "
+            f"{settings.apollo_pull_minutes} minutes" if native.in_flight else "")
+    if native.rule == ONE_SIDED:
+        if winner is Side.APOLLO:
+            return (f"ONE_SIDED: only Apollo changed since both systems agreed, so Apollo's sync "
+                    f"will push {winner_email} to the Salesforce {salesforce.object}.")
+        return (f"ONE_SIDED: only Salesforce changed since both systems agreed, so Apollo will "
+                f"pull {winner_email} into the contact{soon}.")
+    if native.rule == LATE_SFDC_CREATE:
+        return (f"LATE_SFDC_CREATE: the Salesforce {salesforce.object} was created "
+                f"{_fmt_time(salesforce.created_at)}, after the Apollo contact "
+                f"({_fmt_time(apollo.created_at)}) which Apollo never pushed, so Apollo overwrites "
+                f"{apollo.email or 'its blank email'} with {winner_email} (S9){soon}.")
+    a_when, s_when = _fmt_edit(apollo.email_edit), _fmt_edit(salesforce.email_edit)
+    who = _SIDE_NAME[winner]
+    if certainty == "definite":
+        return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the "
+                f"{who} edit is the latest, so {winner_email} wins{soon}.")
+    return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the {who} edit "
+            f"is probably the latest, so {winner_email} likely wins, but the times are only "
+            f"bounds: check it{soon}.")
