@@ -136,8 +136,6 @@ def _validate_clean(text: str, allow_unicode: bool) -> str:
         raise EmailError("nothing after the @")
     if len(local) > MAX_LOCAL_LENGTH:
         raise EmailError(f"the part before the @ is {len(local)} characters; the limit is {MAX_LOCAL_LENGTH}")
-    if "." not in domain.strip("."):
-        raise EmailError("the part after the @ needs a dot, as in acme.com")
     if local.startswith("."):
         raise EmailError("the address starts with a dot")
     if not text.isascii() and not allow_unicode:
@@ -146,6 +144,8 @@ def _validate_clean(text: str, allow_unicode: bool) -> str:
     if local.isascii() and not _LOCAL_OK.match(local):
         bad = sorted({c for c in local if not _LOCAL_OK.match(c)})
         raise EmailError(f"the part before the @ contains {', '.join(map(repr, bad))}")
+    if "." not in domain.strip("."):
+        raise EmailError("the part after the @ needs a dot, as in acme.com")
     # email-validator checks the domain (labels, IDNA, TLD syntax) and Unicode local parts;
     # Salesforce tolerates '..' and a trailing '.' in the local part, so collapse those first.
     probe_local = re.sub(r"\.{2,}", ".", local).rstrip(".") or "x"

@@ -1,0 +1,208 @@
+"""The user's decisions beside the engine's, and the write plan they add up to.
+
+A choice is stored next to the recommendation (never instead of it), so "revert to
+recommendation" is always possible (Unison's default and user direction). The plan turns
+chosen or recommended directions into concrete writes: the winning email goes to the
+losing side; a typed value goes to both sides that do not hold it already. Write-back
+(DESIGN §5) executes a plan; nothing here talks to a remote system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from . import emails
+from .cache import Cache, now_iso
+from .model import Side, Strength
+from .reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
+
+CHOICES = ("apollo", "salesforce", "skip", "custom")
+_CHUNK = 900
+
+
+class ChoiceError(ValueError):
+    """A choice cannot be stored; the message says why (for example an invalid typed email)."""
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    ids = list(ids)
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
+               email: str | None = None) -> list[int]:
+    """Store the user's direction for pairs: keep ``apollo``, keep ``salesforce``, ``skip``,
+    or ``custom`` with a typed ``email`` (validated as Salesforce would). Returns the link ids
+    that changed; pairs already in sync or without a decision are left alone."""
+    if choice not in CHOICES:
+        raise ChoiceError(f"choice must be one of {', '.join(CHOICES)}, got {choice!r}")
+    typed = None
+    if choice == "custom":
+        try:
+            typed = emails.validate(email)
+        except emails.EmailError as exc:
+            raise ChoiceError(f"{email!r} cannot be used: {exc}") from None
+    elif email is not None:
+        raise ChoiceError("an email is only given with the 'custom' choice")
+    status = SKIPPED if choice == "skip" else CHOSEN
+    changed: list[int] = []
+    with cache.transaction():
+        for chunk in _chunks(link_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = cache.conn.execute(
+                f"SELECT d.link_id FROM decisions d JOIN links l USING (link_id) "
+                f"WHERE d.link_id IN ({marks}) AND d.status != '{IN_SYNC}' "
+                f"AND l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL", chunk).fetchall()
+            ids = [r[0] for r in rows]
+            cache.conn.executemany(
+                "UPDATE decisions SET choice = ?, choice_email = ?, status = ?, error = NULL "
+                "WHERE link_id = ?", [(choice, typed, status, i) for i in ids])
+            changed.extend(ids)
+    return changed
+
+
+def accept_recommendation(cache: Cache, link_ids: Sequence[int]) -> list[int]:
+    """Choose what Concord recommends for each pair that has a recommended winner."""
+    changed: list[int] = []
+    with cache.transaction():
+        for chunk in _chunks(link_ids):
+            marks = ",".join("?" * len(chunk))
+            cur = cache.conn.execute(
+                f"UPDATE decisions SET choice = rec_winner, choice_email = NULL, "
+                f"status = '{CHOSEN}', error = NULL WHERE link_id IN ({marks}) "
+                f"AND rec_winner IN ('apollo', 'salesforce') AND status != '{IN_SYNC}' "
+                f"RETURNING link_id", chunk)
+            changed.extend(r[0] for r in cur.fetchall())
+    return changed
+
+
+def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
+    """Forget the user's choice: the pair follows the recommendation again."""
+    changed: list[int] = []
+    with cache.transaction():
+        for chunk in _chunks(link_ids):
+            marks = ",".join("?" * len(chunk))
+            cur = cache.conn.execute(
+                f"UPDATE decisions SET choice = NULL, choice_email = NULL, status = '{OPEN}', "
+                f"error = NULL WHERE link_id IN ({marks}) AND choice IS NOT NULL "
+                f"RETURNING link_id", chunk)
+            changed.extend(r[0] for r in cur.fetchall())
+    return changed
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """One write: put ``new_email`` on a record of ``system`` that now holds ``old_email``."""
+
+    link_id: int
+    system: str  # "apollo" | "salesforce"
+    object: str  # "Contact" (Apollo), or the Salesforce "Lead" / "Contact"
+    record_id: str
+    old_email: str | None
+    new_email: str
+    why: str  # "chosen", "recommended (strong)", ...
+
+
+@dataclass
+class WritePlan:
+    """Writes per system, plus the pairs that were considered and why some are not written."""
+
+    writes: list[PlannedWrite] = field(default_factory=list)
+    pairs: int = 0
+    not_written: dict[str, int] = field(default_factory=dict)
+
+    def count(self, system: str) -> int:
+        return sum(1 for w in self.writes if w.system == system)
+
+    def summary(self) -> str:
+        """One sentence stating how many writes go where (for the confirmation)."""
+        to_sf, to_apollo = self.count("salesforce"), self.count("apollo")
+        text = (f"{self.pairs} pair{'s' if self.pairs != 1 else ''}: {to_sf} write"
+                f"{'s' if to_sf != 1 else ''} to Salesforce and {to_apollo} to Apollo")
+        if self.not_written:
+            reasons = ", ".join(f"{n} {why}" for why, n in sorted(self.not_written.items()))
+            text += f"; not written: {reasons}"
+        return text + "."
+
+
+_PLAN_SQL = """
+SELECT d.link_id, l.apollo_id, l.sf_id, d.sf_object, d.apollo_email, d.sf_email, d.choice,
+       d.choice_email, d.rec_winner, d.strength, d.status
+FROM decisions d JOIN links l USING (link_id)
+WHERE l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL AND d.status IN ('open', 'chosen', 'failed')
+"""
+
+
+def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
+         link_ids: Sequence[int] | None = None, include_chosen: bool = True) -> WritePlan:
+    """The writes that applying would make.
+
+    Pairs with a user choice are planned when ``include_chosen``; pairs without one follow the
+    recommendation when its strength is in ``strengths``. ``link_ids`` limits the plan to a
+    selection (then every selected pair with a usable direction is planned).
+    """
+    wanted = {Strength(s).value for s in strengths}
+    result = WritePlan()
+    sql, params = _PLAN_SQL, ()
+    rows = []
+    if link_ids is None:
+        rows = cache.conn.execute(sql).fetchall()
+    else:
+        for chunk in _chunks(link_ids):
+            rows += cache.conn.execute(
+                sql + f" AND d.link_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    for (link_id, apollo_id, sf_id, sf_object, a_email, s_email, choice, choice_email,
+         rec_winner, strength, status) in rows:
+        if choice:
+            if not include_chosen:
+                continue
+            direction, why = choice, "chosen"
+        elif link_ids is not None or strength in wanted:
+            direction, why = rec_winner, f"recommended ({strength})"
+        else:
+            continue
+        result.pairs += 1
+        if direction == "skip":
+            _note(result, "skipped")
+            continue
+        if direction == Side.APOLLO.value:
+            if not emails.comparison_key(a_email):
+                _note(result, "blank winner")
+                continue
+            result.writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id, s_email,
+                                              a_email, why))
+        elif direction == Side.SALESFORCE.value:
+            if not emails.comparison_key(s_email):
+                _note(result, "blank winner")
+                continue
+            result.writes.append(PlannedWrite(link_id, "apollo", "Contact", apollo_id, a_email,
+                                              s_email, why))
+        elif direction == "custom" and choice_email:
+            key = emails.comparison_key(choice_email)
+            if emails.comparison_key(s_email) != key:
+                result.writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id,
+                                                  s_email, choice_email, why))
+            if emails.comparison_key(a_email) != key:
+                result.writes.append(PlannedWrite(link_id, "apollo", "Contact", apollo_id,
+                                                  a_email, choice_email, why))
+        else:
+            _note(result, "no direction (needs review)")
+    return result
+
+
+def _note(plan_: WritePlan, why: str) -> None:
+    plan_.not_written[why] = plan_.not_written.get(why, 0) + 1
+
+
+def mark(cache: Cache, link_ids: Sequence[int], status: str, error: str | None = None) -> None:
+    """Record an outcome on decisions (used by write-back: applied, failed, conflict)."""
+    with cache.transaction():
+        cache.conn.executemany(
+            "UPDATE decisions SET status = ?, error = ?, decided_at = ? WHERE link_id = ?",
+            [(status, error, now_iso(), i) for i in link_ids])
+
+
+__all__ = ["CHOICES", "ChoiceError", "PlannedWrite", "WritePlan", "accept_recommendation", "mark",
+           "plan", "revert", "set_choice", "APPLIED"]
