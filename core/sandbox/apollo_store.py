@@ -131,7 +131,7 @@ class ContactQuery:
 
     stage_ids: tuple[str, ...] = ()
     label_ids: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()  # lower-cased tokens; every one must appear
+    keywords: tuple[str, ...] = ()  # lower-cased tokens; each must appear (an email: be it)
     sort_by: str = DEFAULT_SORT
     ascending: bool = False
 
@@ -474,7 +474,12 @@ class ApolloStore:
                          f"({', '.join('?' * len(query.label_ids))}))")
             params.extend(query.label_ids)
         for token in query.keywords:
-            conds.append("instr(keywords, ?) > 0")
+            if plausible_email(token):
+                # A whole address finds the contact whose email it is, through the index
+                # (a scan of a million contacts per lookup would make email lookups crawl).
+                conds.append("email_key = ?")
+            else:
+                conds.append("instr(keywords, ?) > 0")
             params.append(token)
         return (" AND ".join(conds) or "1"), params
 

@@ -147,6 +147,9 @@ def test_walking_every_page_sees_every_contact_once(apollo):
     ({"contact_stage_ids": STAGES[2]["id"]}, 13, lambda c: c["contact_stage_id"] == STAGES[2]["id"]),
     ({"contact_label_ids": [LABEL_ID]}, 8, lambda c: LABEL_ID in c["label_ids"]),
     ({"q_keywords": "ada.lovelace0@engines.example"}, 1, lambda c: c["id"] == apollo_id(1)),
+    ({"q_keywords": "ADA.Lovelace0@Engines.Example"}, 1, lambda c: c["id"] == apollo_id(1)),
+    ({"q_keywords": "lovelace0@engines"}, 1, lambda c: c["id"] == apollo_id(1)),  # a fragment
+    ({"q_keywords": "a.lovelace0@engines.example"}, 0, None),  # a whole address must be it
     ({"q_keywords": "HOPPER"}, 10, lambda c: c["last_name"] == "Hopper"),  # case-insensitive
     ({"q_keywords": "cobol works"}, 10, lambda c: c["organization_name"] == "Cobol Works"),
     ({"q_keywords": "cto"}, 4, lambda c: c["title"] == "CTO"),
