@@ -1,0 +1,68 @@
+"""A readable terminal summary of a reconciled cache: counts and example pairs."""
+
+from __future__ import annotations
+
+import textwrap
+
+from . import rules
+from .cache import Cache
+from .reconcile import ReconcileSummary, arrow
+
+# Rules worth showing first in examples: the interesting ones before the plain ones.
+_EXAMPLE_ORDER = (rules.Q_BOUNCED, rules.Q_EMPTY, rules.Q_INVALID, rules.Q_UNVERIFIED,
+                  rules.LATE_SFDC_CREATE, rules.LAST_EDIT, rules.UNKNOWN_ORDER,
+                  rules.CONVERTED_LEAD, rules.ONE_SIDED, rules.APOLLO_ONLY_CREATE,
+                  rules.SFDC_ONLY_IMPORT, rules.APOLLO_ONLY_NO_PUSH)
+
+
+def _table(title: str, counts: dict[str, int]) -> list[str]:
+    total = sum(counts.values()) or 1
+    lines = [title]
+    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {key:<22} {n:>9,}  {100 * n / total:5.1f}%")
+    return lines
+
+
+def print_summary(cache: Cache, summary: ReconcileSummary, dataset=None, examples: int = 12,
+                  out=print) -> None:
+    """Print counts per rule and strength, and ``examples`` pairs with their reasons."""
+    decide, match = summary.decide, summary.match
+    if dataset is not None:
+        out(f"Sandbox dataset: {dataset.records:,} pairs, seed {dataset.seed}, "
+            f"generated as of {dataset.now:%Y-%m-%d %H:%M} UTC.")
+    out(f"Reconciled in {summary.seconds:.2f} s: {match.crm_id:,} linked by Salesforce id, "
+        f"{match.email:,} by email, {match.apollo_only:,} Apollo-only, {match.sf_only:,} "
+        f"Salesforce-only, {match.suggestions:,} fuzzy links suggested, {match.twins:,} "
+        f"Lead/Contact twins, {match.converted_followed:,} converted Leads followed.")
+    out("")
+    for line in _table("What Apollo's sync will do (native prediction):", decide.by_rule):
+        out(line)
+    out("")
+    for line in _table("What Concord recommends:", decide.by_recommendation):
+        out(line)
+    out("")
+    for line in _table("Strength:", decide.by_strength):
+        out(line)
+    out("")
+    if examples <= 0:
+        return
+    out("Examples (→ Apollo to Salesforce, ← Salesforce to Apollo, ? needs review):")
+    shown = 0
+    per_rule = max(1, examples // 8)
+    for rule in _EXAMPLE_ORDER:
+        rows = cache.conn.execute(
+            "SELECT name, company, apollo_email, sf_email, sf_object, native_winner, native_rule, "
+            "rec_winner, rec_rule, strength, reason FROM decisions WHERE rec_rule = ? "
+            "ORDER BY link_id LIMIT ?", (rule, per_rule)).fetchall()
+        for (name, company, a_email, s_email, sf_object, n_win, n_rule, r_win, r_rule, strength,
+             reason) in rows:
+            if shown >= examples:
+                return
+            shown += 1
+            out(f"\n{shown:>2}. {name} ({company})")
+            out(f"    Apollo      {a_email or '—'}")
+            out(f"    Salesforce  {s_email or '—'}" + (f"  [{sf_object}]" if sf_object else ""))
+            out(f"    Apollo's sync {arrow(n_win)} {n_rule};  Concord recommends "
+                f"{arrow(r_win)} {r_rule} ({strength})")
+            for line in textwrap.wrap(reason, 92):
+                out(f"      {line}")
