@@ -138,6 +138,11 @@ class App:
         """Carry out an emulator-specific fault; return a response to answer with, or None."""
         return None
 
+    def injected_status(self, status: int) -> Response:
+        """The answer of a ``status`` fault that names no body, in this API's error shape."""
+        return json_response(status, [{"errorCode": "SERVER_UNAVAILABLE" if status == 503
+                                       else "UNKNOWN_EXCEPTION", "message": "Injected fault"}])
+
     def decorate(self, request: Request, response: Response) -> None:
         """Add headers every response carries (limit info, ...)."""
 
@@ -180,9 +185,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             code = int(status_fault.params.get("status", 503))
             body_obj = status_fault.params.get("body")
             if body_obj is None:
-                body_obj = [{"errorCode": "SERVER_UNAVAILABLE" if code == 503 else "UNKNOWN_EXCEPTION",
-                             "message": "Injected fault"}]
-            response = json_response(code, body_obj)
+                response = app.injected_status(code)
+            else:
+                response = json_response(code, body_obj)
         else:
             response = None
             for rule in request.faults:
