@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import math
 import re
+from http import HTTPStatus
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import orjson
 
 from .apollo_store import (DISPLAY_CAP, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
-                           ApolloStore, ApolloStoreError, ContactChange, ContactQuery,
-                           email_key)
+                           ApolloStore, ApolloStoreError, ContactChange, ContactQuery)
 from .faults import FaultRule
 from .ratelimit import RateLimiter, Verdict
 from .server import App, HTTPError, Request, Response, json_response, text_response
@@ -202,6 +202,11 @@ class ApolloApp(App):
             response.headers[limit_name] = "" if usage.limit is None else str(usage.limit)
             response.headers[usage_name] = str(usage.used)
             response.headers[left_name] = "" if usage.left is None else str(usage.left)
+
+    def injected_status(self, status: int) -> Response:
+        """A ``status`` fault without a body: Apollo's JSON error shape."""
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        return json_response(status, {"error": reason})
 
     def not_found(self, request: Request) -> Response:
         return json_response(404, {"error": f"Not found: {request.method} {request.path}"})
@@ -471,7 +476,3 @@ class ApolloApp(App):
         """GET /auth/health."""
         return json_response(200, {"healthy": True, "is_logged_in": True})
 
-
-def email_differs(a: str | None, b: str | None) -> bool:
-    """Whether two emails differ once trimmed and lower-cased."""
-    return email_key(a) != email_key(b)

@@ -48,6 +48,13 @@ def test_status(apollo, via):
     assert apollo.search({}).status_code == 200  # count=1: it struck once
 
 
+def test_status_without_a_body_answers_in_apollos_shape(apollo):
+    apollo.app.faults.add("status", route="contacts/search", count=1, status=502)
+    response = apollo.search({})
+    assert response.status_code == 502
+    assert response.json() == {"error": "Bad Gateway"}
+
+
 @pytest.mark.parametrize("via", VIAS)
 def test_drop_before_the_request_is_handled(apollo, via):
     add_fault(apollo, via, "drop", method="PATCH", count=1)
