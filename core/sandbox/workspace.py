@@ -28,11 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from ..model import CreatePolicy, Settings
+from . import dataset as dataset_module
 from . import tls as tls_module
 from .apollo_api import ApolloApp
 from .apollo_store import ApolloStore, ContactChange, email_key
 from .clock import SandboxClock, parse_iso
 from .ids import APOLLO_SYNC_USER, PREFIX, to18
+from .salesforce_api import start_salesforce
+from .salesforce_store import SalesforceStore, StoreError
 from .server import SandboxServer, json_response
 
 SYNC_USER = to18(APOLLO_SYNC_USER)
@@ -164,8 +167,6 @@ class Workspace:
 
     def _push_email(self, contact: dict, obj: str, sf_id: str) -> dict:
         """S8: write the contact's email to its linked record as Apollo's sync user."""
-        from .salesforce_store import StoreError
-
         try:
             if self.sf.get(obj, sf_id) is None:
                 job = self.apollo.new_crm_job(
@@ -185,8 +186,6 @@ class Workspace:
 
     def _create_in_salesforce(self, contact: dict) -> dict:
         """S7: create a Lead or Contact from an Apollo contact as the sync user; link them."""
-        from .salesforce_store import StoreError
-
         obj = self.settings.create_as
         fields = {"FirstName": contact.get("first_name") or None,
                   "LastName": contact.get("last_name") or "[not provided]",
@@ -393,9 +392,7 @@ def load_dataset(sf_store, apollo_store: ApolloStore, dataset, *, chunk: int = 2
 
 
 def _generate(records: int, seed: int):
-    from . import dataset as dataset_module
-
-    generate = getattr(dataset_module, "generate", None)
+    generate = getattr(dataset_module, "generate", None)  # a factory, if the module offers one
     return generate(records, seed) if generate else dataset_module.Dataset(records, seed)
 
 
@@ -529,9 +526,6 @@ def start_sandbox(records: int, seed: int, *, tls_dir=None, settings=None, datas
     ``retry_after``, ``header_style``...), ``salesforce_options`` to the Salesforce app.
     The access token handed out lives ``token_ttl`` idle seconds.
     """
-    from .salesforce_api import start_salesforce
-    from .salesforce_store import SalesforceStore
-
     started = time.monotonic()
     dataset = dataset if dataset is not None else _generate(records, seed)
     now = getattr(dataset, "now", None)
