@@ -131,6 +131,7 @@ class Workspace:
         self.clock = apollo_store.clock
         self.last_pull: datetime = last_pull or self.clock()
         self.pulls = 0
+        self._pulled_versions: set[tuple] = set()  # (Id, SystemModstamp) near the last tick
         self._lock = threading.RLock()  # pushes and pulls happen one at a time, as in Apollo
 
     # -- wiring ------------------------------------------------------------------------------
@@ -228,9 +229,14 @@ class Workspace:
         with self._lock:
             since = self.last_pull
             until = self.clock()
-            changed = self.sf.changed_since(since - PULL_OVERLAP)
+            changed = [r for r in self.sf.changed_since(since - PULL_OVERLAP)
+                       if (r.get("Id"), r.get("SystemModstamp")) not in self._pulled_versions]
             self.last_pull = until
             self.pulls += 1
+            # Versions inside the next tick's overlap were handled now: not again then.
+            edge = until - PULL_OVERLAP
+            self._pulled_versions = {(r.get("Id"), r.get("SystemModstamp")) for r in changed
+                                     if (parse_iso(r.get("SystemModstamp")) or until) >= edge}
             report = PullReport(since.isoformat(), until.isoformat(), len(changed))
             # Contacts first: when a Lead and a Contact are one person, the Contact links.
             for record in sorted(changed, key=lambda r: object_of(r.get("Id")) != "Contact"):

@@ -211,6 +211,13 @@ def test_s1_each_change_is_pulled_once(setup):
     assert setup.workspace.pull_tick().updated == []
 
 
+def test_s1_a_change_at_the_edge_of_a_tick_is_not_pulled_twice(setup):
+    setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "edge@salesforce.example"})
+    assert setup.workspace.pull_tick().updated == [apollo_id(1)]  # within the same second
+    again = setup.workspace.pull_tick()
+    assert again.records_seen == 0 and again.updated == []
+
+
 def test_converted_lead_is_followed_to_its_contact(setup):
     converted = setup.sf.convert_lead(LINKED_LEAD, user_id=OTHER_USER)
     setup.later()
