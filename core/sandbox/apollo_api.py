@@ -336,7 +336,7 @@ class ApolloApp(App):
                 "has_join": False, "disable_eu_prospecting": False,
                 "partial_results_limit": 10000,
                 # Apollo echoes the page as it was sent: sometimes a string.
-                "pagination": {"page": raw_page if isinstance(raw_page, str) else page,
+                "pagination": {"page": str(page) if isinstance(raw_page, str) else page,
                                "per_page": per_page, "total_entries": total,
                                "total_pages": total_pages},
                 "num_fetch_result": None}
