@@ -15,6 +15,7 @@ through savepoints, which is how ``allOrNone`` rolls a whole collection back.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sqlite3
@@ -114,10 +115,6 @@ def _text(value) -> str | None:
     return value or None  # Salesforce keeps blank text as null
 
 
-def _email_for_load(value) -> str | None:
-    return value.lower() if value else None  # AttributeError for non-text: a parser error
-
-
 def _ident(value) -> str | None:
     if value == "":
         return None
@@ -128,10 +125,74 @@ def _ident(value) -> str | None:
     return to18(value)
 
 
-_LOADERS: dict[str, Callable] = {
-    "id": _ident, "reference": _ident, "boolean": _boolean, "datetime": parse_datetime,
-    "date": _date, "email": _email_for_load,
-}
+@functools.lru_cache(maxsize=None)
+def _load_keys(obj: schema.SObject) -> frozenset[str]:
+    """Keys a loaded row may carry: stored fields, Name, relationships and attributes."""
+    return frozenset({f.name for f in obj.stored_fields} | {"attributes", "Name"}
+                     | {f.relationship for f in obj.fields if f.relationship})
+
+
+@functools.lru_cache(maxsize=None)
+def _row_converter(obj: schema.SObject) -> Callable[[dict, str, Callable[[], str]], tuple]:
+    """A function turning one wire-shaped row into the table's column values.
+
+    Bulk loads run it a million times, so it is generated per object as straight-line
+    code: the common shapes (18-character ids, ``+0000`` datetimes) pass with one check,
+    anything else goes through the full converters, and missing audit fields default the
+    way Salesforce fills them (CreatedDate now, LastModifiedDate = CreatedDate, ...).
+    """
+    names = {f.name for f in obj.stored_fields}
+    code = ["def convert(row, now, new_id):", "    get = row.get"]
+    for f in obj.stored_fields:
+        v = f"f_{f.name}"
+        code.append(f"    {v} = get({f.name!r})")
+        if f.type == "datetime":
+            code.append(f"    if {v} is not None and ({v}.__class__ is not str or len({v}) != 28 "
+                        f"or {v}[23:] != '+0000'): {v} = parse_datetime({v})")
+        elif f.type in schema.ID_TYPES:
+            code.append(f"    if {v} is not None and ({v}.__class__ is not str or len({v}) != 18):"
+                        f" {v} = _ident({v})")
+        elif f.type == "date":
+            code.append(f"    if {v} is not None: {v} = _date({v})")
+        elif f.type == "email":
+            code.append(f"    if {v} is not None: {v} = {v}.lower() or None")
+        elif f.type == "boolean":
+            code.append(f"    if {v} is None: {v} = 0")
+            code.append(f"    elif {v}.__class__ is not bool: {v} = _boolean({v})")
+    code.append("    if f_Id is None: f_Id = new_id()")
+    code.append("    f_CreatedDate = f_CreatedDate or now")
+    code.append("    f_CreatedById = f_CreatedById or DEFAULT_OWNER")
+    if "LastModifiedDate" in names:
+        code.append("    f_LastModifiedDate = f_LastModifiedDate or f_CreatedDate")
+        code.append("    f_SystemModstamp = f_SystemModstamp or f_LastModifiedDate")
+        code.append("    f_LastModifiedById = f_LastModifiedById or f_CreatedById")
+        code.append("    f_OwnerId = f_OwnerId or f_CreatedById")
+    if "IsEmailBounced" in names:
+        code.append("    if 'IsEmailBounced' not in row: f_IsEmailBounced = f_EmailBouncedDate "
+                    "is not None")
+    if "Status" in names:
+        code.append("    f_Status = f_Status or 'Open - Not Contacted'")
+    code.append("    return (" + ", ".join(f"f_{f.name}" for f in obj.stored_fields) + ",)")
+    namespace = {"parse_datetime": parse_datetime, "_ident": _ident, "_date": _date,
+                 "_boolean": _boolean, "DEFAULT_OWNER": DEFAULT_OWNER}
+    exec(compile("\n".join(code), f"<row converter {obj.name}>", "exec"), namespace)
+    return namespace["convert"]
+
+
+def _indexes(obj: schema.SObject) -> dict[str, str]:
+    """The indexes of an object's table by name: the Id, email lookups, pulls, history."""
+    name, table = obj.name, obj.table
+    out = {f"{name}_id": f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}_id" ON {table} ("Id")'}
+    if obj.field("Email") is not None and obj.name != "Account":
+        out[f"{name}_email"] = (f'CREATE INDEX IF NOT EXISTS "{name}_email" ON {table} '
+                                f'("Email" COLLATE NOCASE)')
+        out[f"{name}_modstamp"] = (f'CREATE INDEX IF NOT EXISTS "{name}_modstamp" ON {table} '
+                                   f'("SystemModstamp")')
+    if obj.history_of:
+        parent = f"{obj.history_of}Id"
+        out[f"{name}_parent"] = (f'CREATE INDEX IF NOT EXISTS "{name}_parent" ON {table} '
+                                 f'("{parent}")')
+    return out
 
 
 class SalesforceStore:
@@ -172,7 +233,7 @@ class SalesforceStore:
                 columns = []
                 for f in obj.stored_fields:
                     if f.name == "Id":
-                        columns.append('"Id" TEXT NOT NULL UNIQUE')
+                        columns.append('"Id" TEXT NOT NULL')  # unique through _indexes()
                     elif f.type == "boolean":
                         columns.append(f'"{f.name}" INTEGER NOT NULL DEFAULT 0')
                     elif f.is_text:
@@ -181,16 +242,8 @@ class SalesforceStore:
                         columns.append(f'"{f.name}" TEXT')
                 self._conn.execute(f"CREATE TABLE IF NOT EXISTS {obj.table} "
                                    f"(rowid INTEGER PRIMARY KEY, {', '.join(columns)})")
-            for name in ("Contact", "Lead"):
-                # Email lookups (find_by_email, WHERE Email =) and incremental pulls.
-                self._conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}_email" '
-                                   f'ON "{name}" ("Email" COLLATE NOCASE)')
-                self._conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}_modstamp" '
-                                   f'ON "{name}" ("SystemModstamp")')
-            self._conn.execute('CREATE INDEX IF NOT EXISTS "ContactHistory_parent" '
-                               'ON "ContactHistory" ("ContactId")')
-            self._conn.execute('CREATE INDEX IF NOT EXISTS "LeadHistory_parent" '
-                               'ON "LeadHistory" ("LeadId")')
+                for statement in _indexes(obj).values():
+                    self._conn.execute(statement)
 
     def close(self) -> None:
         """Close the database; a temporary file is removed."""
@@ -235,127 +288,84 @@ class SalesforceStore:
 
     def load_accounts(self, rows: Iterable[dict]) -> int:
         """Insert wire-shaped Account rows (Id, Name, Website, ...); returns how many."""
-        return self._load(schema.ACCOUNT, rows)
+        return self._load_all(rows, ("Account",), lambda row: "Account")
 
     def load_records(self, rows: Iterable[dict]) -> int:
         """Insert wire-shaped Leads and Contacts (``attributes.type`` says which).
 
         Missing audit fields default to now and to another user; emails are lower-cased
         as Salesforce stores them but not validated, so odd legacy data can be seeded.
+        All rows load or none (a duplicate Id is a DUPLICATE_VALUE error).
         """
-        total = 0
-        batches: dict[str, list[dict]] = {"Contact": [], "Lead": []}
-        for row in rows:
-            kind = (row.get("attributes") or {}).get("type")
-            if kind not in batches:
-                raise StoreError(400, "INVALID_TYPE",
-                                 f"each record needs attributes.type Lead or Contact, got {kind!r}")
-            batch = batches[kind]
-            batch.append(row)
-            if len(batch) >= _LOAD_CHUNK:
-                total += self._load(schema.OBJECTS[kind], batch)
-                batch.clear()
-        for kind, batch in batches.items():
-            if batch:
-                total += self._load(schema.OBJECTS[kind], batch)
-        return total
+        return self._load_all(rows, ("Contact", "Lead"),
+                              lambda row: (row.get("attributes") or {}).get("type"))
 
     def load_history(self, rows: Iterable[dict]) -> int:
         """Insert ContactHistory/LeadHistory rows (type from attributes, or the parent key)."""
-        total = 0
-        batches: dict[str, list[dict]] = {"ContactHistory": [], "LeadHistory": []}
-        for row in rows:
+        def kind_of(row: dict) -> str:
             kind = (row.get("attributes") or {}).get("type")
-            if kind is None:
-                kind = "ContactHistory" if row.get("ContactId") else "LeadHistory"
-            if kind not in batches:
-                raise StoreError(400, "INVALID_TYPE", f"not a history object: {kind!r}")
-            batches[kind].append(row)
-            if len(batches[kind]) >= _LOAD_CHUNK:
-                total += self._load(schema.OBJECTS[kind], batches[kind])
-                batches[kind].clear()
-        for kind, batch in batches.items():
-            if batch:
-                total += self._load(schema.OBJECTS[kind], batch)
+            return kind or ("ContactHistory" if row.get("ContactId") else "LeadHistory")
+        return self._load_all(rows, ("ContactHistory", "LeadHistory"), kind_of)
+
+    def _load_all(self, rows: Iterable[dict], kinds: tuple[str, ...],
+                  kind_of: Callable[[dict], str | None]) -> int:
+        total = 0
+        batches: dict[str, list[dict]] = {kind: [] for kind in kinds}
+        with self.transaction():
+            # Loading into an empty table: build its indexes once at the end, which is
+            # several times faster than maintaining them row by row.
+            deferred = [schema.OBJECTS[k] for k in kinds if self._empty(schema.OBJECTS[k])]
+            for obj in deferred:
+                for name in _indexes(obj):
+                    self._conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+            for row in rows:
+                kind = kind_of(row)
+                batch = batches.get(kind)  # type: ignore[arg-type]
+                if batch is None:
+                    raise StoreError(400, "INVALID_TYPE",
+                                     f"each row needs attributes.type {' or '.join(kinds)}, "
+                                     f"got {kind!r}")
+                batch.append(row)
+                if len(batch) >= _LOAD_CHUNK:
+                    total += self._load(schema.OBJECTS[kind], batch)  # type: ignore[index]
+                    batch.clear()
+            for kind, batch in batches.items():
+                if batch:
+                    total += self._load(schema.OBJECTS[kind], batch)
+            for obj in deferred:
+                try:
+                    for statement in _indexes(obj).values():
+                        self._conn.execute(statement)
+                except sqlite3.IntegrityError:
+                    raise StoreError(400, "DUPLICATE_VALUE",
+                                     f"{obj.name}: the loaded rows repeat an Id") from None
         return total
 
-    def _load(self, obj: schema.SObject, rows: Iterable[dict]) -> int:
-        fields = obj.stored_fields
-        names = [f.name for f in fields]
-        allowed = set(names) | {"attributes", "Name"} | {f.relationship for f in obj.fields
-                                                          if f.relationship}
-        # Only some columns need converting; text goes in as given. This loop runs a million
-        # times for a full-size sandbox, so the common shapes are checked inline.
-        datetimes = [i for i, f in enumerate(fields) if f.type == "datetime"]
-        idents = [i for i, f in enumerate(fields) if f.type in schema.ID_TYPES]
-        dates = [i for i, f in enumerate(fields) if f.type == "date"]
-        booleans = [i for i, f in enumerate(fields) if f.type == "boolean"]
-        index = {name: i for i, name in enumerate(names)}
-        i_email = index.get("Email")
-        i_id, i_created, i_by = index["Id"], index["CreatedDate"], index["CreatedById"]
-        i_modified, i_stamp = index.get("LastModifiedDate"), index.get("SystemModstamp")
-        i_mod_by, i_owner = index.get("LastModifiedById"), index.get("OwnerId")
-        i_bounced, i_bounce_date = index.get("IsEmailBounced"), index.get("EmailBouncedDate")
-        i_status = index.get("Status")
+    def _empty(self, obj: schema.SObject) -> bool:
+        return self._conn.execute(f"SELECT 1 FROM {obj.table} LIMIT 1").fetchone() is None
+
+    def _load(self, obj: schema.SObject, rows: list[dict]) -> int:
+        names = [f.name for f in obj.stored_fields]
+        allowed = _load_keys(obj)
+        convert = _row_converter(obj)
         now = format_datetime(self.clock())
+        new_id = functools.partial(self._new_id, obj, check=False)
         tuples = []
-        for row in rows:
-            if not row.keys() <= allowed:
-                unknown = sorted(row.keys() - allowed)
-                raise StoreError(400, "INVALID_FIELD", f"No such column '{unknown[0]}' on "
-                                                       f"sobject of type {obj.name}", unknown)
-            get = row.get
-            values = [get(name) for name in names]
-            try:
-                for i in datetimes:
-                    v = values[i]
-                    if v is not None and (v.__class__ is not str or len(v) != 28
-                                          or v[23:] != "+0000"):
-                        values[i] = parse_datetime(v)
-                for i in idents:
-                    v = values[i]
-                    if v is not None and (v.__class__ is not str or len(v) != 18):
-                        values[i] = _ident(v)
-                for i in dates:
-                    if values[i] is not None:
-                        values[i] = _date(values[i])
-                if i_email is not None and values[i_email] is not None:
-                    values[i_email] = _email_for_load(values[i_email])
-            except (ValueError, AttributeError) as exc:
-                raise StoreError(400, "JSON_PARSER_ERROR", f"{obj.name}: {exc}") from None
-            for i in booleans:
-                flag = values[i]
-                if flag is None:
-                    values[i] = 0
-                elif flag.__class__ is not bool:
-                    try:
-                        values[i] = _boolean(flag)
-                    except ValueError as exc:
-                        raise StoreError(400, "JSON_PARSER_ERROR", f"{obj.name}: {exc}") from None
-            if values[i_id] is None:
-                values[i_id] = self._new_id(obj)
-            created = values[i_created] = values[i_created] or now
-            if i_modified is not None:
-                created = values[i_modified] = values[i_modified] or created
-            if i_stamp is not None:
-                values[i_stamp] = values[i_stamp] or created
-            by = values[i_by] = values[i_by] or DEFAULT_OWNER
-            if i_mod_by is not None:
-                values[i_mod_by] = values[i_mod_by] or by
-            if i_owner is not None:
-                values[i_owner] = values[i_owner] or by
-            if i_bounced is not None and "IsEmailBounced" not in row:
-                values[i_bounced] = values[i_bounce_date] is not None
-            if i_status is not None and not values[i_status]:
-                values[i_status] = "Open - Not Contacted"
-            tuples.append(values)
+        try:
+            for row in rows:
+                if not row.keys() <= allowed:
+                    unknown = sorted(row.keys() - allowed)
+                    raise StoreError(400, "INVALID_FIELD", f"No such column '{unknown[0]}' on "
+                                                           f"sobject of type {obj.name}", unknown)
+                tuples.append(convert(row, now, new_id))
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise StoreError(400, "JSON_PARSER_ERROR", f"{obj.name}: {exc}") from None
         if not tuples:
             return 0
         marks = ", ".join("?" * len(names))
         cols = ", ".join(f'"{n}"' for n in names)
         try:
-            with self.transaction():
-                self._conn.executemany(f"INSERT INTO {obj.table} ({cols}) VALUES ({marks})", tuples)
+            self._conn.executemany(f"INSERT INTO {obj.table} ({cols}) VALUES ({marks})", tuples)
         except sqlite3.IntegrityError as exc:
             raise StoreError(400, "DUPLICATE_VALUE", f"{obj.name}: {exc}") from None
         return len(tuples)
@@ -561,7 +571,8 @@ class SalesforceStore:
                 now = floor
         return format_datetime(now)
 
-    def _new_id(self, obj: schema.SObject) -> str:
+    def _new_id(self, obj: schema.SObject, *, check: bool = True) -> str:
+        """A fresh Id; ``check=False`` skips the lookup (bulk loads: the unique index checks)."""
         number = self._next_number.get(obj.name)
         if number is None:
             number = _CREATED_BASE + self._conn.execute(
@@ -569,8 +580,8 @@ class SalesforceStore:
         while True:
             number += 1
             candidate = salesforce_id(obj.name, number)
-            if self._conn.execute(f'SELECT 1 FROM {obj.table} WHERE "Id" = ?',
-                                  (candidate,)).fetchone() is None:
+            if not check or self._conn.execute(f'SELECT 1 FROM {obj.table} WHERE "Id" = ?',
+                                               (candidate,)).fetchone() is None:
                 self._next_number[obj.name] = number
                 return candidate
 
