@@ -188,9 +188,10 @@ class Workspace:
     def _create_in_salesforce(self, contact: dict) -> dict:
         """S7: create a Lead or Contact from an Apollo contact as the sync user; link them."""
         obj = self.settings.create_as
+        # Only the fields the sandbox org has (it keeps no Title).
         fields = {"FirstName": contact.get("first_name") or None,
                   "LastName": contact.get("last_name") or "[not provided]",
-                  "Email": contact.get("email") or None, "Title": contact.get("title") or None}
+                  "Email": contact.get("email") or None}
         if obj == "Lead":
             fields["Company"] = contact.get("organization_name") or "[not provided]"
         fields = {k: v for k, v in fields.items() if v is not None}

@@ -327,7 +327,7 @@ def test_s9_does_not_touch_a_contact_apollo_pushed(setup):
 
 def create_contact(setup, **fields) -> dict:
     body = {"first_name": "Barbara", "last_name": "Newperson", "organization_name": "Clu Systems",
-            "email": "barbara@clu.example", **fields}
+            "title": "Architect", "email": "barbara@clu.example", **fields}
     response = setup.apollo.request("POST", "/api/v1/contacts", json=body)
     assert response.status_code == 200, response.text
     return response.json()["contact"]
