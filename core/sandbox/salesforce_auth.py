@@ -71,8 +71,8 @@ class Session:
     token: str
     user: User
     client_id: str | None
+    ttl: timedelta
     expires_at: datetime
-    refresh_token: str | None = None
 
 
 @dataclass
@@ -140,7 +140,7 @@ class Identity:
         """A fresh access token for ``user``."""
         token = f"{ORG_ID}!{secrets.token_urlsafe(72)}"
         life = self.session_ttl if ttl is None else timedelta(seconds=ttl)
-        session = Session(token, user, client_id, self.clock() + life)
+        session = Session(token, user, client_id, life, self.clock() + life)
         with self._lock:
             self._sessions[token] = session
         return session
@@ -157,7 +157,7 @@ class Identity:
             if session.expires_at <= now:
                 del self._sessions[token]
                 return None
-            session.expires_at = now + self.session_ttl
+            session.expires_at = now + session.ttl
             return session
 
     def expire(self, token: str | None = None) -> int:

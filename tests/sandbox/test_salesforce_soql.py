@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.sandbox.soql import SOQLError, compile_query, decode_string, parse
-
 from core.sandbox.ids import OTHER_USER
+from core.sandbox.soql import SOQLError, compile_query, decode_string, parse
 
 from .conftest import contact_id, lead_id
 
