@@ -84,6 +84,13 @@ def _check_header(path: Path) -> None:
     app_id = int.from_bytes(header[68:72], "big")
     if app_id not in (0, APPLICATION_ID):
         raise CacheCorrupt(_damaged_message(path, "it belongs to another program", foreign=True))
+    # The header records the database size; a shorter file was cut off (a copy or a crash).
+    page_size = int.from_bytes(header[16:18], "big") or 65536
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for = int.from_bytes(header[24:28], "big") == int.from_bytes(header[92:96], "big")
+    if valid_for and pages and size < pages * page_size:
+        raise CacheCorrupt(_damaged_message(
+            path, f"it is cut short ({size:,} of {pages * page_size:,} bytes)"))
 
 
 def _damaged_message(path: Path, what: str, foreign: bool = False) -> str:
@@ -309,6 +316,7 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX links_apollo ON links(apollo_id) WHERE apollo_id IS NOT NULL")
     db.execute("CREATE UNIQUE INDEX links_sf_only ON links(sf_id) WHERE apollo_id IS NULL")
     db.execute("CREATE INDEX links_sf ON links(sf_id)")
+    db.execute("CREATE INDEX links_twin ON links(twin_id) WHERE twin_id IS NOT NULL")
     db.execute("CREATE INDEX links_unlinked ON links(method) "
                "WHERE method IN ('apollo_only', 'sf_only')")
     db.execute("""

@@ -118,6 +118,10 @@ def _mark_dirty(conn, since_seq: int) -> None:
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT a.id FROM temp.dirty_sf d CROSS JOIN sf_records s ON s.id = d.id
         JOIN apollo_contacts a ON a.email_key = s.email_key WHERE s.email_key != ''""")
+    # A changed Lead may stop (or start) being the twin noted on another pair's link.
+    conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
+        SELECT l.apollo_id FROM temp.dirty_sf d CROSS JOIN links l ON l.twin_id = d.id
+        WHERE l.apollo_id IS NOT NULL""")
     # A converted Lead points at its Contact: a changed Contact re-checks contacts of the Lead.
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT l.apollo_id FROM temp.dirty_sf d CROSS JOIN sf_records s ON s.converted_contact_id = d.id

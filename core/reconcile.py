@@ -217,14 +217,17 @@ def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
     decided_at = iso(now)
     seq = int(cache.get_state("seq", 0))
     params = {"since": since_seq or 0, "now": decided_at, "seq": seq}
-    total = conn.execute("SELECT count(*) FROM links").fetchone()[0]
-    if progress:
-        progress("decide", 0, total)
-
     links = "links l"
     if since_seq is not None:
         _build_scope(conn, params)
         links = "temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id"
+        total = conn.execute("SELECT count(*) FROM temp.scope").fetchone()[0]
+    else:
+        total = conn.execute("SELECT count(*) FROM links").fetchone()[0]
+    # Progress counts pairs read; agreeing pairs are settled in bulk, so the count jumps to
+    # the total at the end.
+    if progress:
+        progress("decide", 0, total)
     mode = "full" if since_seq is None else "incremental"
     with cache.transaction():
         forgot = conn.execute(_FORGET_DECISIONS[mode]).rowcount
@@ -252,10 +255,12 @@ def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
         counts.written += len(out)
         done += len(rows)
         if progress:
-            progress("decide", done, total)
+            progress("decide", min(done, total), total)
         if cancel is not None and cancel.is_set():
             raise Cancelled("decide cancelled")
     _tally(conn, counts)
+    if progress:
+        progress("decide", total, total)
     return counts
 
 

@@ -1,0 +1,84 @@
+"""`concord decide`: JSON Lines in, one decision per line out (the engine as a black box)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DESIGN_EXAMPLE = {
+    "id": "p1",
+    "apollo": {"id": "a1", "email": "jo@acme.com", "email_status": "verified",
+               "created_at": "2026-01-02T10:00:00Z", "updated_at": "2026-03-01T09:00:00Z",
+               "email_changed_at": "2026-03-01T09:00:00Z", "contact_stage": "Cold",
+               "salesforce_id": "003A00000000001"},
+    "salesforce": {"id": "003A00000000001", "object": "Contact", "email": "joe@acme.com",
+                   "created_at": "2026-01-05T00:00:00Z", "created_by_apollo": False,
+                   "last_modified": "2026-02-01T00:00:00Z",
+                   "email_changed_at": "2026-02-01T00:00:00Z",
+                   "bounced_at": None, "bounce_reason": None,
+                   "is_converted": False, "converted_contact_id": None},
+    "base": {"email": "jo@acme.com", "synced_at": "2026-01-10T00:00:00Z"},
+    "settings": {"create_policy": "off", "create_stages": [], "create_as": "Lead",
+                 "manage_crm_as_contacts": True, "preset": "most_recent_edit"},
+    "now": "2026-03-02T00:00:00Z",
+}
+
+
+def run(lines: list[str]) -> tuple[int, list[dict], str]:
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "decide"], cwd=ROOT,
+                          input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60)
+    return proc.returncode, [json.loads(l) for l in proc.stdout.splitlines()], proc.stderr
+
+
+def test_the_design_example_decides():
+    code, out, _ = run([json.dumps(DESIGN_EXAMPLE)])
+    assert code == 0 and len(out) == 1
+    d = out[0]
+    assert d["id"] == "p1" and d["conflict"] is True
+    # Only Salesforce moved away from the base (jo@acme.com): Apollo will pull joe@acme.com.
+    assert d["native"] == {"winner": "salesforce", "email": "joe@acme.com", "rule": "ONE_SIDED"}
+    rec = d["recommendation"]
+    assert rec["winner"] == "salesforce" and rec["rule"] == "Q_UNVERIFIED" and rec["strength"] == "review"
+    assert rec["reason"].startswith("Q_UNVERIFIED:")
+
+
+BAD_LINES = [
+    ("not JSON", "{oops", "not valid JSON"),
+    ("a list, not an object", "[1, 2]", "JSON object"),
+    ("neither side", json.dumps({"id": "x"}), "needs 'apollo', 'salesforce'"),
+    ("a bad time", json.dumps({"id": "t", "apollo": {"email": "a@b.co", "updated_at": "yesterday"},
+                                "salesforce": None}), "apollo.updated_at"),
+    ("a bad preset", json.dumps({"id": "p", "apollo": {"email": "a@b.co"}, "salesforce": None,
+                                  "settings": {"preset": "coin_flip"}}), "settings.preset"),
+    ("a bad object", json.dumps({"id": "o", "apollo": None,
+                                  "salesforce": {"object": "Account", "email": "a@b.co"}}),
+     "salesforce.object"),
+    ("an email that is a number", json.dumps({"id": "n", "apollo": {"email": 42}, "salesforce": None}),
+     "apollo.email"),
+]
+
+
+def test_bad_lines_get_an_error_and_the_others_still_run():
+    lines = [json.dumps(DESIGN_EXAMPLE)] + [b[1] for b in BAD_LINES] + [json.dumps(DESIGN_EXAMPLE)]
+    code, out, _ = run(lines)
+    assert code == 2
+    assert len(out) == len(lines)
+    assert "recommendation" in out[0] and "recommendation" in out[-1]
+    for (situation, _, message), result in zip(BAD_LINES, out[1:-1]):
+        assert "error" in result, situation
+        assert message in result["error"], (situation, result["error"])
+    assert out[3]["id"] == "x"
+
+
+def test_one_sided_lines_and_nulls():
+    lines = [json.dumps({"id": "a", "apollo": {"email": "jo@acme.com", "contact_stage": "Hot"},
+                         "salesforce": None, "base": None,
+                         "settings": {"create_policy": "stages", "create_stages": ["Hot"]}}),
+             json.dumps({"id": "s", "apollo": None, "salesforce": {"email": "jo@acme.com"},
+                         "settings": {"manage_crm_as_contacts": False}})]
+    code, out, _ = run(lines)
+    assert code == 0
+    assert out[0]["native"]["rule"] == "APOLLO_ONLY_CREATE" and out[0]["conflict"] is False
+    assert out[1]["native"]["rule"] == "SFDC_ONLY_IN_CRM"
