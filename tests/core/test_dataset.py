@@ -1,0 +1,63 @@
+"""The seeded generator: every situation in known proportions, repeatable, streamed."""
+
+import tracemalloc
+from datetime import datetime, timezone
+
+from core import emails
+from core.records import apollo_row, sf_row
+from core.sandbox.dataset import AGREEING, Dataset, SITUATION_NAMES, allocate
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def test_proportions_are_exact_and_reported():
+    dataset = Dataset(10_000, seed=3, now=NOW)
+    seen = {}
+    for scenario in dataset.scenarios():
+        seen[scenario.situation] = seen.get(scenario.situation, 0) + 1
+    assert seen == {k: v for k, v in dataset.counts.items() if v}
+    assert sum(seen.values()) == 10_000
+    report = dataset.report()["situations"]
+    assert set(report) == set(SITUATION_NAMES)
+    assert all(report[name]["count"] == seen.get(name, 0) for name in report)
+
+
+def test_the_typical_mix_mostly_agrees():
+    counts = allocate(100_000, "typical")
+    assert abs(sum(counts[s] for s in AGREEING) / 100_000 - 0.95) < 0.001
+    assert all(counts[s] > 0 for s in SITUATION_NAMES)
+
+
+def test_the_same_seed_gives_the_same_workspace():
+    a = [(s.key, s.apollo, s.salesforce) for s in Dataset(500, seed=9, now=NOW).scenarios()]
+    b = [(s.key, s.apollo, s.salesforce) for s in Dataset(500, seed=9, now=NOW).scenarios()]
+    c = [(s.key, s.apollo, s.salesforce) for s in Dataset(500, seed=10, now=NOW).scenarios()]
+    assert a == b and a != c
+
+
+def test_records_have_the_apis_shapes_and_realistic_content():
+    dataset = Dataset(2_000, seed=4, now=NOW)
+    unicode_names = role = bounced = converted = 0
+    for scenario in dataset.scenarios():
+        if scenario.apollo:
+            apollo_row(scenario.apollo)  # parses like a pulled contact
+            unicode_names += not scenario.apollo["last_name"].isascii()
+            role += "role_account" in emails.hints_for(scenario.apollo["email"])
+        for record in scenario.salesforce:
+            sf_row(record)
+            assert record["attributes"]["type"] in ("Lead", "Contact")
+            assert record["CreatedDate"].endswith("+0000")
+            bounced += record["EmailBouncedDate"] is not None
+            converted += bool(record.get("IsConverted"))
+            if record["Email"]:
+                assert record["Email"] == record["Email"].lower()
+    assert unicode_names and role and bounced and converted
+
+
+def test_a_large_dataset_is_streamed_not_held():
+    tracemalloc.start()
+    count = sum(1 for _ in Dataset(20_000, seed=5, now=NOW).scenarios())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 20_000
+    assert peak < 25 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
