@@ -8,8 +8,10 @@ is frozen and moves only when a test advances it, so timestamps are predictable.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from core.sandbox import tls
 from core.sandbox.clock import SandboxClock
@@ -65,6 +67,19 @@ def seed_rows() -> tuple[list[dict], list[dict]]:
                         "CreatedDate": CREATED, "LastModifiedDate": MODIFIED,
                         "SystemModstamp": MODIFIED})
     return accounts, records
+
+
+class LoopbackRewrite(requests.adapters.HTTPAdapter):
+    """Sends requests for a real Salesforce host to the sandbox instead."""
+
+    def __init__(self, target: str):
+        self.target = target
+        super().__init__()
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        request.url = self.target + request.url[len(f"{parts.scheme}://{parts.netloc}"):]
+        return super().send(request, **kwargs)
 
 
 @pytest.fixture(scope="session")

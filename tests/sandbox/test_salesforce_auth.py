@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
@@ -25,20 +24,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from core.sandbox.ids import CONCORD_USER, ORG_ID, to18
 from core.sandbox.salesforce_auth import pkce_pair
 
-from .conftest import contact_id
-
-
-class LoopbackRewrite(requests.adapters.HTTPAdapter):
-    """Sends requests for a real Salesforce host to the sandbox instead."""
-
-    def __init__(self, target: str):
-        self.target = target
-        super().__init__()
-
-    def send(self, request, **kwargs):
-        parts = urlsplit(request.url)
-        request.url = self.target + request.url[len(f"{parts.scheme}://{parts.netloc}"):]
-        return super().send(request, **kwargs)
+from .conftest import LoopbackRewrite, contact_id
 
 
 @pytest.fixture
