@@ -56,8 +56,9 @@ def test_records_have_the_apis_shapes_and_realistic_content():
 
 def test_a_large_dataset_is_streamed_not_held():
     tracemalloc.start()
-    count = sum(1 for _ in Dataset(20_000, seed=5, now=NOW).scenarios())
+    count = sum(1 for _ in Dataset(8_000, seed=5, now=NOW).scenarios())
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert count == 20_000
-    assert peak < 25 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    assert count == 8_000
+    # Only the shuffled situation list and the company table grow with N (a few bytes a pair).
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"

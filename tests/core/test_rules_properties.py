@@ -61,14 +61,14 @@ def _usable(side: Side, a: ApolloContact, s: SalesforceRecord) -> bool:
     return bool(check.key) and check.valid and not bounced
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pairs())
 def test_decide_is_deterministic(pair):
     a, s, b, cfg = pair
     assert rules.decide(a, s, b, cfg, NOW) == rules.decide(a, s, b, cfg, NOW)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(pairs())
 def test_never_recommends_a_bad_address_over_a_good_one(pair):
     a, s, b, cfg = pair
