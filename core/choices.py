@@ -65,28 +65,26 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
 
 def accept_recommendation(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     """Choose what Concord recommends for each pair that has a recommended winner."""
-    changed: list[int] = []
-    with cache.transaction():
-        for chunk in _chunks(link_ids):
-            marks = ",".join("?" * len(chunk))
-            cur = cache.conn.execute(
-                f"UPDATE decisions SET choice = rec_winner, choice_email = NULL, "
-                f"status = '{CHOSEN}', error = NULL WHERE link_id IN ({marks}) "
-                f"AND rec_winner IN ('apollo', 'salesforce') AND status != '{IN_SYNC}' "
-                f"RETURNING link_id", chunk)
-            changed.extend(r[0] for r in cur.fetchall())
-    return changed
+    return _update(cache, link_ids,
+                   f"choice = rec_winner, choice_email = NULL, status = '{CHOSEN}', error = NULL",
+                   f"rec_winner IN ('apollo', 'salesforce') AND status != '{IN_SYNC}'")
 
 
 def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     """Forget the user's choice: the pair follows the recommendation again."""
+    return _update(cache, link_ids,
+                   f"choice = NULL, choice_email = NULL, status = '{OPEN}', error = NULL",
+                   "choice IS NOT NULL")
+
+
+def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str) -> list[int]:
+    """Apply one UPDATE to the decisions of ``link_ids`` that meet ``condition``; return them."""
     changed: list[int] = []
     with cache.transaction():
         for chunk in _chunks(link_ids):
             marks = ",".join("?" * len(chunk))
             cur = cache.conn.execute(
-                f"UPDATE decisions SET choice = NULL, choice_email = NULL, status = '{OPEN}', "
-                f"error = NULL WHERE link_id IN ({marks}) AND choice IS NOT NULL "
+                f"UPDATE decisions SET {assignments} WHERE link_id IN ({marks}) AND {condition} "
                 f"RETURNING link_id", chunk)
             changed.extend(r[0] for r in cur.fetchall())
     return changed
