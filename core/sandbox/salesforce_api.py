@@ -57,6 +57,15 @@ def _errors(status: int, code: str, message: str, fields: list[str] | None = Non
     return HTTPError(status, orjson.dumps([body]))
 
 
+def _json_body(request: Request):
+    """The request body as JSON, or the 400 JSON_PARSER_ERROR Salesforce answers instead."""
+    try:
+        return orjson.loads(request.body or b"null")
+    except orjson.JSONDecodeError as exc:
+        raise _errors(400, "JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc}") \
+            from None
+
+
 def _store_error(exc: StoreError) -> HTTPError:
     return HTTPError(exc.status, orjson.dumps([exc.as_wire()]))
 
@@ -504,7 +513,7 @@ class SalesforceApp(App):
 
     def _create(self, request: Request, session: Session, version: str, object: str) -> Response:
         obj = self._object(object)
-        fields = request.json()
+        fields = _json_body(request)
         try:
             record = self.store.create(obj.name, fields, user_id=session.user.user_id)
         except StoreError as exc:
@@ -549,7 +558,7 @@ class SalesforceApp(App):
                 raise _errors(400, "INVALID_HEADER_TYPE",
                               f"If-Unmodified-Since: unparseable date {guard!r}; expected "
                               "EEE, dd MMM yyyy HH:mm:ss z") from None
-        fields = request.json()
+        fields = _json_body(request)
         if isinstance(fields, dict):
             given = fields.get("Id") or fields.get("id")
             if given and to18(str(given)) != to18(record_id):
@@ -615,7 +624,7 @@ class SalesforceApp(App):
     # -- sObject collections -------------------------------------------------------------------
 
     def _collection_body(self, request: Request) -> tuple[list, bool]:
-        body = request.json()
+        body = _json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
             raise _errors(400, "JSON_PARSER_ERROR", "expected {\"allOrNone\": ..., \"records\": [...]}")
         records = body["records"]
@@ -749,7 +758,7 @@ class SalesforceApp(App):
         return job
 
     def _job_create(self, request: Request, session: Session, version: str) -> Response:
-        body = request.json()
+        body = _json_body(request)
         if not isinstance(body, dict):
             raise _errors(400, "INVALIDJOB", "the job must be a JSON object")
         operation = body.get("operation")
@@ -789,7 +798,7 @@ class SalesforceApp(App):
     def _job_abort(self, request: Request, session: Session, version: str,
                    job_id: str) -> Response:
         job = self._job(job_id)
-        body = request.json()
+        body = _json_body(request)
         if not isinstance(body, dict) or body.get("state") != "Aborted":
             raise _errors(400, "INVALIDJOB", "a query job can only be set to Aborted")
         with self.lock:

@@ -128,6 +128,7 @@ class Identity:
         return next(iter(self.users.values()))
 
     def user_by_id(self, user_id: str) -> User:
+        """The user with this id; an unknown id becomes a user (tokens for any org user)."""
         user_id = to18(user_id)
         for user in self.users.values():
             if user.user_id == user_id:

@@ -375,3 +375,13 @@ def test_updated_and_deleted(sf, sf_clock):
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.updated(datetime(2025, 1, 1, tzinfo=timezone.utc), end)
     assert err.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+
+def test_malformed_json_body(sf_http, sf_server, sf_app):
+    response = sf_http.patch(
+        f"{sf_server.base_url}/services/data/v59.0/sobjects/Contact/{contact_id(1)}",
+        data=b"{not json", headers={"Authorization": f"Bearer {sf_app.issue_token()}",
+                                    "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert "Sforce-Limit-Info" in response.headers
