@@ -129,7 +129,8 @@ _PLAN_SQL = """
 SELECT d.link_id, l.apollo_id, l.sf_id, d.sf_object, d.apollo_email, d.sf_email, d.choice,
        d.choice_email, d.rec_winner, d.strength, d.status
 FROM decisions d JOIN links l USING (link_id)
-WHERE l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL AND d.status IN ('open', 'chosen', 'failed')
+WHERE l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL
+  AND d.status IN ('open', 'chosen', 'skipped', 'failed')
 """
 
 

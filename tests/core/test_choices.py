@@ -1,0 +1,98 @@
+"""The user's choices beside the recommendation, and the write plan they add up to."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from core import choices
+from core.cache import Cache
+from core.reconcile import reconcile
+
+from .builders import contact, load, sf
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    """Three pairs: Apollo changed (strong), Salesforce blanked (Q_EMPTY, medium), agreeing."""
+    with Cache(tmp_path / "c.sqlite") as c:
+        load(c, [contact("a1", "jo@acme.com", sf="003A", contact_id="003A"),
+                 contact("a2", "ann@acme.com", sf="003B", contact_id="003B", first="Ann"),
+                 contact("a3", "bo@acme.com", sf="003C", contact_id="003C", first="Bo")],
+             [sf("003A", "Contact", "jo@acme.com"), sf("003B", "Contact", "ann@acme.com", first="Ann"),
+              sf("003C", "Contact", "bo@acme.com", first="Bo")])
+        reconcile(c, now=NOW)
+        load(c, [contact("a1", "jo.smith@acme.com", sf="003A", contact_id="003A",
+                         updated="2026-10-30T00:00:00.000Z")],
+             [sf("003B", "Contact", "", first="Ann", modified="2026-10-30T00:00:00.000+0000")],
+             when="2026-10-30T00:00:00.000Z")
+        reconcile(c, now=NOW)
+        yield c
+
+
+def link(cache, apollo_id):
+    return cache.conn.execute("SELECT link_id FROM links WHERE apollo_id = ?", (apollo_id,)).fetchone()[0]
+
+
+def test_strong_recommendations_are_planned_by_default(cache):
+    plan = choices.plan(cache)
+    assert [(w.system, w.record_id, w.old_email, w.new_email) for w in plan.writes] == [
+        ("salesforce", "003A", "jo@acme.com", "jo.smith@acme.com")]
+    assert plan.summary() == "1 pair: 1 write to Salesforce and 0 to Apollo."
+
+
+def test_widening_to_medium_adds_the_guarded_pair(cache):
+    plan = choices.plan(cache, strengths=("strong", "medium"))
+    assert {(w.system, w.record_id, w.new_email) for w in plan.writes} == {
+        ("salesforce", "003A", "jo.smith@acme.com"), ("salesforce", "003B", "ann@acme.com")}
+
+
+CHOICES = [
+    ("keep Apollo's address", "apollo", None, {("salesforce", "003A", "jo.smith@acme.com")}),
+    ("keep Salesforce's address", "salesforce", None, {("apollo", "a1", "jo@acme.com")}),
+    ("type a new address: both sides get it", "custom", "jo.s@acme.com",
+     {("salesforce", "003A", "jo.s@acme.com"), ("apollo", "a1", "jo.s@acme.com")}),
+    ("skip", "skip", None, set()),
+]
+
+
+@pytest.mark.parametrize("situation, choice, email, writes", CHOICES, ids=[c[0] for c in CHOICES])
+def test_a_choice_is_stored_beside_the_recommendation_and_planned(cache, situation, choice, email, writes):
+    a1 = link(cache, "a1")
+    assert choices.set_choice(cache, [a1], choice, email) == [a1]
+    row = cache.conn.execute("SELECT choice, rec_winner, status FROM decisions WHERE link_id = ?",
+                             (a1,)).fetchone()
+    assert row[0] == choice and row[1] == "apollo"
+    assert row[2] == ("skipped" if choice == "skip" else "chosen")
+    plan = choices.plan(cache)
+    assert {(w.system, w.record_id, w.new_email) for w in plan.writes} == writes
+    if choice == "skip":
+        assert plan.not_written == {"skipped": 1}
+    assert choices.revert(cache, [a1]) == [a1]
+    assert cache.conn.execute("SELECT choice, status FROM decisions WHERE link_id = ?",
+                              (a1,)).fetchone() == (None, "open")
+
+
+def test_a_blank_winner_is_never_planned(cache):
+    a2 = link(cache, "a2")
+    choices.set_choice(cache, [a2], "salesforce")  # the user insists on Salesforce's blank
+    plan = choices.plan(cache, link_ids=[a2])
+    assert plan.writes == [] and plan.not_written == {"blank winner": 1}
+
+
+def test_a_typed_address_is_validated_as_salesforce_would(cache):
+    with pytest.raises(choices.ChoiceError, match="contains ' '"):
+        choices.set_choice(cache, [link(cache, "a1")], "custom", "jo smith@acme.com")
+    with pytest.raises(choices.ChoiceError, match="one of"):
+        choices.set_choice(cache, [link(cache, "a1")], "both")
+
+
+def test_agreeing_pairs_take_no_choice(cache):
+    assert choices.set_choice(cache, [link(cache, "a3")], "apollo") == []
+
+
+def test_accepting_the_recommendation_chooses_its_winner(cache):
+    ids = [link(cache, "a1"), link(cache, "a2")]
+    assert sorted(choices.accept_recommendation(cache, ids)) == sorted(ids)
+    assert {r[0] for r in cache.conn.execute("SELECT choice FROM decisions")} == {"apollo"}
