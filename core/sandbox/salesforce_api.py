@@ -2,11 +2,23 @@
 
 :class:`SalesforceApp` serves one :class:`~core.sandbox.salesforce_store.SalesforceStore`
 the way an org does, closely enough that the real simple-salesforce client and plain
-``requests`` run against it unmodified (the data rules live in the store, the query
-rules in :mod:`core.sandbox.soql`). Every REST call needs a
-live Bearer session, counts one API request against the daily budget and carries
-``Sforce-Limit-Info``. Faults specific to Salesforce (``session_expiry``,
-``request_limit``, ``concurrent_edit``) come on top of the server's generic ones.
+``requests`` run against it unmodified (the data rules live in the store, the query rules
+in :mod:`core.sandbox.soql`). Every REST call needs a live Bearer session, counts one API
+request against the daily budget and carries ``Sforce-Limit-Info``; OAuth and SOAP login
+do not count.
+
+Faults specific to Salesforce, on top of the server's generic ones (``app.faults.add`` or
+``POST /__sandbox/faults``):
+
+- ``session_expiry``: answer 401 INVALID_SESSION_ID and end the caller's session, as when
+  an org's session times out between two calls.
+- ``request_limit``: answer 403 REQUEST_LIMIT_EXCEEDED; ``exhaust=True`` also spends the
+  whole daily budget, so later calls are refused until usage is reset.
+- ``concurrent_edit``: just before a PATCH of a record (a row, or a collection's first
+  record, every record with ``all=True``, or only ``record_id``) someone else changes its
+  Email (``email=`` or a derived address) as ``OTHER_USER``, moving LastModifiedDate at
+  least a second on; an ``If-Unmodified-Since`` write then gets 412, an unguarded one
+  overwrites. Each edit is listed in ``app.concurrent_edits``.
 
 Start it with :func:`start_salesforce`; :func:`client` gives a simple-salesforce client.
 """
@@ -89,7 +101,10 @@ def parse_http_date(value: str) -> datetime:
     """
     if not _HTTP_DATE.match(value.strip()):
         raise ValueError(value)
-    when = email.utils.parsedate_to_datetime(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(value) from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
