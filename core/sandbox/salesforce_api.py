@@ -131,14 +131,17 @@ class SalesforceApp(App):
 
     ``daily_limit`` is the DailyApiRequests budget, ``session_ttl`` the idle seconds after
     which an access token stops working, ``bulk_polls`` how many status polls a Bulk query
-    job stays InProgress, ``max_cursors`` how many open query locators are kept.
+    job stays InProgress. Open query locators and finished Bulk jobs hold their result
+    rowids (8 bytes a row); the oldest are dropped beyond ``max_cursors`` locators,
+    ``max_jobs`` jobs or ``max_held_rows`` rows in all, as Salesforce limits open cursors.
     """
 
     name = "salesforce"
 
     def __init__(self, store: SalesforceStore | None = None, *, seed: int = 0,
                  daily_limit: int = 15000, session_ttl: float = 7200, bulk_polls: int = 1,
-                 max_cursors: int = 64, connected_app: ConnectedApp | None = None):
+                 max_cursors: int = 64, max_jobs: int = 32, max_held_rows: int = 8_000_000,
+                 connected_app: ConnectedApp | None = None):
         super().__init__(seed)
         self.store = store or SalesforceStore()
         self.identity = Identity(self.store.clock, session_ttl=session_ttl, app=connected_app)
@@ -146,6 +149,8 @@ class SalesforceApp(App):
         self.api_used = 0
         self.bulk_polls = bulk_polls
         self.max_cursors = max_cursors
+        self.max_jobs = max_jobs
+        self.max_held_rows = max_held_rows
         self.concurrent_edits: list[dict] = []  # what the concurrent_edit fault changed
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._jobs: dict[str, QueryJob] = {}
@@ -508,8 +513,20 @@ class SalesforceApp(App):
     def _keep_cursor(self, cursor: _Cursor) -> None:
         with self.lock:
             self._cursors[cursor.locator] = cursor
-            while len(self._cursors) > self.max_cursors:
-                self._cursors.popitem(last=False)
+            self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used locators, then the oldest jobs, beyond the caps."""
+        held = sum(len(c.rowids) for c in self._cursors.values()) + \
+            sum(len(j.rowids) for j in self._jobs.values())
+        while self._cursors and (len(self._cursors) > self.max_cursors
+                                 or (held > self.max_held_rows and len(self._cursors) > 1)):
+            _, dropped = self._cursors.popitem(last=False)
+            held -= len(dropped.rowids)
+        while self._jobs and (len(self._jobs) > self.max_jobs
+                              or (held > self.max_held_rows and len(self._jobs) > 1)):
+            dropped_job = self._jobs.pop(next(iter(self._jobs)))
+            held -= len(dropped_job.rowids)
 
     def _page(self, cursor: _Cursor, offset: int, version: str, batch: int) -> Response:
         end = min(offset + batch, len(cursor.rowids))
@@ -797,6 +814,7 @@ class SalesforceApp(App):
                        self.bulk_polls)
         with self.lock:
             self._jobs[job.id] = job
+            self._evict()
         return json_response(200, job.info())
 
     def _job_list(self, request: Request, session: Session, version: str) -> Response:

@@ -620,11 +620,15 @@ class SalesforceStore:
                 if not isinstance(value, str):
                     raise ValueError(f"not text: {value!r}")
                 try:
-                    return emails.validate(value).lower()
+                    cleaned = emails.validate(value)
+                    # Salesforce trims spaces but does not unwrap "Name <a@b>" or "mailto:".
+                    if cleaned != value.strip():
+                        raise emails.EmailError("only the address itself is accepted")
                 except emails.EmailError as exc:
                     raise StoreError(400, "INVALID_EMAIL_ADDRESS",
                                      f"Email: invalid email address: {value} ({exc})",
                                      [f.name]) from None
+                return cleaned.lower()
             if f.type == "boolean":
                 if not isinstance(value, bool):
                     raise ValueError(f"not a boolean: {value!r}")

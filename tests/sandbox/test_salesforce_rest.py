@@ -99,6 +99,18 @@ def test_count_and_unknown_locator(sf, sf_http, sf_server, sf_app):
     assert err.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
 
 
+def test_old_locators_are_dropped_beyond_the_cap(sf, sf_store, sf_app):
+    many_contacts(sf_store, 450)
+    sf_app.max_cursors = 2
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    pages = [sf.query("SELECT Id FROM Contact", headers=headers) for _ in range(3)]
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query_more(pages[0]["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert err.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    more = sf.query_more(pages[2]["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert len(more["records"]) == 200 and more["done"] is False
+
+
 # -- sObject rows -------------------------------------------------------------------------------
 
 def test_row_crud(sf, sf_store):
