@@ -41,7 +41,8 @@ from .ids import CONCORD_USER, ORG_ID, OTHER_USER, PREFIX, salesforce_id, to18
 from .salesforce_auth import ConnectedApp, Identity, LoginFault, OAuthError, Session, soap_fault
 from .salesforce_bulk import (DEFAULT_MAX_RECORDS, DELIMITERS, LINE_ENDINGS, QueryJob,
                               decode_locator, encode_locator, render_csv)
-from .salesforce_store import SalesforceStore, StoreError, parse_wire_datetime
+from .salesforce_store import SalesforceStore, StoreError
+from .salesforce_values import parse_wire_datetime
 from .server import App, HTTPError, Request, Response, SandboxServer, json_response
 from .soql import CompiledQuery, SOQLError, format_datetime
 from .tls import TLSMaterial
@@ -658,7 +659,8 @@ class SalesforceApp(App):
     def _collection_body(self, request: Request) -> tuple[list, bool]:
         body = _json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise _errors(400, "JSON_PARSER_ERROR", "expected {\"allOrNone\": ..., \"records\": [...]}")
+            raise _errors(400, "JSON_PARSER_ERROR",
+                          'expected {"allOrNone": ..., "records": [...]}')
         records = body["records"]
         if len(records) > COLLECTION_LIMIT:
             raise _errors(400, "EXCEEDED_ID_LIMIT",

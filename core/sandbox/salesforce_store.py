@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import sqlite3
 import tempfile
 import threading
@@ -30,16 +29,16 @@ import orjson
 from core import emails
 
 from . import salesforce_schema as schema
-from .ids import OTHER_USER, salesforce_id, to18, user_id as _user18
+from .ids import OTHER_USER, salesforce_id, to18
+from .salesforce_values import (ID_RE, load_keys, parse_datetime, parse_wire_datetime,
+                                row_converter, text_value, utc_now)
 from .soql import CompiledQuery, compile_query, format_datetime
 
-_ID_RE = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?\Z")
 DEFAULT_VERSION = "59.0"
 # Ids of records created through the API start high so they never collide with loaded ids
 # (the data generator numbers its records from 1).
 _CREATED_BASE = 62 ** 9
 _LOAD_CHUNK = 20_000
-DEFAULT_OWNER = _user18(OTHER_USER)
 
 
 class StoreError(Exception):
@@ -55,128 +54,6 @@ class StoreError(Exception):
     def as_wire(self) -> dict:
         """The error as one element of the API's error list."""
         return {"message": self.message, "errorCode": self.error_code, "fields": self.fields}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def parse_datetime(value) -> str | None:
-    """A datetime (or ISO 8601 text) as the stored wire text; None stays None.
-
-    Raises :class:`ValueError` for text that is not a datetime.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        when = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return format_datetime(when)
-    if isinstance(value, str):
-        # Fast path: already in the wire format (what loads of generated data carry).
-        if len(value) == 28 and value[19] == "." and value.endswith("+0000"):
-            return value
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return format_datetime(when)
-    raise ValueError(f"not a datetime: {value!r}")
-
-
-def parse_wire_datetime(text: str) -> datetime:
-    """The aware datetime of a stored ``2013-05-20T20:49:32.000+0000`` value."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-def _date(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    text = str(value)[:10]
-    datetime.strptime(text, "%Y-%m-%d")
-    return text
-
-
-def _boolean(value) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if value in (0, 1):
-        return int(value)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return int(value.lower() == "true")
-    raise ValueError(f"not a boolean: {value!r}")
-
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not text: {value!r}")
-    return value or None  # Salesforce keeps blank text as null
-
-
-def _ident(value) -> str | None:
-    if value == "":
-        return None
-    if isinstance(value, str) and len(value) == 18 and value.isalnum():
-        return value
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        raise ValueError(f"not a Salesforce id: {value!r}")
-    return to18(value)
-
-
-@functools.lru_cache(maxsize=None)
-def _load_keys(obj: schema.SObject) -> frozenset[str]:
-    """Keys a loaded row may carry: stored fields, Name, relationships and attributes."""
-    return frozenset({f.name for f in obj.stored_fields} | {"attributes", "Name"}
-                     | {f.relationship for f in obj.fields if f.relationship})
-
-
-@functools.lru_cache(maxsize=None)
-def _row_converter(obj: schema.SObject) -> Callable[[dict, str, Callable[[], str]], tuple]:
-    """A function turning one wire-shaped row into the table's column values.
-
-    Bulk loads run it a million times, so it is generated per object as straight-line
-    code: the common shapes (18-character ids, ``+0000`` datetimes) pass with one check,
-    anything else goes through the full converters, and missing audit fields default the
-    way Salesforce fills them (CreatedDate now, LastModifiedDate = CreatedDate, ...).
-    """
-    names = {f.name for f in obj.stored_fields}
-    code = ["def convert(row, now, new_id):", "    get = row.get"]
-    for f in obj.stored_fields:
-        v = f"f_{f.name}"
-        code.append(f"    {v} = get({f.name!r})")
-        if f.type == "datetime":
-            code.append(f"    if {v} is not None and ({v}.__class__ is not str or len({v}) != 28 "
-                        f"or {v}[23:] != '+0000'): {v} = parse_datetime({v})")
-        elif f.type in schema.ID_TYPES:
-            code.append(f"    if {v} is not None and ({v}.__class__ is not str or len({v}) != 18):"
-                        f" {v} = _ident({v})")
-        elif f.type == "date":
-            code.append(f"    if {v} is not None: {v} = _date({v})")
-        elif f.type == "email":
-            code.append(f"    if {v} is not None: {v} = {v}.lower() or None")
-        elif f.type == "boolean":
-            code.append(f"    if {v} is None: {v} = 0")
-            code.append(f"    elif {v}.__class__ is not bool: {v} = _boolean({v})")
-    code.append("    if f_Id is None: f_Id = new_id()")
-    code.append("    f_CreatedDate = f_CreatedDate or now")
-    code.append("    f_CreatedById = f_CreatedById or DEFAULT_OWNER")
-    if "LastModifiedDate" in names:
-        code.append("    f_LastModifiedDate = f_LastModifiedDate or f_CreatedDate")
-        code.append("    f_SystemModstamp = f_SystemModstamp or f_LastModifiedDate")
-        code.append("    f_LastModifiedById = f_LastModifiedById or f_CreatedById")
-        code.append("    f_OwnerId = f_OwnerId or f_CreatedById")
-    if "IsEmailBounced" in names:
-        code.append("    if 'IsEmailBounced' not in row: f_IsEmailBounced = f_EmailBouncedDate "
-                    "is not None")
-    if "Status" in names:
-        code.append("    f_Status = f_Status or 'Open - Not Contacted'")
-    code.append("    return (" + ", ".join(f"f_{f.name}" for f in obj.stored_fields) + ",)")
-    namespace = {"parse_datetime": parse_datetime, "_ident": _ident, "_date": _date,
-                 "_boolean": _boolean, "DEFAULT_OWNER": DEFAULT_OWNER}
-    exec(compile("\n".join(code), f"<row converter {obj.name}>", "exec"), namespace)
-    return namespace["convert"]
 
 
 def _indexes(obj: schema.SObject) -> dict[str, str]:
@@ -210,7 +87,7 @@ class SalesforceStore:
             fd, path = tempfile.mkstemp(prefix="concord-salesforce-", suffix=".sqlite")
             os.close(fd)
         self.path = path
-        self.clock = clock or _utc_now
+        self.clock = clock or utc_now
         self.track_history = track_history
         self._lock = threading.RLock()
         self._depth = 0
@@ -346,8 +223,8 @@ class SalesforceStore:
 
     def _load(self, obj: schema.SObject, rows: list[dict]) -> int:
         names = [f.name for f in obj.stored_fields]
-        allowed = _load_keys(obj)
-        convert = _row_converter(obj)
+        allowed = load_keys(obj)
+        convert = row_converter(obj)
         now = format_datetime(self.clock())
         new_id = functools.partial(self._new_id, obj, check=False)
         tuples = []
@@ -380,7 +257,7 @@ class SalesforceStore:
         return obj
 
     def _check_id(self, obj: schema.SObject, record_id: str) -> str:
-        if not isinstance(record_id, str) or not _ID_RE.match(record_id):
+        if not isinstance(record_id, str) or not ID_RE.match(record_id):
             raise StoreError(400, "MALFORMED_ID",
                              f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"])
         full = to18(record_id)
@@ -518,7 +395,8 @@ class SalesforceStore:
         by_rowid = {r[0]: r for r in rows}
         return [by_rowid[i] for i in rowids if i in by_rowid]
 
-    def fetch_records(self, plan: CompiledQuery, rowids, version: str = DEFAULT_VERSION) -> list[dict]:
+    def fetch_records(self, plan: CompiledQuery, rowids,
+                      version: str = DEFAULT_VERSION) -> list[dict]:
         """Wire records (with ``attributes`` and nested relationships) for ``rowids``."""
         obj = plan.sobject
         url = f"/services/data/v{version}/sobjects/"
@@ -641,14 +519,14 @@ class SalesforceStore:
                 raise StoreError(400, "STRING_TOO_LONG",
                                  f"{f.name}: data value too large: {value[:40]} (max length="
                                  f"{f.length})", [f.name])
-            return _text(value)
+            return text_value(value)
         except ValueError as exc:
             raise StoreError(400, "JSON_PARSER_ERROR",
                              f"Cannot deserialize {f.type} value for {obj.name}.{f.name}: {exc}",
                              [f.name]) from None
 
     def _reference(self, f: schema.Field, value) -> str:
-        if not isinstance(value, str) or not _ID_RE.match(value):
+        if not isinstance(value, str) or not ID_RE.match(value):
             raise StoreError(400, "MALFORMED_ID",
                              f"{f.reference_to} ID: id value of incorrect type: {value}", [f.name])
         value = to18(value)
@@ -801,7 +679,8 @@ class SalesforceStore:
                 contact_id = contact["Id"]
             now = self._now()
             self._conn.execute(
-                'UPDATE "Lead" SET "IsConverted" = 1, "ConvertedDate" = ?, "ConvertedContactId" = ?, '
+                'UPDATE "Lead" SET "IsConverted" = 1, "ConvertedDate" = ?, '
+                '"ConvertedContactId" = ?, '
                 '"ConvertedAccountId" = ?, "LastModifiedDate" = ?, "LastModifiedById" = ?, '
                 '"SystemModstamp" = ? WHERE "Id" = ?',
                 (now[:10], to18(contact_id), to18(account_id) if account_id else None, now,
@@ -819,7 +698,8 @@ class SalesforceStore:
                 f'"SystemModstamp" <= ? AND "IsDeleted" = 0 ORDER BY "SystemModstamp", rowid',
                 (format_datetime(start), format_datetime(end)))]
 
-    def deleted_ids(self, object_name: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    def deleted_ids(self, object_name: str, start: datetime,
+                    end: datetime) -> list[tuple[str, str]]:
         """``(Id, deletedDate)`` of records deleted within [start, end]."""
         obj = self._object(object_name)
         with self._lock:

@@ -525,7 +525,8 @@ class _Compiler:
         # value, so NOT (Email = 'x') must include records without an email.
         left = column.sql + (" COLLATE NOCASE" if f.is_text else "")
         if cmp.op in ("IN", "NOT IN"):
-            values = [self.value(f, lit, cmp.field) for lit in cmp.value]  # type: ignore[union-attr]
+            literals = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)
+            values = [self.value(f, lit, cmp.field) for lit in literals]
             present = [v for v in values if v is not None]
             parts = []
             if present:
@@ -617,7 +618,8 @@ class _Compiler:
             column = self.resolve(item.field)
             if not column.field.sortable:
                 raise _invalid_field(self.soql, item.field.pos,
-                                     f"field '{column.field.name}' can not be sorted in a query call")
+                                     f"field '{column.field.name}' can not be sorted in a "
+                                     "query call")
             collate = " COLLATE NOCASE" if column.field.is_text else ""
             order_sql.append(f"{column.sql}{collate} {'DESC' if item.descending else 'ASC'} "
                              f"NULLS {'FIRST' if item.nulls_first else 'LAST'}")

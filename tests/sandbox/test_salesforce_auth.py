@@ -242,7 +242,8 @@ def test_client_credentials(sf_http, sf_server, sf_app):
     assert body["access_token"] and "refresh_token" not in body
     for auth in [(sf_app.client_id, "wrong"), ("other", sf_app.client_secret)]:
         refused = token(sf_http, sf_server, 400, grant_type="client_credentials", _auth=auth)
-        assert refused == {"error": "invalid_client", "error_description": "invalid client credentials"}
+        assert refused == {"error": "invalid_client",
+                           "error_description": "invalid client credentials"}
     assert token(sf_http, sf_server, 400, grant_type="client_credentials")["error"] == \
         "invalid_client"
 

@@ -17,7 +17,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
                                           SalesforceRefusedRequest)
 
 from core.sandbox.ids import OTHER_USER, to18
-from core.sandbox.salesforce_store import parse_wire_datetime
+from core.sandbox.salesforce_values import parse_wire_datetime
 
 from .conftest import LoopbackRewrite, contact_id
 

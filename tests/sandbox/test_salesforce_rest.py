@@ -13,7 +13,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
                                           SalesforceResourceNotFound)
 
 from core.sandbox.ids import CONCORD_USER, salesforce_id, to18
-from core.sandbox.salesforce_store import parse_wire_datetime
+from core.sandbox.salesforce_values import parse_wire_datetime
 
 from .conftest import ACME, MODIFIED, contact_id, lead_id
 
@@ -289,7 +289,7 @@ def test_collection_limits_and_other_methods(sf, sf_app):
     assert [r["success"] for r in deleted] == [True, True, False]
 
 
-# -- Bulk API 2.0 -----------------------------------------------------------------------------------
+# -- Bulk API 2.0 -------------------------------------------------------------------------
 
 def test_bulk2_query_returns_every_row(sf, sf_store):
     many_contacts(sf_store, 4500)
