@@ -26,7 +26,7 @@ import sqlite_utils
 from .model import UTC
 
 APPLICATION_ID = 0x434F4E43  # "CONC": marks a file as a Concord cache
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class CacheError(Exception):
@@ -311,8 +311,12 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
             confirmed INTEGER NOT NULL DEFAULT 1,
             twin_id TEXT,
             note TEXT,
+            agrees INTEGER NOT NULL DEFAULT 0,
             CHECK (apollo_id IS NOT NULL OR sf_id IS NOT NULL)
         )""")
+    # agrees = both sides present with equal email keys, noted when linking (the records were
+    # read anyway); the decide pass then reads only the pairs that differ.
+    db.execute("CREATE INDEX links_differing ON links(link_id) WHERE agrees = 0")
     db.execute("CREATE UNIQUE INDEX links_apollo ON links(apollo_id) WHERE apollo_id IS NOT NULL")
     db.execute("CREATE UNIQUE INDEX links_sf_only ON links(sf_id) WHERE apollo_id IS NULL")
     db.execute("CREATE INDEX links_sf ON links(sf_id)")
@@ -379,7 +383,18 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
         )""")
 
 
-MIGRATIONS: list = [_v1_records, _v2_decisions]
+def _v3_pull_progress(db: sqlite_utils.Database) -> None:
+    """Version 3: which records a full pull has seen so far, so a resumed full pull can tell
+    new records from repeats and check its totals (emptied when the full pull ends)."""
+    db.execute("""
+        CREATE TABLE pull_seen (
+            system TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (system, id)
+        ) WITHOUT ROWID""")
+
+
+MIGRATIONS: list = [_v1_records, _v2_decisions, _v3_pull_progress]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -123,8 +123,8 @@ def _validate_clean(text: str, allow_unicode: bool) -> str:
     if not text:
         raise EmailError("the address is blank")
     if (len(text) <= MAX_LENGTH and _PLAIN.fullmatch(text) and text.index("@") <= MAX_LOCAL_LENGTH
-            and not _special_use(text)):
-        return text
+            and not _special_use(text) and "--" not in text.rpartition("@")[2]):
+        return text  # the everyday shape; "--" in a domain (IDNA's reserved form) takes the long way
     if len(text) > MAX_LENGTH:
         raise EmailError(f"the address is {len(text)} characters long; Salesforce allows {MAX_LENGTH}")
     if text.count("@") != 1:

@@ -55,6 +55,12 @@ _NOT_PINNED = ("NOT EXISTS (SELECT 1 FROM links x WHERE x.apollo_id = a.id "
                "AND x.method IN ('manual', 'fuzzy'))")
 
 
+def _pinned_clause(conn) -> str:
+    """The 'not linked by hand' condition, or nothing when no link was made by hand."""
+    pinned = conn.execute("SELECT EXISTS (SELECT 1 FROM links WHERE method IN ('manual', 'fuzzy'))")
+    return _NOT_PINNED if pinned.fetchone()[0] else "1"
+
+
 def match(cache: Cache, since_seq: int | None = None) -> MatchCounts:
     """Rebuild links for all records, or only for what changed after ``since_seq``.
 
@@ -73,7 +79,8 @@ def match(cache: Cache, since_seq: int | None = None) -> MatchCounts:
         if not fresh:
             conn.execute("DROP TABLE IF EXISTS temp.want")
             conn.execute("""CREATE TEMP TABLE want (
-                apollo_id TEXT, sf_id TEXT, method TEXT NOT NULL, twin_id TEXT, note TEXT)""")
+                apollo_id TEXT, sf_id TEXT, method TEXT NOT NULL, twin_id TEXT, note TEXT,
+                agrees INTEGER NOT NULL DEFAULT 0)""")
             conn.execute("CREATE INDEX temp.want_apollo ON want(apollo_id)")
             conn.execute("CREATE INDEX temp.want_sf ON want(sf_id)")
         if since_seq is None:
@@ -166,12 +173,13 @@ def _crm_links(conn, target: str, scope: str) -> tuple[int, int]:
     # The first id Apollo holds that exists (Contact id, then the generic id, then the Lead
     # id); a converted Lead is followed to its Contact; a Lead's Contact twin is noted.
     cur = conn.execute(f"""
-        INSERT INTO {target} (apollo_id, sf_id, method, twin_id, note)
+        INSERT INTO {target} (apollo_id, sf_id, method, twin_id, note, agrees)
         SELECT a.id,
                CASE WHEN conv.id IS NOT NULL THEN conv.id ELSE s.id END,
                'crm_id',
                CASE WHEN conv.id IS NULL THEN t.contact_id END,
-               CASE WHEN conv.id IS NOT NULL THEN 'followed converted Lead ' || s.id END
+               CASE WHEN conv.id IS NOT NULL THEN 'followed converted Lead ' || s.id END,
+               a.email_key = CASE WHEN conv.id IS NOT NULL THEN conv.email_key ELSE s.email_key END
         FROM apollo_contacts a
         JOIN sf_records s ON s.id = CASE
             WHEN EXISTS (SELECT 1 FROM sf_records x WHERE x.id = a.salesforce_contact_id
@@ -182,7 +190,7 @@ def _crm_links(conn, target: str, scope: str) -> tuple[int, int]:
         LEFT JOIN sf_records conv ON s.is_converted = 1 AND conv.id = s.converted_contact_id
                                   AND conv.is_deleted = 0
         LEFT JOIN temp.twins t ON t.lead_id = s.id
-        WHERE {scope} AND s.is_deleted = 0 AND {_NOT_PINNED}""")
+        WHERE {scope} AND s.is_deleted = 0 AND {_pinned_clause(conn)}""")
     followed = conn.execute(f"SELECT count(*) FROM {target} WHERE method = 'crm_id' "
                             "AND note IS NOT NULL").fetchone()[0]
     return cur.rowcount, followed
@@ -191,10 +199,10 @@ def _crm_links(conn, target: str, scope: str) -> tuple[int, int]:
 def _email_links(conn, target: str, scope: str) -> int:
     # A Contact before a Lead (Apollo's only dedupe), then the most recently modified.
     cur = conn.execute(f"""
-        INSERT INTO {target} (apollo_id, sf_id, method, twin_id, note)
+        INSERT INTO {target} (apollo_id, sf_id, method, twin_id, note, agrees)
         SELECT apollo_id, sf_id, 'email', twin_id,
                CASE WHEN same_object > 1 THEN same_object || ' Salesforce ' || object
-                    || 's share this email' END
+                    || 's share this email' END, 1
         FROM (
             SELECT a.id AS apollo_id, s.id AS sf_id, s.object,
                    ROW_NUMBER() OVER w AS rank,
@@ -206,7 +214,7 @@ def _email_links(conn, target: str, scope: str) -> int:
             JOIN sf_records s ON s.email_key = a.email_key
             WHERE {scope} AND a.email_key != '' AND s.is_deleted = 0 AND s.is_converted = 0
               AND NOT EXISTS (SELECT 1 FROM {target} w WHERE w.apollo_id = a.id)
-              AND {_NOT_PINNED}
+              AND {_pinned_clause(conn)}
             WINDOW p AS (PARTITION BY a.id),
                    w AS (PARTITION BY a.id ORDER BY s.object = 'Contact' DESC,
                          s.last_modified_at DESC, s.id)
@@ -219,7 +227,7 @@ def _apollo_only(conn, target: str, scope: str) -> int:
         INSERT INTO {target} (apollo_id, sf_id, method)
         SELECT a.id, NULL, 'apollo_only' FROM apollo_contacts a
         WHERE {scope} AND NOT EXISTS (SELECT 1 FROM {target} w WHERE w.apollo_id = a.id)
-          AND {_NOT_PINNED}""")
+          AND {_pinned_clause(conn)}""")
     return cur.rowcount
 
 
@@ -253,10 +261,12 @@ def _apply(conn, full: bool, counts: MatchCounts) -> None:
         SELECT links.link_id FROM temp.want w JOIN links ON links.apollo_id = w.apollo_id
         WHERE {auto} AND links.sf_id IS NOT w.sf_id""").fetchall()
     conn.execute(f"""
-        UPDATE links SET sf_id = w.sf_id, method = w.method, twin_id = w.twin_id, note = w.note
+        UPDATE links SET sf_id = w.sf_id, method = w.method, twin_id = w.twin_id, note = w.note,
+                         agrees = w.agrees
         FROM temp.want w WHERE w.apollo_id = links.apollo_id AND {auto}
           AND (links.sf_id IS NOT w.sf_id OR links.method IS NOT w.method
-               OR links.twin_id IS NOT w.twin_id OR links.note IS NOT w.note)""")
+               OR links.twin_id IS NOT w.twin_id OR links.note IS NOT w.note
+               OR links.agrees IS NOT w.agrees)""")
     # Links in scope that are no longer wanted.
     if full:
         from_a, from_s = "links", "links"
@@ -276,8 +286,8 @@ def _apply(conn, full: bool, counts: MatchCounts) -> None:
     counts.changed_links = len(changed)
     counts.removed_links = len(stale)
     conn.execute("""
-        INSERT INTO links (apollo_id, sf_id, method, twin_id, note)
-        SELECT w.apollo_id, w.sf_id, w.method, w.twin_id, w.note FROM temp.want w
+        INSERT INTO links (apollo_id, sf_id, method, twin_id, note, agrees)
+        SELECT w.apollo_id, w.sf_id, w.method, w.twin_id, w.note, w.agrees FROM temp.want w
         WHERE (w.apollo_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM links WHERE links.apollo_id = w.apollo_id))
            OR (w.apollo_id IS NULL AND NOT EXISTS (
@@ -397,6 +407,8 @@ def _set_link(cache: Cache, apollo_id: str, sf_id: str, method: str) -> int:
     conn.executemany("DELETE FROM decisions WHERE link_id = ?", old)
     conn.executemany("DELETE FROM links WHERE link_id = ?", old)
     conn.execute("DELETE FROM link_suggestions WHERE apollo_id = ? OR sf_id = ?", (apollo_id, sf_id))
-    cur = conn.execute("INSERT INTO links (apollo_id, sf_id, method, confirmed) VALUES (?,?,?,1)",
-                       (apollo_id, sf_id, method))
+    cur = conn.execute(
+        "INSERT INTO links (apollo_id, sf_id, method, confirmed, agrees) VALUES (?, ?, ?, 1, "
+        "(SELECT a.email_key = s.email_key FROM apollo_contacts a, sf_records s "
+        "WHERE a.id = ? AND s.id = ?))", (apollo_id, sf_id, method, apollo_id, sf_id))
     return cur.lastrowid

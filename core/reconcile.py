@@ -61,6 +61,7 @@ class ReconcileSummary:
     match: matching.MatchCounts
     decide: DecideCounts
     seconds: float = 0.0
+    match_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -131,7 +132,7 @@ LEFT JOIN observations oa ON oa.side = 'apollo' AND oa.record_id = l.apollo_id
 LEFT JOIN observations os ON os.side = 'salesforce' AND os.record_id = l.sf_id
                           AND os.email_key = s.email_key
 LEFT JOIN decisions d ON d.link_id = l.link_id
-WHERE (a.id IS NULL OR s.id IS NULL OR a.email_key != s.email_key)
+WHERE (a.id IS NULL OR s.id IS NULL OR a.email_key != s.email_key) {{only_differing}}
 """
 
 _DECISION_COLUMNS = (
@@ -238,7 +239,9 @@ def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
         raise Cancelled("decide cancelled")
 
     stages = cache.get_state("apollo_stages", {}) or {}
-    read = conn.execute(_DIFFER_SQL.format(links=links), params)
+    # A full run reads only the links matching noted as differing (links.agrees = 0).
+    only_differing = "AND l.agrees = 0" if since_seq is None else ""
+    read = conn.execute(_DIFFER_SQL.format(links=links, only_differing=only_differing), params)
     while rows := read.fetchmany(BATCH):
         out = []
         for row in rows:
@@ -311,6 +314,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
         if progress:
             progress("match", 0, 0)
         match_counts = matching.match(cache, since)
+        matched = time.perf_counter()
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled after matching")
         decide_counts = decide_pairs(cache, settings, now, since_seq=since, progress=progress,
@@ -323,7 +327,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
                                (status, now_iso(), json.dumps({"error": str(exc)}), run_id))
         raise
     summary = ReconcileSummary(run_id, full, match_counts, decide_counts,
-                               round(time.perf_counter() - started, 3))
+                               round(time.perf_counter() - started, 3), round(matched - started, 3))
     with cache.transaction():
         cache.set_state("decided_seq", covered)
         cache.conn.execute("UPDATE runs SET status = 'done', finished_at = ?, summary = ? "
