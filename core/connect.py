@@ -1,0 +1,102 @@
+"""Connecting a workspace to both systems once: sign in, check, keep the secrets.
+
+The window's connect dialog (and any command that connects) calls these. Secrets go only
+to the OS keyring (:mod:`core.credentials`), which must be a secure backend; the profile
+(non-secret) gets the instance URL Salesforce reports. After this, pulls run without
+asking the user anything until a refresh token is revoked.
+"""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import credentials
+from .sources.apollo import ApolloSource
+from .sources.errors import NotConnected
+from .sources.salesforce import SalesforceSource
+from .sources.salesforce_auth import KeyringTokenStore, authorize_in_browser
+from .workspace import Profile, Workspace
+
+
+@dataclass
+class ConnectResult:
+    """What a connection check found: where, and anything the user should be told."""
+
+    system: str
+    instance_url: str = ""
+    notices: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+
+def connect_salesforce(workspace: Workspace, profile: Profile | None = None, *,
+                       open_browser: Callable[[str], object] = webbrowser.open,
+                       client_secret: str | None = None, password: str | None = None,
+                       security_token: str | None = None, private_key: str | None = None,
+                       timeout: float = 300.0, cancel: threading.Event | None = None,
+                       **source_options) -> ConnectResult:
+    """Sign in to Salesforce the way ``profile.salesforce_auth`` says and keep the secrets.
+
+    ``pkce`` opens the browser (``open_browser``) and waits up to ``timeout`` seconds for
+    the redirect; ``jwt`` uses ``private_key`` (PEM) or the profile's key file;
+    ``client_credentials`` needs ``client_secret``; ``password`` needs ``password`` and
+    ``security_token`` and returns the legacy-login notice. The connection is checked with
+    one API call (the org's limits). Raises :class:`~core.sources.errors.AuthError` and
+    friends, or :class:`~core.credentials.InsecureKeyringError`.
+    """
+    profile = profile or workspace.load_profile()
+    credentials.check_backend()
+    name = workspace.name
+    for key, value in ((credentials.SALESFORCE_CLIENT_SECRET, client_secret),
+                       (credentials.SALESFORCE_PASSWORD, password),
+                       (credentials.SALESFORCE_SECURITY_TOKEN, security_token),
+                       (credentials.SALESFORCE_PRIVATE_KEY, private_key)):
+        if value:
+            credentials.store_secret(name, key, value)
+    # A new sign-in replaces any session kept from before.
+    credentials.delete_secret(name, credentials.SALESFORCE_ACCESS_TOKEN)
+    workspace.save_profile(profile)
+    source = SalesforceSource.from_profile(workspace, profile, **source_options)
+    if profile.salesforce_auth == "pkce":
+        if not profile.salesforce_client_id:
+            raise NotConnected("salesforce", "Set the connected app's consumer key (client id) "
+                                             "of this workspace first.")
+        token = authorize_in_browser(source.session, profile.salesforce_login_url,
+                                     profile.salesforce_client_id, open_browser=open_browser,
+                                     timeout=timeout, login_hint=profile.salesforce_username or None,
+                                     cancel=cancel)
+        source.auth.store.save(token)
+        source.use_token(token)
+    else:
+        source.use_token(source.auth.renew(source.session))
+    limits = source.limits()
+    store = source.auth.store
+    instance = store.instance_url if isinstance(store, KeyringTokenStore) else ""
+    daily = limits.get("DailyApiRequests") or {}
+    return ConnectResult("salesforce", instance or workspace.load_profile().salesforce_instance_url,
+                         source.notices, {"daily_api_requests": daily})
+
+
+def connect_apollo(workspace: Workspace, api_key: str, profile: Profile | None = None,
+                   **source_options) -> ConnectResult:
+    """Check an Apollo API key (one call) and keep it in the keyring."""
+    profile = profile or workspace.load_profile()
+    credentials.check_backend()
+    source = ApolloSource(api_key, profile.apollo_base_url,
+                          ca_path=source_options.pop("ca_path", profile.ca_path or None),
+                          **source_options)
+    health = source.health()
+    credentials.store_secret(workspace.name, credentials.APOLLO_API_KEY, api_key)
+    return ConnectResult("apollo", profile.apollo_base_url, [], {"health": health})
+
+
+def disconnect(workspace: Workspace, system: str) -> None:
+    """Forget a system's secrets for this workspace (``salesforce`` or ``apollo``)."""
+    names = ([credentials.APOLLO_API_KEY] if system == "apollo" else
+             [credentials.SALESFORCE_REFRESH_TOKEN, credentials.SALESFORCE_ACCESS_TOKEN,
+              credentials.SALESFORCE_CLIENT_SECRET, credentials.SALESFORCE_PASSWORD,
+              credentials.SALESFORCE_SECURITY_TOKEN, credentials.SALESFORCE_PRIVATE_KEY])
+    for key in names:
+        credentials.delete_secret(workspace.name, key)

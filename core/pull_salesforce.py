@@ -1,0 +1,300 @@
+"""Pulling Salesforce Contacts and Leads (converted Leads included) and their Email history.
+
+Per object, in ``sync_state``:
+
+- ``salesforce:<Object>:watermark``: the highest ``SystemModstamp`` committed. Each pull
+  asks ``queryAll`` for ``SystemModstamp >= watermark - lookback`` ordered by
+  ``SystemModstamp, Id``, so changes and deletions (``IsDeleted``) come together, page by
+  page, and every page is committed with the new watermark. ``SystemModstamp`` has
+  one-second resolution and a record saved while a query runs can carry a stamp the query
+  already passed, so the watermark's own second and a short lookback are read again;
+  unchanged rows cost nothing in the cache (ingest skips them by content hash).
+- ``salesforce:<Object>:bulk``: an initial load above the source's ``bulk_threshold``
+  (counted with ``SELECT COUNT()``) runs as a Bulk API 2.0 query job; its id and result
+  locator are committed with each result page, so a restart continues the same job (jobs
+  live 7 days). The watermark is then the highest stamp seen, and a REST pass picks up
+  what changed while the job ran.
+- ``salesforce:<Object>History:watermark``: ContactHistory/LeadHistory rows with
+  ``Field = 'Email'``, by ``CreatedDate`` the same way. An org that does not track Email
+  history (the object is refused, or simply empty) is a normal state, noted in
+  ``salesforce:history``.
+
+A page whose record count falls short of the query's ``totalSize`` (or a bulk job's
+processed count), or a record that cannot be read, leaves the snapshot incomplete:
+``salesforce:snapshot`` says so, and nothing is ever deleted because it was not seen.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .cache import iso, now_iso, parse_time
+from .ingest import IngestCounts, add_history, upsert_salesforce
+from .pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
+from .records import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from .sources.errors import QueryRefused
+from .sources.salesforce import SalesforceSource
+
+SYSTEM = "salesforce"
+OBJECTS = ("Contact", "Lead")
+LOOKBACK = timedelta(seconds=60)
+_BOOLEAN = frozenset({"IsDeleted", "IsConverted"})
+_DATETIME = frozenset({"EmailBouncedDate", "CreatedDate", "LastModifiedDate", "SystemModstamp"})
+HISTORY_FIELDS = "Id, {parent}Id, Field, OldValue, NewValue, CreatedDate, CreatedById"
+
+
+def _key(name: str) -> str:
+    return f"salesforce:{name}"
+
+
+def _since(stamp: str | None, lookback: timedelta) -> str | None:
+    if not stamp:
+        return None
+    return iso(parse_time(stamp) - lookback)
+
+
+def _canonical(record: dict) -> dict:
+    """A REST record in the shape a Bulk CSV row is turned into (no nested attributes), so
+    the same record hashes the same whichever way it was read."""
+    account = record.get("Account")
+    if isinstance(account, dict):
+        record["Account"] = {"Name": account.get("Name")}
+    return record
+
+
+def from_bulk_row(row: dict, object_name: str) -> dict:
+    """A Bulk API 2.0 CSV row (all strings) in the REST query shape."""
+    record: dict = {}
+    for name in SF_FIELDS[object_name]:
+        if name == "Account.Name":
+            record["Account"] = ({"Name": row.get(name) or None}
+                                 if row.get("AccountId") else None)
+            continue
+        value = row.get(name)
+        if value == "" or value is None:
+            value = False if name in _BOOLEAN else None
+        elif name in _BOOLEAN:
+            value = value.lower() == "true"
+        elif name in _DATETIME and value.endswith("Z"):
+            value = value[:-1] + "+0000"
+        record[name] = value
+    return record
+
+
+def _stamp_of(record: dict) -> str | None:
+    try:
+        return cache_time(record.get("SystemModstamp"))
+    except ValueError:
+        return None
+
+
+def _ingest(ctx: PullContext, records: list[dict], object_name: str, prior_seen: str | None,
+            result: SystemResult) -> IngestCounts:
+    """Upsert a page (inside the caller's transaction); unreadable records are reported."""
+    pulled_at = now_iso()
+    try:
+        return upsert_salesforce(ctx.cache, records, pulled_at, object_name=object_name,
+                                 prior_seen=prior_seen)
+    except RecordError:
+        good = []
+        for record in records:
+            try:
+                sf_row(record, object_name)
+            except RecordError as exc:
+                result.record_error(record.get("Id") if isinstance(record, dict) else None,
+                                    object_name, str(exc))
+                continue
+            good.append(record)
+        return upsert_salesforce(ctx.cache, good, pulled_at, object_name=object_name,
+                                 prior_seen=prior_seen)
+
+
+def _rest_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
+               prior_seen: str | None, result: SystemResult, lookback: timedelta) -> None:
+    ctx.check_cancel()
+    key = _key(f"{object_name}:watermark")
+    watermark = ctx.cache.get_state(key)
+    since = _since(watermark, lookback)
+    where = f" WHERE SystemModstamp >= {since}" if since else ""
+    soql = (f"SELECT {', '.join(SF_FIELDS[object_name])} FROM {object_name}{where} "
+            f"ORDER BY SystemModstamp, Id")
+    done = total = 0
+    for page in source.pages(soql, include_deleted=True, what=f"query {object_name}"):
+        total = max(total, int(page.get("totalSize") or 0))
+        records = [_canonical(r) for r in page.get("records") or []]
+        stamps = [s for s in map(_stamp_of, records) if s]
+        if stamps:
+            watermark = max(stamps[-1], watermark or "")
+        with ctx.cache.transaction():
+            counts = _ingest(ctx, records, object_name, prior_seen, result)
+            if watermark:
+                ctx.cache.set_state(key, watermark)
+        result.add_counts(counts)
+        done += len(records)
+        ctx.report(SYSTEM, object_name, done, total)
+        ctx.check_cancel()
+    _check_total(result, object_name, done, total)
+
+
+def _check_total(result: SystemResult, what: str, got: int, expected: int) -> None:
+    if got < expected:
+        result.details.setdefault("shortfalls", {})[what] = {"expected": expected, "received": got}
+
+
+def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
+               prior_seen: str | None, result: SystemResult) -> None:
+    """An initial load through a Bulk API 2.0 query job, resumable by its locator."""
+    ctx.check_cancel()
+    key = _key(f"{object_name}:bulk")
+    job = ctx.cache.get_state(key)
+    if job is not None:
+        info = source.bulk_job(object_name, job["id"])
+        if info is None or info.get("state") in ("Failed", "Aborted"):
+            job = None  # gone (jobs live 7 days): start over; what was stored stays
+    if job is None:
+        soql = f"SELECT {', '.join(SF_FIELDS[object_name])} FROM {object_name}"
+        job = {"id": source.bulk_start(object_name, soql), "locator": "", "max": None,
+               "received": 0}
+        with ctx.cache.transaction():
+            ctx.cache.set_state(key, job)
+    info = source.bulk_wait(object_name, job["id"])
+    total = int(info.get("numberRecordsProcessed") or 0)
+    result.mode = "bulk"
+    while True:
+        rows, locator = source.bulk_page(object_name, job["id"], job["locator"])
+        records = [from_bulk_row(row, object_name) for row in rows]
+        stamps = [s for s in map(_stamp_of, records) if s]
+        if stamps:
+            job["max"] = max(max(stamps), job["max"] or "")
+        job["locator"] = locator
+        job["received"] += len(records)
+        with ctx.cache.transaction():
+            counts = _ingest(ctx, records, object_name, prior_seen, result)
+            if locator:
+                ctx.cache.set_state(key, job)
+            else:
+                # Done: the highest stamp seen becomes the watermark (records changed
+                # while the job ran are stamped later and come with the REST pass).
+                ctx.cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (key,))
+                if job["max"]:
+                    ctx.cache.set_state(_key(f"{object_name}:watermark"), job["max"])
+        result.add_counts(counts)
+        ctx.report(SYSTEM, object_name, job["received"], total)
+        if not locator:
+            break
+        ctx.check_cancel()
+    _check_total(result, f"{object_name} (bulk)", job["received"], total)
+
+
+def _history_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
+                  result: SystemResult, lookback: timedelta) -> None:
+    ctx.check_cancel()
+    history = f"{object_name}History"
+    key = _key(f"{history}:watermark")
+    watermark = ctx.cache.get_state(key)
+    since = _since(watermark, lookback)
+    soql = (f"SELECT {HISTORY_FIELDS.format(parent=object_name)} FROM {history} "
+            f"WHERE Field = 'Email'{f' AND CreatedDate >= {since}' if since else ''} "
+            f"ORDER BY CreatedDate, Id")
+    tracking = ctx.cache.get_state(_key("history"), {}) or {}
+    done = total = 0
+    try:
+        for page in source.pages(soql, what=f"query {history}"):
+            total = max(total, int(page.get("totalSize") or 0))
+            rows = page.get("records") or []
+            times = [t for t in (_history_time(r) for r in rows) if t]
+            if times:
+                watermark = max(times[-1], watermark or "")
+            with ctx.cache.transaction():
+                stored = _add_history(ctx, rows, history, result)
+                if watermark:
+                    ctx.cache.set_state(key, watermark)
+                tracking[object_name] = "tracked" if (rows or watermark) else "no rows"
+                ctx.cache.set_state(_key("history"), tracking)
+            result.history_rows += stored
+            done += len(rows)
+            ctx.report(SYSTEM, history, done, total)
+            ctx.check_cancel()
+    except QueryRefused as exc:
+        # The org does not track field history for this object: a normal state.
+        with ctx.cache.transaction():
+            tracking[object_name] = f"unavailable ({exc.code})"
+            ctx.cache.set_state(_key("history"), tracking)
+        return
+    _check_total(result, history, done, total)
+
+
+def _history_time(row: dict) -> str | None:
+    try:
+        return cache_time(row.get("CreatedDate"))
+    except ValueError:
+        return None
+
+
+def _add_history(ctx: PullContext, rows: list[dict], history: str, result: SystemResult) -> int:
+    try:
+        return add_history(ctx.cache, rows)
+    except (RecordError, ValueError):
+        good = []
+        for row in rows:
+            try:
+                history_row(row)
+            except (RecordError, ValueError) as exc:
+                result.record_error(row.get("Id") if isinstance(row, dict) else None, history,
+                                    str(exc))
+                continue
+            good.append(row)
+        return add_history(ctx.cache, good)
+
+
+def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemResult, *,
+                    lookback: timedelta = LOOKBACK) -> None:
+    """Pull Contacts, Leads and their Email history into the cache (see the module doc)."""
+    cache = ctx.cache
+    last = cache.get_state(_key("last_complete")) or {}
+    prior_seen = last.get("started_at")
+    current = cache.get_state(_key("pull"))
+    if current is None or ctx.full:
+        current = {"started_at": now_iso()}
+        with cache.transaction():
+            cache.set_state(_key("pull"), current)
+            if ctx.full:
+                for name in OBJECTS:
+                    cache.conn.execute("DELETE FROM sync_state WHERE key = ?",
+                                       (_key(f"{name}:watermark"),))
+    result.mode = "full" if ctx.full or cache.get_state(_key("Contact:watermark")) is None \
+        else "incremental"
+    for object_name in OBJECTS:
+        bulk_pending = cache.get_state(_key(f"{object_name}:bulk")) is not None
+        if bulk_pending or (cache.get_state(_key(f"{object_name}:watermark")) is None
+                            and source.bulk_threshold is not None
+                            and source.count(object_name) > source.bulk_threshold):
+            _bulk_pull(ctx, source, object_name, prior_seen, result)
+        _rest_pull(ctx, source, object_name, prior_seen, result, lookback)
+    for object_name in OBJECTS:
+        _history_pull(ctx, source, object_name, result, lookback)
+    complete = not result.details.get("shortfalls") and not result.record_error_count
+    result.status = COMPLETE if complete else INCOMPLETE
+    result.details["history"] = cache.get_state(_key("history"), {})
+    reason = _incomplete_reason(result)
+    result.message = "" if complete else reason
+    with cache.transaction():
+        cache.set_state(_key("snapshot"), {"complete": complete, "as_of": current["started_at"],
+                                           "reason": reason})
+        cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (_key("pull"),))
+        if complete:
+            cache.set_state(_key("last_complete"), {"started_at": current["started_at"],
+                                                    "finished_at": now_iso()})
+
+
+def _incomplete_reason(result: SystemResult) -> str:
+    parts = []
+    for what, numbers in (result.details.get("shortfalls") or {}).items():
+        parts.append(f"{what}: received {numbers['received']} of {numbers['expected']}")
+    if result.record_error_count:
+        parts.append(f"{result.record_error_count} record(s) could not be read "
+                     f"(listed with their ids)")
+    if not parts:
+        return ""
+    return ("The Salesforce snapshot is incomplete (" + "; ".join(parts) + "). Nothing was "
+            "deleted because of it; pull again to fill the gaps.")

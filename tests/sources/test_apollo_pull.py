@@ -1,0 +1,234 @@
+"""Pulling Apollo through requests against the emulator: rate limits, faults, the
+50,000-record search cap, and incremental pulls."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import core.pull_apollo as pull_apollo
+from core.cache import Cache
+from core.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+from core.sandbox.apollo_store import default_stages
+
+from .harness import ApolloOnly, make_contacts, snapshot
+
+STAGE = {s["name"]: s["id"] for s in default_stages()}
+COLD, REPLIED, INTERESTED = STAGE["Cold"], STAGE["Replied"], STAGE["Interested"]
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    """Make the client believe search shows 5 pages (500 contacts), so the partitioning
+    logic runs on a small workspace exactly as it does past 50,000."""
+    monkeypatch.setattr(pull_apollo, "MAX_PAGES", 5)
+    monkeypatch.setattr(pull_apollo, "CAP", 500)
+
+
+def pulled_ids(cache: Cache) -> set[str]:
+    return {r[0] for r in cache.conn.execute("SELECT id FROM apollo_contacts")}
+
+
+def reference_pull(apollo: ApolloOnly, path) -> dict:
+    limits = dict(apollo.app.limiter.limits)
+    apollo.app.limiter.limits.update(minute=None, hour=None, day=None)
+    try:
+        with Cache(path) as reference:
+            assert pull_all(reference, apollo=apollo.source()).apollo.status == COMPLETE
+            return snapshot(reference)
+    finally:
+        apollo.app.limiter.limits.update(limits)
+
+
+def test_paces_itself_under_the_minute_limit_without_429s(tls_material, tmp_path):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 1500)]),
+                        limits={"minute": 7, "hour": None, "day": None})
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            source = apollo.source()
+            summary = pull_all(cache, apollo=source)
+            assert summary.apollo.status == COMPLETE and len(pulled_ids(cache)) == 1500
+            assert source.rate_limited == 0  # paced from the headers, never refused
+            assert source.waited > 0 and all(0 < s <= 61 for s in apollo.slept)
+    finally:
+        apollo.close()
+
+
+# (situation, fault, options, app options, expected first status)
+FAULTS = [
+    ("429 minute with Retry-After", "rate_limit", dict(count=2, window="minute"), {}, COMPLETE),
+    ("429 minute without Retry-After", "rate_limit", dict(count=2, window="minute"),
+     {"retry_after": False}, COMPLETE),
+    ("503 on search", "status", dict(route="/contacts/search", count=3, status=503), {}, COMPLETE),
+    ("500 on search", "status", dict(route="/contacts/search", count=2, status=500), {}, COMPLETE),
+    ("dropped connection", "drop", dict(route="/contacts/search", count=2), {}, COMPLETE),
+    ("truncated body", "truncate", dict(route="/contacts/search", count=2), {}, COMPLETE),
+    ("429 hourly limit", "rate_limit", dict(count=1, window="hour"), {}, STOPPED),
+    ("429 daily limit", "rate_limit", dict(count=1, window="day"), {}, STOPPED),
+    ("key revoked", "unauthorized", dict(count=1), {}, FAILED),
+    ("500 every time", "status", dict(route="/contacts/search", status=500), {}, FAILED),
+]
+
+
+@pytest.mark.parametrize("situation, kind, options, app_options, first", FAULTS,
+                         ids=[f[0] for f in FAULTS])
+def test_faults_are_survived_or_stop_cleanly(tls_material, tmp_path, situation, kind, options,
+                                             app_options, first):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 450)]), **app_options)
+    try:
+        reference = reference_pull(apollo, tmp_path / "reference.sqlite")
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            rule = apollo.app.faults.add(kind, **options)
+            summary = pull_all(cache, apollo=apollo.source())
+            assert rule.fired >= 1
+            result = summary.apollo
+            assert result.status == first, result.message
+            if first == STOPPED:
+                assert result.resume_at and "continues where it stopped" in result.message
+            if first == FAILED:
+                assert result.message
+            apollo.app.faults.clear()
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            assert snapshot(cache) == reference
+    finally:
+        apollo.close()
+
+
+@pytest.mark.parametrize("header_style", ["live", "documented"])
+def test_spent_hour_and_day_windows_stop_and_resume_to_the_same_cache(tls_material, tmp_path,
+                                                                      header_style):
+    # Given a workspace that needs ~9 searches, and 4 requests per hour and 6 per day
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 800)]), header_style=header_style,
+                        limits={"minute": None, "hour": 4, "day": 6})
+    try:
+        reference = reference_pull(apollo, tmp_path / "reference.sqlite")
+        apollo.app.limiter.reset()
+        windows = []
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            for _ in range(10):
+                source = apollo.source()
+                summary = pull_all(cache, apollo=source)
+                if summary.apollo.status == COMPLETE:
+                    break
+                # Then each pull stops when a header says the window is spent, before a 429
+                assert summary.apollo.status == STOPPED and source.rate_limited == 0
+                windows.append("daily" if "daily" in summary.apollo.message else "hourly")
+                apollo.clock.advance(hours=24 if windows[-1] == "daily" else 1, seconds=1)
+            assert summary.apollo.status == COMPLETE
+            assert "hourly" in windows and "daily" in windows
+            assert snapshot(cache) == reference
+    finally:
+        apollo.close()
+
+
+def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path, small_cap):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 700), (REPLIED, 400), (INTERESTED, 90)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            source = apollo.source()
+            summary = pull_all(cache, apollo=source)
+            assert summary.apollo.status == COMPLETE, summary.apollo.message
+            assert len(pulled_ids(cache)) == 1190
+            assert cache.get_state("apollo_stages")[COLD] == "Cold"
+            slices = {s["name"]: s for s in summary.apollo.details["apollo_full"]["slices"]}
+            assert slices["stage Cold"] == {"name": "stage Cold", "total": 700, "seen": 700}
+            # stage list + probe + one probe per stage (9) + Cold 4+2 more pages + Replied 3
+            assert source.api_calls == 2 + 9 + 6 + 3
+            assert cache.get_state("apollo:snapshot")["complete"] is True
+    finally:
+        apollo.close()
+
+
+def test_contacts_in_no_stage_are_reached_from_the_unfiltered_ends(tls_material, tmp_path,
+                                                                   small_cap):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 300), (None, 300), (REPLIED, 300)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            summary = pull_all(cache, apollo=apollo.source())
+            assert summary.apollo.status == COMPLETE, summary.apollo.message
+            assert len(pulled_ids(cache)) == 900
+    finally:
+        apollo.close()
+
+
+def test_unreachable_contacts_mark_the_snapshot_incomplete_and_are_never_deleted(
+        tls_material, tmp_path, monkeypatch):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 1200), (REPLIED, 50)],
+                                                    updated_like_created=True))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            # Given everything was pulled once (all of it reachable)
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            # When search shows only 500 per filter and one stage holds 1,200 whose
+            # created and updated orders are the same (so 200 in the middle are unreachable)
+            monkeypatch.setattr(pull_apollo, "MAX_PAGES", 5)
+            monkeypatch.setattr(pull_apollo, "CAP", 500)
+            summary = pull_all(cache, apollo=apollo.source(), full=True)
+            # Then the pull says so, and the contacts it could not reach stay in the cache
+            assert summary.apollo.status == INCOMPLETE
+            assert "stage Cold: reached 1000 of 1200" in summary.apollo.message
+            assert "never treated as deleted" in summary.apollo.message
+            assert len(pulled_ids(cache)) == 1250
+            assert cache.get_state("apollo:snapshot")["complete"] is False
+    finally:
+        apollo.close()
+
+
+def test_incremental_pull_reads_only_what_changed(tls_material, tmp_path):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 600), (REPLIED, 200)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            assert pull_all(cache, apollo=apollo.source()).apollo.mode == "full"
+            source = apollo.source()
+            unchanged = pull_all(cache, apollo=source)
+            assert unchanged.apollo.mode == "incremental" and source.api_calls == 1
+            assert unchanged.apollo.inserted == unchanged.apollo.updated == 0
+            ids = sorted(pulled_ids(cache))[:3]
+            for contact_id in ids:
+                apollo.clock.advance(seconds=1)
+                apollo.store.update(contact_id, {"email": f"moved.{contact_id}@elsewhere.example"})
+            source = apollo.source()
+            changed = pull_all(cache, apollo=source)
+            assert source.api_calls == 1
+            assert changed.apollo.updated == 3 and changed.apollo.email_changes == 3
+            emails = dict(cache.conn.execute("SELECT id, email FROM apollo_contacts WHERE id IN "
+                                             "(?, ?, ?)", ids))
+            assert all(emails[i] == f"moved.{i}@elsewhere.example" for i in ids)
+    finally:
+        apollo.close()
+
+
+def test_too_many_changes_for_one_search_become_a_full_pull(tls_material, tmp_path, small_cap):
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 400), (REPLIED, 400)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            for contact_id in sorted(pulled_ids(cache))[:650]:
+                apollo.store.update(contact_id, {"title": "Changed"})
+            summary = pull_all(cache, apollo=apollo.source())
+            assert summary.apollo.mode == "full" and summary.apollo.status == COMPLETE
+            assert summary.apollo.updated == 650
+    finally:
+        apollo.close()
+
+
+def test_a_workspace_of_120000_contacts_is_pulled_completely_past_the_cap(tls_material, tmp_path):
+    started = time.monotonic()
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 70_000), (REPLIED, 45_000),
+                                                     (INTERESTED, 5_000)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            source = apollo.source()
+            summary = pull_all(cache, apollo=source)
+            result = summary.apollo
+            assert result.status == COMPLETE, result.message
+            assert cache.conn.execute("SELECT count(*) FROM apollo_contacts").fetchone()[0] == 120_000
+            assert result.details["apollo_full"]["reached"] == 120_000
+            # 1,200 pages of 100 (three of them the stage probes), plus the stage list, the
+            # first probe and the probes of the six empty stages
+            assert source.api_calls == 1_200 + 2 + 6
+            assert cache.conn.execute("SELECT count(*) FROM pull_seen").fetchone()[0] == 0
+    finally:
+        apollo.close()
+    assert time.monotonic() - started < 60

@@ -1,0 +1,188 @@
+"""Every Salesforce sign-in flow end to end against the sandbox, through the real
+simple-salesforce client over HTTPS; secrets in an in-memory keyring."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from core import credentials
+from core.connect import connect_salesforce
+from core.sources.errors import AuthError, NotConnected
+from core.sources.salesforce import SalesforceSource
+from core.sources.salesforce_auth import (LEGACY_PASSWORD_NOTICE, ClientCredentialsAuth, JwtAuth,
+                                          PasswordAuth, StaticTokenAuth, TokenStore)
+from core.workspace import Profile, Workspace
+
+from .harness import SimulatedBrowser
+
+
+def record_requests(source: SalesforceSource) -> list:
+    """Every request the source sends (method, url, body), via a response hook."""
+    sent = []
+    source.session.hooks["response"].append(
+        lambda response, *a, **k: sent.append((response.request.method, response.request.url,
+                                               response.request.body)))
+    return sent
+
+
+@pytest.fixture
+def workspace(tmp_path, small_sandbox, memory_keyring):
+    """A workspace whose profile points at the sandbox (PKCE with the desktop client)."""
+    sf = small_sandbox.info()["salesforce"]
+    space = Workspace("acme", root=tmp_path / "workspaces")
+    space.create(Profile(salesforce_login_url=sf["login_url"], salesforce_auth="pkce",
+                         salesforce_client_id=sf["public_client_id"],
+                         apollo_base_url=small_sandbox.apollo_url,
+                         ca_path=small_sandbox.ca_path, sandbox=True))
+    return space
+
+
+def test_pkce_in_the_browser_then_pulls_without_the_user(workspace, small_sandbox, memory_keyring):
+    # Given a workspace set up for browser sign-in
+    browser = SimulatedBrowser(small_sandbox.ca_path)
+    # When the user connects once
+    result = connect_salesforce(workspace, open_browser=browser, timeout=20)
+    # Then the browser was sent to the org's authorize page with PKCE S256 and a loopback URI
+    params = {k: v[0] for k, v in parse_qs(urlsplit(browser.opened[0]).query).items()}
+    assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) >= 43
+    assert params["redirect_uri"].startswith("http://127.0.0.1:")
+    assert params["response_type"] == "code" and "client_secret" not in params
+    # and the refresh token, the access token and the instance URL were kept
+    assert credentials.get_secret("acme", credentials.SALESFORCE_REFRESH_TOKEN)
+    assert credentials.get_secret("acme", credentials.SALESFORCE_ACCESS_TOKEN)
+    assert workspace.load_profile().salesforce_instance_url == small_sandbox.salesforce_url
+    assert result.details["daily_api_requests"]["Max"] > 0 and result.notices == []
+    # When a later pull finds its session expired
+    small_sandbox.salesforce_app.expire_sessions()
+    source = SalesforceSource.from_profile(workspace)
+    sent = record_requests(source)
+    old_refresh = credentials.get_secret("acme", credentials.SALESFORCE_REFRESH_TOKEN)
+    # Then it renews the session with the refresh token, without the user
+    assert source.count("Contact") > 0
+    assert source.auth.renewals == 1
+    new_refresh = credentials.get_secret("acme", credentials.SALESFORCE_REFRESH_TOKEN)
+    assert new_refresh and new_refresh != old_refresh  # rotated, and the new one kept
+    bodies = [body or "" for _, _, body in sent]
+    assert not any("client_secret" in str(b) or "grant_type=password" in str(b) for b in bodies)
+    assert any("grant_type=refresh_token" in str(b) for b in bodies)
+
+
+def test_pkce_refused_in_the_browser_is_an_auth_error(workspace, small_sandbox):
+    with pytest.raises(AuthError, match="denied"):
+        connect_salesforce(workspace, open_browser=SimulatedBrowser(small_sandbox.ca_path, deny=True),
+                           timeout=20)
+    assert credentials.get_secret("acme", credentials.SALESFORCE_REFRESH_TOKEN) is None
+
+
+def test_pkce_with_no_browser_answer_times_out(workspace):
+    with pytest.raises(AuthError, match="No answer"):
+        connect_salesforce(workspace, open_browser=lambda url: True, timeout=0.5)
+
+
+def test_pull_without_a_connection_says_connect_first(workspace):
+    source = SalesforceSource.from_profile(workspace)
+    with pytest.raises(NotConnected, match="connect"):
+        source.count("Contact")
+
+
+def test_jwt_bearer_with_a_generated_key(small_sandbox, memory_keyring, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    small_sandbox.salesforce_app.register_jwt_key(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    sf = small_sandbox.info()["salesforce"]
+    key_file = tmp_path / "server.key"
+    key_file.write_text(pem)
+    space = Workspace("jwt", root=tmp_path / "ws").create(Profile(
+        salesforce_login_url=sf["login_url"], salesforce_auth="jwt",
+        salesforce_client_id=sf["client_id"], salesforce_username=sf["username"],
+        salesforce_private_key_path=str(key_file), ca_path=small_sandbox.ca_path))
+    connect_salesforce(space)
+    source = SalesforceSource.from_profile(space)
+    assert source.count("Lead") > 0
+    # an expired session is renewed with a new assertion
+    small_sandbox.salesforce_app.expire_sessions()
+    assert source.count("Lead") > 0 and source.auth.renewals == 1
+    # a key the org does not know is refused with a clear message
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    wrong = SalesforceSource(JwtAuth(sf["login_url"], sf["client_id"], sf["username"], other),
+                             ca_path=small_sandbox.ca_path)
+    with pytest.raises(AuthError, match="invalid_grant"):
+        wrong.count("Lead")
+
+
+def test_client_credentials(small_sandbox, memory_keyring, tmp_path):
+    sf = small_sandbox.info()["salesforce"]
+    space = Workspace("cc", root=tmp_path / "ws").create(Profile(
+        salesforce_login_url=sf["login_url"], salesforce_auth="client_credentials",
+        salesforce_client_id=sf["client_id"], ca_path=small_sandbox.ca_path))
+    connect_salesforce(space, client_secret=sf["client_secret"])
+    assert credentials.get_secret("cc", credentials.SALESFORCE_CLIENT_SECRET) == sf["client_secret"]
+    source = SalesforceSource.from_profile(space)
+    sent = record_requests(source)
+    small_sandbox.salesforce_app.expire_sessions()
+    assert source.count("Contact") > 0 and source.auth.renewals == 1
+    token_requests = [r for r in sent if r[1].endswith("/services/oauth2/token")]
+    assert len(token_requests) == 1 and "grant_type=client_credentials" in token_requests[0][2]
+
+
+def test_client_credentials_refused_with_a_wrong_secret_never_shows_it(small_sandbox):
+    sf = small_sandbox.info()["salesforce"]
+    secret = "wrong-secret-" + "x" * 20
+    source = SalesforceSource(ClientCredentialsAuth(sf["login_url"], sf["client_id"], secret),
+                              ca_path=small_sandbox.ca_path)
+    with pytest.raises(AuthError) as failure:
+        source.count("Contact")
+    assert "invalid_client" in str(failure.value) and secret not in str(failure.value)
+
+
+def test_client_credentials_needs_a_my_domain():
+    auth = ClientCredentialsAuth("https://login.salesforce.com", "id", "secret-value")
+    with pytest.raises(AuthError, match="My Domain"):
+        SalesforceSource(auth).count("Contact")
+
+
+def test_legacy_password_login_works_with_its_notice(small_sandbox, memory_keyring, tmp_path):
+    sf = small_sandbox.info()["salesforce"]
+    space = Workspace("legacy", root=tmp_path / "ws").create(Profile(
+        salesforce_login_url=sf["login_url"], salesforce_auth="password",
+        salesforce_username=sf["username"], ca_path=small_sandbox.ca_path))
+    result = connect_salesforce(space, password=sf["password"], security_token=sf["security_token"])
+    assert result.notices == [LEGACY_PASSWORD_NOTICE] and "Summer '27" in LEGACY_PASSWORD_NOTICE
+    source = SalesforceSource.from_profile(space)
+    assert source.notices == [LEGACY_PASSWORD_NOTICE]
+    small_sandbox.salesforce_app.expire_sessions()
+    assert source.count("Contact") > 0 and source.auth.renewals == 1
+    bad = SalesforceSource(PasswordAuth(sf["login_url"], sf["username"], "not-the-password",
+                                        "nope-token", "59.0"), ca_path=small_sandbox.ca_path)
+    with pytest.raises(AuthError, match="INVALID_LOGIN"):
+        bad.count("Contact")
+
+
+def test_a_session_that_cannot_be_renewed_asks_to_connect_again(small_sandbox):
+    sf = small_sandbox.info()["salesforce"]
+    source = SalesforceSource(StaticTokenAuth(sf["access_token"], sf["instance_url"]),
+                              ca_path=small_sandbox.ca_path)
+    assert source.count("Contact") > 0
+    small_sandbox.salesforce_app.expire_sessions()
+    with pytest.raises(AuthError, match="connect again"):
+        source.count("Contact")
+
+
+def test_a_session_refused_again_after_renewal_stops_instead_of_looping(small_sandbox):
+    sf = small_sandbox.info()["salesforce"]
+    store = TokenStore()
+    source = SalesforceSource(ClientCredentialsAuth(sf["login_url"], sf["client_id"],
+                                                    sf["client_secret"], store),
+                              ca_path=small_sandbox.ca_path)
+    small_sandbox.salesforce_app.faults.add("session_expiry", route=r"/query/?$")
+    with pytest.raises(AuthError, match="refused a fresh session"):
+        source.count("Contact")
+    assert source.auth.renewals == 2  # the first token, then one renewal: no loop

@@ -1,0 +1,206 @@
+"""Pulling Salesforce through the real client against the sandbox with its faults.
+
+Each situation is survived (the pull completes) or stops cleanly (a typed status, nothing
+lost); either way, pulling again ends with exactly what a pull without faults stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.cache import Cache
+from core.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+from core.sandbox.ids import OTHER_USER
+from core.sources.salesforce import SalesforceSource
+
+from .harness import sandbox, snapshot
+
+OBJECTS_QUERY = r"/queryAll/?$"  # the Contact/Lead pages (history goes through /query/)
+MORE_PAGES = r"/queryAll/01g"
+
+
+def source(running, **options) -> SalesforceSource:
+    options.setdefault("page_size", 200)  # several pages even for a small org
+    options.setdefault("bulk_threshold", None)
+    return SalesforceSource.from_sandbox_info(running.info(), sleep=lambda s: None, **options)
+
+
+@pytest.fixture
+def org(tls_dir):
+    running = sandbox(1000, 11, tls_dir=tls_dir)
+    yield running
+    running.stop()
+
+
+def clean_pull(running, tmp_path, **options) -> dict:
+    """What a pull without faults stores (the reference every case must reach)."""
+    with Cache(tmp_path / "reference.sqlite") as reference:
+        assert pull_all(reference, source(running, **options)).status == COMPLETE
+        return snapshot(reference)
+
+
+# (situation, fault kind, fault options, how the first pull ends)
+SURVIVED = [
+    ("503 on a query", "status", dict(route=OBJECTS_QUERY, count=2, status=503), COMPLETE),
+    ("500 on a next page", "status", dict(route=MORE_PAGES, count=2, status=500), COMPLETE),
+    ("connection dropped", "drop", dict(route=OBJECTS_QUERY, count=2), COMPLETE),
+    ("dropped after the answer", "drop_after", dict(route=MORE_PAGES, count=2), COMPLETE),
+    ("truncated body", "truncate", dict(route=MORE_PAGES, count=2, fraction=0.4), COMPLETE),
+    ("session expired", "session_expiry", dict(route=MORE_PAGES, count=1), COMPLETE),
+    ("slow answers", "latency", dict(route=OBJECTS_QUERY, count=2, seconds=0.05), COMPLETE),
+    ("503 every time", "status", dict(route=MORE_PAGES, status=503), FAILED),
+    ("daily limit reached", "request_limit", dict(route=MORE_PAGES, count=1), STOPPED),
+]
+
+
+@pytest.mark.parametrize("situation, kind, options, first", SURVIVED,
+                         ids=[s[0] for s in SURVIVED])
+@pytest.mark.parametrize("bulk", [False, True], ids=["rest", "bulk"])
+def test_faults_are_survived_or_stop_cleanly(org, tmp_path, situation, kind, options, first, bulk):
+    extra = {"bulk_threshold": 100} if bulk else {}
+    if bulk and "01g" in options.get("route", ""):
+        options = {**options, "route": r"/jobs/query/750\w+/results"}
+    reference = clean_pull(org, tmp_path, **extra)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        rule = org.salesforce_app.faults.add(kind, **options)
+        summary = pull_all(cache, source(org, **extra))
+        assert rule.fired >= 1, f"the fault never struck: {situation}"
+        assert summary.salesforce.status == first, summary.salesforce.message
+        if first != COMPLETE:
+            assert summary.salesforce.message  # says what happened and what to do
+        org.salesforce_app.faults.clear()
+        again = pull_all(cache, source(org, **extra))
+        assert again.salesforce.status == COMPLETE
+        assert snapshot(cache) == reference
+
+
+def test_request_limit_exceeded_says_when_and_sends_nothing_more(org, tmp_path):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        sf = source(org)
+        org.salesforce_app.set_api_usage(used=org.salesforce_app.daily_limit - 3)
+        sf.reserve = 0  # only Salesforce's own limit here
+        summary = pull_all(cache, sf)
+        result = summary.salesforce
+        assert result.status == STOPPED and "REQUEST_LIMIT_EXCEEDED" in result.message
+        assert "rolling 24 hours" in result.message and result.resume_at
+        used_at_stop = org.salesforce_app.api_used
+        assert result.api_calls == 4  # 3 allowed, the 4th refused; no retries after it
+        # the budget frees up: the pull continues and ends like a clean one
+        org.salesforce_app.set_api_usage(used=0)
+        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        assert used_at_stop == org.salesforce_app.daily_limit
+        assert snapshot(cache) == clean_pull(org, tmp_path)
+
+
+def test_stops_before_the_reserve_left_for_other_integrations(org, tmp_path):
+    app = org.salesforce_app
+    app.set_api_usage(used=5, limit=100)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        summary = pull_all(cache, source(org, reserve=0.9))
+        assert summary.salesforce.status == STOPPED
+        assert "other integrations" in summary.salesforce.message
+        assert app.api_used <= 11  # stopped as soon as 90 % of 100 was seen used
+
+
+def test_incremental_pull_reads_only_changes_and_deletions(org, tmp_path):
+    store = org.sf_store
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        first = pull_all(cache, source(org))
+        assert first.salesforce.mode == "full" and first.salesforce.api_calls > 4
+        # nothing changed: one call per object, one per history object
+        again = pull_all(cache, source(org))
+        assert again.salesforce.api_calls == 4 and again.salesforce.inserted == 0
+        assert again.salesforce.updated == 0 and again.salesforce.mode == "incremental"
+        # some edits, a deletion and a conversion
+        contacts = store.query("SELECT Id, Email FROM Contact ORDER BY Id LIMIT 3")
+        for contact in contacts:
+            store.external_edit("Contact", contact["Id"], {"Email": "new." + contact["Email"]},
+                                user_id=OTHER_USER)
+        lead = store.query("SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id LIMIT 2")
+        store.delete("Lead", lead[0]["Id"], user_id=OTHER_USER)
+        store.convert_lead(lead[1]["Id"], user_id=OTHER_USER)
+        changed = pull_all(cache, source(org))
+        result = changed.salesforce
+        assert result.api_calls == 4
+        assert result.email_changes == 3 and result.history_rows >= 3
+        rows = dict(cache.conn.execute(
+            "SELECT id, is_deleted FROM sf_records WHERE id IN (?, ?)", (lead[0]["Id"], lead[1]["Id"])))
+        assert rows[lead[0]["Id"]] == 1
+        converted = cache.conn.execute("SELECT is_converted, converted_contact_id FROM sf_records "
+                                       "WHERE id = ?", (lead[1]["Id"],)).fetchone()
+        assert converted[0] == 1 and converted[1]
+        observed = cache.conn.execute(
+            "SELECT count(*) FROM observations WHERE side = 'salesforce' AND prior_seen_at IS NOT NULL"
+        ).fetchone()[0]
+        assert observed >= 3  # each new email value is bounded by the previous pull
+
+
+def test_org_without_email_history_is_a_normal_state(org, tmp_path):
+    org.salesforce_app.faults.add("status", route=r"/query/?$", status=400, body=[{
+        "errorCode": "INVALID_TYPE", "message": "sObject type 'ContactHistory' is not supported."}])
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        summary = pull_all(cache, source(org))
+        assert summary.salesforce.status == COMPLETE
+        assert summary.salesforce.history_rows == 0
+        assert cache.get_state("salesforce:history") == {"Contact": "unavailable (INVALID_TYPE)",
+                                                         "Lead": "unavailable (INVALID_TYPE)"}
+
+
+def test_a_malformed_record_is_reported_by_id_and_the_rest_is_stored(org, tmp_path):
+    good = org.sf_store.query("SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact "
+                              "ORDER BY SystemModstamp, Id LIMIT 1")[0]
+    bad = {"attributes": {"type": "Contact"}, "Id": "003000000000BADAAA", "LastName": "Broken",
+           "SystemModstamp": "not a time"}
+    body = {"totalSize": 2, "done": True, "records": [good, bad]}
+    org.salesforce_app.faults.add("status", route=OBJECTS_QUERY, count=1, status=200, body=body)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        summary = pull_all(cache, source(org))
+        result = summary.salesforce
+        assert result.status == INCOMPLETE
+        assert result.record_errors[0]["id"] == "003000000000BADAAA"
+        assert "unreadable timestamp" in result.record_errors[0]["error"]
+        assert cache.conn.execute("SELECT count(*) FROM sf_records WHERE id = ?",
+                                  (good["Id"],)).fetchone()[0] == 1
+        assert cache.get_state("salesforce:snapshot")["complete"] is False
+        assert "003000000000BADAAA" not in {r[0] for r in cache.conn.execute("SELECT id FROM sf_records")}
+
+
+def test_a_short_page_marks_the_snapshot_incomplete(org, tmp_path):
+    page = org.sf_store.query("SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact "
+                              "ORDER BY SystemModstamp, Id LIMIT 5")
+    org.salesforce_app.faults.add("status", route=OBJECTS_QUERY, count=1, status=200,
+                                  body={"totalSize": 9, "done": True, "records": page})
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        summary = pull_all(cache, source(org))
+        assert summary.salesforce.status == INCOMPLETE
+        assert "received 5 of 9" in summary.salesforce.message
+        assert "Nothing was deleted" in summary.salesforce.message
+
+
+def test_a_bulk_load_killed_between_pages_continues_the_same_job(tls_dir, tmp_path):
+    running = sandbox(2400, 12, tls_dir=tls_dir)
+
+    def bulk_source():
+        return SalesforceSource.from_sandbox_info(running.info(), sleep=lambda s: None,
+                                                  bulk_threshold=100, bulk_page_size=300)
+
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache, \
+                Cache(tmp_path / "reference.sqlite") as reference:
+            pages = []
+
+            def crash(progress):
+                pages.append(progress)
+                if len(pages) == 2:
+                    raise RuntimeError("power cut")
+
+            with pytest.raises(RuntimeError):
+                pull_all(cache, bulk_source(), progress=crash)
+            job = cache.get_state("salesforce:Contact:bulk")
+            assert job and job["locator"] and job["received"] == 600
+            jobs_before = len(running.salesforce_app._jobs)
+            assert pull_all(cache, bulk_source()).salesforce.status == COMPLETE
+            assert len(running.salesforce_app._jobs) == jobs_before + 1  # only the Lead job
+            assert pull_all(reference, bulk_source()).salesforce.status == COMPLETE
+            assert snapshot(cache) == snapshot(reference)
+    finally:
+        running.stop()
