@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-long bench clean
+.PHONY: venv demo test test-long bench bench-1m clean
 
 venv: $(STAMP)
 
@@ -22,9 +22,17 @@ test: venv
 test-long: venv
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m long
 
+# Benchmarks print one JSON line each; bench/README.md says what each measures.
 bench: venv
 	$(PY) bench/engine.py --records 10000
 	$(PY) bench/engine.py --records 100000
+	$(PY) bench/engine.py --records 100000 --mix demo
+	$(PY) bench/sandbox.py --records 100000 --build 0
+
+bench-1m: venv
+	$(PY) bench/engine.py --records 1000000 --repeat 1
+	$(PY) bench/engine.py --records 1000000 --repeat 1 --mix demo
+	$(PY) bench/sandbox.py --records 100000 --build 1000000
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
