@@ -1,0 +1,65 @@
+"""Words and glyphs the window uses for directions, statuses, strengths and rules."""
+
+from __future__ import annotations
+
+from core import rules
+from core.reconcile import arrow
+
+STATUS_LABELS = {
+    "open": "Open",
+    "chosen": "Chosen",
+    "skipped": "Skipped",
+    "applied": "Applied",
+    "failed": "Failed",
+    "conflict": "Conflict",
+    "in_sync": "In sync",
+}
+STRENGTH_LABELS = {"strong": "Strong", "medium": "Medium", "review": "Review", "none": "—"}
+SIDE_NAMES = {"apollo": "Apollo", "salesforce": "Salesforce", "none": "neither"}
+
+# Glyphs beyond core's arrows: the user's skip and typed value, and agreement.
+SKIP_GLYPH = "⊘"
+CUSTOM_GLYPH = "✎"
+SAME_GLYPH = "="
+
+RULE_LABELS = {
+    rules.SAME: "Both agree",
+    rules.APOLLO_ONLY_CREATE: "Apollo only: will be created in Salesforce",
+    rules.APOLLO_ONLY_NO_PUSH: "Apollo only: not pushed",
+    rules.SFDC_ONLY_IMPORT: "Salesforce only: Apollo imports it",
+    rules.SFDC_ONLY_IN_CRM: "Salesforce only: In CRM view",
+    rules.LATE_SFDC_CREATE: "Salesforce record created later (S9)",
+    rules.ONE_SIDED: "Only one side changed",
+    rules.LAST_EDIT: "Most recent edit wins",
+    rules.UNKNOWN_ORDER: "Order of edits unknown",
+    rules.CONVERTED_LEAD: "Converted Lead",
+    rules.Q_EMPTY: "Guard: never blank over an address",
+    rules.Q_INVALID: "Guard: Salesforce would reject it",
+    rules.Q_BOUNCED: "Guard: bounced address loses",
+    rules.Q_UNVERIFIED: "Guard: unverified over verified",
+    rules.PRESET_SALESFORCE: "Preset: Salesforce is the source of truth",
+    rules.PRESET_APOLLO: "Preset: Apollo is the source of truth",
+    rules.PRESET_VERIFIED: "Preset: verified wins",
+}
+
+
+def direction_glyph(direction: str | None, rule: str | None = None) -> str:
+    """``→`` Apollo to Salesforce, ``←`` Salesforce to Apollo, ``?`` review, and the user's
+    ``⊘`` skip and ``✎`` typed value; ``=`` for a pair that agrees."""
+    if direction == "skip":
+        return SKIP_GLYPH
+    if direction == "custom":
+        return CUSTOM_GLYPH
+    if direction == "none" and rule == rules.SAME:
+        return SAME_GLYPH
+    return arrow(direction or "none")
+
+
+def direction_sentence(direction: str | None, email: str | None = None) -> str:
+    """What a direction means, in words."""
+    return {
+        "apollo": "keep Apollo's address (write it to Salesforce)",
+        "salesforce": "keep Salesforce's address (write it to Apollo)",
+        "skip": "skip this pair",
+        "custom": f"use {email or 'a typed address'} on both sides",
+    }.get(direction or "", "no direction: needs review")

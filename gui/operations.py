@@ -1,0 +1,117 @@
+"""The window's operations on the cache, one function each (Anki's ``operations/``).
+
+Each builds a :class:`gui.tasks.CacheOp` or :class:`gui.tasks.QueryOp` around a core call and
+returns it; the caller adds what to do on success. Workers see core objects only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core import choices
+from core.choices import WritePlan
+from core.model import Strength
+from core.reconcile import ReconcileSummary, reconcile
+from core.settings import load_settings, save_settings
+
+from . import sync_steps
+from .pair_details import link_pair, load_details
+from .tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
+
+# What a change touched, so each part of the window refreshes only that (Anki's OpChanges).
+CHOICES, DECISIONS = "choices", "decisions"
+
+
+@dataclass
+class Changes:
+    """What an operation changed: ``kind`` and the pairs (None: possibly all of them)."""
+
+    kind: str
+    link_ids: list[int] | None = None
+    message: str = ""
+
+
+def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
+                  email: str | None = None, parent=None) -> CacheOp:
+    """Store the user's direction for pairs (``apollo``, ``salesforce``, ``skip``, ``custom``)."""
+    return CacheOp(tasks, lambda cache: choices.set_choice(cache, link_ids, choice, email), parent)
+
+
+def accept_recommendation(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
+    return CacheOp(tasks, lambda cache: choices.accept_recommendation(cache, link_ids), parent)
+
+
+def revert(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
+    return CacheOp(tasks, lambda cache: choices.revert(cache, link_ids), parent)
+
+
+def plan_selection(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
+    """The write plan of selected pairs (on the writer, so it sees every choice just made)."""
+    return CacheOp(tasks, lambda cache: choices.plan(cache, link_ids=link_ids), parent)
+
+
+def write_plan(tasks: TaskManager, plan: WritePlan, parent=None) -> CacheOp:
+    """The last step of Go and Reconcile all: hand a confirmed plan to write-back."""
+    return CacheOp(tasks, lambda cache, job: sync_steps.write_plan(cache, plan, job),
+                   parent).with_progress("Writing")
+
+
+def auto_apply_strengths(auto_apply: Strength) -> tuple[str, ...]:
+    """The strengths Reconcile all applies for a threshold (``strong`` applies strong only)."""
+    return tuple(s.value for s in (Strength.STRONG, Strength.MEDIUM, Strength.REVIEW)
+                 if s.rank >= auto_apply.rank)
+
+
+@dataclass
+class ReconcileAllResult:
+    """Pull, match and decide done; the plan awaits the user's confirmation."""
+
+    pull: sync_steps.PullOutcome
+    summary: ReconcileSummary
+    plan: WritePlan
+    strengths: tuple[str, ...]
+
+
+def reconcile_all(tasks: TaskManager, connection: sync_steps.Connection, *, plan: bool = True,
+                  parent=None) -> CacheOp:
+    """Pull → match → decide → plan (the write needs a confirmation first)."""
+    def run(cache, job):
+        pulled = sync_steps.pull(cache, connection, job)
+        job.progress("match", 0, 0)
+        summary = reconcile(cache, progress=job.progress, cancel=job.cancel)
+        strengths = auto_apply_strengths(load_settings(cache).auto_apply)
+        job.progress("plan", 0, 0)
+        result = choices.plan(cache, strengths=strengths) if plan else WritePlan()
+        return ReconcileAllResult(pulled, summary, result, strengths)
+    return CacheOp(tasks, run, parent).with_progress("Reconcile all")
+
+
+def save_settings_and_redecide(tasks: TaskManager, settings, parent=None) -> CacheOp:
+    """Save settings and decide every pair again with them (choices are kept)."""
+    def run(cache, job):
+        with cache.transaction():
+            save_settings(cache, settings)
+        return reconcile(cache, full=True, settings=settings, progress=job.progress,
+                         cancel=job.cancel)
+    return CacheOp(tasks, run, parent).with_progress("Re-deciding with the new settings")
+
+
+def link_suggestion(tasks: TaskManager, apollo_id: str, sf_id: str, parent=None) -> CacheOp:
+    return CacheOp(tasks, lambda cache: link_pair(cache, apollo_id, sf_id), parent)
+
+
+def details(tasks: TaskManager, link_id: int, instance_url: str, parent=None) -> QueryOp:
+    """Everything the panel shows about a pair."""
+    return QueryOp(tasks, lambda r: load_details(r.cache, link_id, instance_url), parent,
+                   priority=PRIO_PAGE, tag=("details",))
+
+
+def settings_and_stages(tasks: TaskManager, parent=None) -> QueryOp:
+    def run(r):
+        stages = r.cache.get_state("apollo_stages", {}) or {}
+        return load_settings(r.cache), sorted(set(stages.values()))
+    return QueryOp(tasks, run, parent)
+
+
+def counts(tasks: TaskManager, parent=None) -> QueryOp:
+    return QueryOp(tasks, lambda r: r.list.counts(), parent, tag=("counts",))

@@ -1,0 +1,435 @@
+"""The pair panel: Apollo card | Salesforce card, the decision, and the actions.
+
+The panel renders a :class:`gui.pair_details.PairDetails` (plain data) and emits commands;
+it reads nothing and writes nothing itself. The email difference is drawn from
+:func:`core.emails.diff`'s segments: the part only Apollo's address has on the Apollo card,
+the part only Salesforce's has on the Salesforce card.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
+    QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+)
+
+from core import emails
+
+from .qt_compat import emit
+from . import labels, theme
+from .icons import icon
+from .pair_details import PairDetails, Side, describe_edit
+
+# (command, button text, key shown, icon) in the order of the action row.
+ACTIONS = (
+    ("accept", "Apply recommendation", "A", "accept"),
+    ("apollo", "Keep Apollo", ">", "keep-apollo"),
+    ("salesforce", "Keep Salesforce", "<", "keep-salesforce"),
+    ("skip", "Skip", "/", "skip"),
+    ("edit", "Type new value…", "E", "edit"),
+    ("revert", "Revert to recommendation", "R", "revert"),
+    ("go", "Go", "G", "go"),
+)
+
+
+def diff_html(segments: list[emails.DiffSegment], side: str) -> str:
+    """Rich text of one side's address with the part only it has highlighted."""
+    mark = theme.hex_colour("diff_apollo_bg" if side == "apollo" else "diff_sf_bg")
+    text_colour = theme.hex_colour("diff_text")
+    out = []
+    for seg in segments:
+        own = seg.a if side == "apollo" else seg.b
+        other = seg.b if side == "apollo" else seg.a
+        if not own:
+            if other:  # the other address has characters here: mark the gap
+                other_mark = theme.hex_colour("diff_sf_bg" if side == "apollo" else "diff_apollo_bg")
+                out.append(f'<span style="background-color:{other_mark};">&#8202;&#8202;</span>')
+            continue
+        if seg.op == "equal":
+            out.append(html.escape(own))
+        else:
+            out.append(f'<span style="background-color:{mark}; color:{text_colour}; '
+                       f'font-weight:600;">{html.escape(own)}</span>')
+    return "".join(out)
+
+
+def hint_text(hint: str) -> str:
+    """``apollo:gmail_dots`` → ``Apollo: gmail dots``."""
+    system, _, what = hint.partition(":")
+    if not what:
+        return hint.replace("_", " ")
+    return f"{labels.SIDE_NAMES.get(system, system)}: {what.replace('_', ' ')}"
+
+
+def _label(text: str = "", *, wrap: bool = False, selectable: bool = True, name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(wrap)
+    label.setTextFormat(Qt.TextFormat.RichText)  # every text set is built with html.escape
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                      | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+class Card(QFrame):
+    """One system's record: name, the email (difference highlighted), facts, every field."""
+
+    def __init__(self, system: str, parent=None):
+        super().__init__(parent)
+        self.system = system
+        self.setObjectName("card")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(4)
+        head = QHBoxLayout()
+        self.icon = QLabel()
+        self.icon.setPixmap(icon("apollo" if system == "apollo" else "salesforce").pixmap(18, 18))
+        head.addWidget(self.icon)
+        self.title = _label("", name="cardTitle", selectable=False)
+        head.addWidget(self.title, 1)
+        self.link = _label("", selectable=False)
+        self.link.setOpenExternalLinks(True)
+        head.addWidget(self.link)
+        layout.addLayout(head)
+        self.person = _label("", wrap=True, name="cardPerson")
+        layout.addWidget(self.person)
+        self.email = _label("", wrap=True, name="cardEmail")
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(mono.pointSizeF() * 1.15)
+        self.email.setFont(mono)
+        self.email.setAccessibleName(f"{'Apollo' if system == 'apollo' else 'Salesforce'} email")
+        layout.addWidget(self.email)
+        self.facts = _label("", wrap=True, name="cardFacts")
+        layout.addWidget(self.facts)
+        self.edit_time = _label("", wrap=True, name="cardMuted")
+        layout.addWidget(self.edit_time)
+        self.toggle = QToolButton()
+        self.toggle.setText("All fields")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.toggled.connect(self._toggle_fields)
+        layout.addWidget(self.toggle)
+        self.fields_box = QWidget()
+        self.fields = QFormLayout(self.fields_box)
+        self.fields.setContentsMargins(0, 0, 0, 0)
+        self.fields.setHorizontalSpacing(10)
+        self.fields.setVerticalSpacing(2)
+        self.fields_box.setVisible(False)
+        layout.addWidget(self.fields_box)
+        layout.addStretch(1)
+
+    def _toggle_fields(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.fields_box.setVisible(on)
+
+    def show_side(self, side: Side | None, diff: list[emails.DiffSegment], details: PairDetails) -> None:
+        name = "Apollo contact" if self.system == "apollo" else "Salesforce"
+        while self.fields.rowCount():
+            self.fields.removeRow(0)
+        if side is None:
+            self.title.setText(f"<b>{name}</b>")
+            self.link.setText("")
+            self.person.setText("No record on this side.")
+            self.email.setText("—")
+            self.facts.setText("")
+            self.edit_time.setText("")
+            self.toggle.setVisible(False)
+            return
+        record = side.record
+        if self.system == "salesforce":
+            name = f"Salesforce {record.get('object') or 'record'}"
+        self.title.setText(f"<b>{html.escape(name)}</b>")
+        if side.url:
+            self.link.setText(f'<a href="{html.escape(side.url)}">Open in '
+                              f'{"Apollo" if self.system == "apollo" else "Salesforce"}</a>')
+            self.link.setToolTip(side.url)
+        else:
+            self.link.setText("")
+        person = f"{record.get('first_name', '')} {record.get('last_name', '')}".strip()
+        company = record.get("organization_name") if self.system == "apollo" else record.get("company")
+        self.person.setText(f"<b>{html.escape(person or '(no name)')}</b>"
+                            + (f" · {html.escape(company)}" if company else ""))
+        if not side.email:
+            self.email.setText(f'<i style="color:{theme.hex_colour("muted")}">(blank)</i>')
+        elif diff:
+            self.email.setText(diff_html(diff, self.system))
+        else:
+            self.email.setText(html.escape(side.email))
+        self.facts.setText(self._facts(side))
+        self.edit_time.setText(html.escape(describe_edit(side.edit)))
+        self.toggle.setVisible(True)
+        for label, value in side.fields() + [("", "")] + side.raw_fields():
+            if not label:
+                sep = QLabel("From the API")
+                sep.setObjectName("cardMuted")
+                self.fields.addRow(sep)
+                continue
+            value_label = QLabel(value)
+            value_label.setTextFormat(Qt.TextFormat.PlainText)
+            value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value_label.setWordWrap(True)
+            key_label = QLabel(label)
+            key_label.setObjectName("cardMuted")
+            self.fields.addRow(key_label, value_label)
+
+    def _facts(self, side: Side) -> str:
+        record = side.record
+        bits = []
+        if self.system == "apollo":
+            status = record.get("email_status") or "unknown"
+            colour = theme.hex_colour("danger" if status == "bounced" else
+                                      "success" if status == "verified" else "muted")
+            bits.append(f'Email status <span style="color:{colour}"><b>{html.escape(status)}</b></span>')
+            if record.get("contact_stage"):
+                bits.append(f"stage {html.escape(str(record['contact_stage']))}")
+        else:
+            if record.get("bounced_at"):
+                reason = record.get("bounce_reason") or "no reason given"
+                bits.append(f'<span style="color:{theme.hex_colour("danger")}"><b>Bounced</b> '
+                            f'{html.escape(record["bounced_at"][:16])} ({html.escape(reason)})</span>')
+            if record.get("is_converted"):
+                bits.append(f"converted to Contact {html.escape(record.get('converted_contact_id') or '?')}")
+        return " · ".join(bits)
+
+
+class PairPanel(QScrollArea):
+    """Both cards, the decision with its reasons, and the action buttons."""
+
+    command = Signal(str)
+    custom_email = Signal(str)  # the user typed a new address and confirmed it
+    link_requested = Signal(str, str)  # apollo_id, sf_id of a suggestion to link
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("pairPanel")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        body.setObjectName("pairPanelBody")
+        self.setWidget(body)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(10, 8, 10, 8)
+        outer.setSpacing(8)
+
+        self.placeholder = _label("Select a pair to see both records side by side.",
+                                  name="cardMuted", selectable=False)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        outer.addWidget(self.placeholder)
+
+        self.content = QWidget()
+        content = QVBoxLayout(self.content)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.setSpacing(8)
+        outer.addWidget(self.content, 1)
+
+        cards = QGridLayout()
+        cards.setHorizontalSpacing(8)
+        self.apollo_card = Card("apollo")
+        self.sf_card = Card("salesforce")
+        self.arrow = _label("", name="panelArrow", selectable=False)
+        self.arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.arrow.setMinimumWidth(44)
+        cards.addWidget(self.apollo_card, 0, 0)
+        cards.addWidget(self.arrow, 0, 1)
+        cards.addWidget(self.sf_card, 0, 2)
+        cards.setColumnStretch(0, 1)
+        cards.setColumnStretch(2, 1)
+        content.addLayout(cards)
+
+        self.decision = QFrame()
+        self.decision.setObjectName("decisionBox")
+        box = QVBoxLayout(self.decision)
+        box.setContentsMargins(12, 8, 12, 8)
+        box.setSpacing(4)
+        self.native = _label("", wrap=True)
+        self.recommendation = _label("", wrap=True)
+        self.reason = _label("", wrap=True, name="cardMuted")
+        self.choice = _label("", wrap=True)
+        self.base = _label("", wrap=True, name="cardMuted")
+        self.error = _label("", wrap=True, name="errorText")
+        for widget in (self.native, self.recommendation, self.reason, self.choice, self.base,
+                       self.error):
+            box.addWidget(widget)
+
+        self.suggestion_box = QFrame()
+        self.suggestion_box.setObjectName("suggestionBox")
+        suggestion = QHBoxLayout(self.suggestion_box)
+        suggestion.setContentsMargins(0, 4, 0, 0)
+        self.suggestion_text = _label("", wrap=True)
+        suggestion.addWidget(self.suggestion_text, 1)
+        self.link_button = QPushButton(icon("link"), "Link these")
+        self.link_button.setToolTip("Link the two records as one pair (Concord never does this "
+                                    "without you)")
+        self.link_button.clicked.connect(self._link_clicked)
+        suggestion.addWidget(self.link_button)
+        box.addWidget(self.suggestion_box)
+        self._suggestion = None
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        self.buttons: dict[str, QPushButton] = {}
+        for command, text, key, icon_name in ACTIONS:
+            button = QPushButton(icon(icon_name), text)
+            button.setToolTip(f"{text} (key {key})")
+            button.setObjectName("goButton" if command == "go" else f"action_{command}")
+            button.clicked.connect(lambda _=False, c=command: emit(self.command, c))
+            button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            self.buttons[command] = button
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        box.addLayout(buttons)
+
+        self.editor = QWidget()
+        editor = QHBoxLayout(self.editor)
+        editor.setContentsMargins(0, 0, 0, 0)
+        self.editor_input = QLineEdit()
+        self.editor_input.setPlaceholderText("Type the address both systems should hold")
+        self.editor_input.setAccessibleName("New email address")
+        self.editor_input.textChanged.connect(self._validate_typed)
+        self.editor_input.returnPressed.connect(self._submit_typed)
+        editor.addWidget(self.editor_input, 1)
+        self.editor_ok = QPushButton("Use this address")
+        self.editor_ok.clicked.connect(self._submit_typed)
+        editor.addWidget(self.editor_ok)
+        self.editor_cancel = QPushButton("Cancel")
+        self.editor_cancel.clicked.connect(self.close_editor)
+        editor.addWidget(self.editor_cancel)
+        box.addWidget(self.editor)
+        self.editor_error = _label("", wrap=True, name="errorText")
+        box.addWidget(self.editor_error)
+        self.editor.setVisible(False)
+        self.editor_error.setVisible(False)
+        content.addWidget(self.decision)
+        content.addStretch(1)
+        self.details: PairDetails | None = None
+        self.selection_size = 0
+        self.show_details(None)
+
+    # -- showing ---------------------------------------------------------------------------------
+
+    def show_details(self, details: PairDetails | None, selection_size: int = 1) -> None:
+        self.details = details
+        self.selection_size = selection_size
+        self.placeholder.setVisible(details is None)
+        self.content.setVisible(details is not None)
+        if details is None:
+            return
+        self.apollo_card.show_side(details.apollo, details.diff, details)
+        self.sf_card.show_side(details.salesforce, details.diff, details)
+        d = details.decision
+        direction = d.get("choice") or d.get("rec_winner")
+        glyph = labels.direction_glyph(direction, d.get("rec_rule"))
+        colour = theme.hex_colour("accent" if d.get("choice") else "muted")
+        self.arrow.setText(f'<span style="font-size:26px; color:{colour}">{html.escape(glyph)}</span>')
+        self.arrow.setToolTip(labels.direction_sentence(direction, d.get("choice_email")))
+        native = labels.direction_sentence(d["native_winner"])
+        in_flight = (" <i>A Salesforce edit is in flight: Apollo will pull it within its next "
+                     "sync.</i>") if d.get("in_flight") else ""
+        self.native.setText(f"<b>Apollo's own sync:</b> {labels.direction_glyph(d['native_winner'], d['native_rule'])} "
+                            f"{html.escape(native)} <code>{d['native_rule']}</code>{in_flight}")
+        rec = labels.direction_sentence(d["rec_winner"])
+        self.recommendation.setText(
+            f"<b>Concord recommends:</b> {labels.direction_glyph(d['rec_winner'], d['rec_rule'])} "
+            f"{html.escape(rec)} <code>{d['rec_rule']}</code> · "
+            f"{labels.STRENGTH_LABELS.get(d['strength'], d['strength']).lower()}")
+        self.reason.setText(html.escape(d.get("reason") or ""))
+        if d.get("choice"):
+            self.choice.setText(
+                f'<b style="color:{theme.hex_colour("accent")}">Your choice:</b> '
+                f"{labels.direction_glyph(d['choice'])} "
+                f"{html.escape(labels.direction_sentence(d['choice'], d.get('choice_email')))} "
+                f"· status {labels.STATUS_LABELS.get(d['status'], d['status']).lower()}")
+        else:
+            self.choice.setText(f"<b>Your choice:</b> none yet · status "
+                                f"{labels.STATUS_LABELS.get(d['status'], d['status']).lower()}")
+        base = []
+        if details.base_email:
+            when = (f" (agreed {details.base_synced_at[:16].replace('T', ' ')})"
+                    if details.base_synced_at else "")
+            base.append(f"Last agreed address (base): {html.escape(details.base_email)}{when}")
+        elif not details.one_sided:
+            base.append("No base: the two systems were never seen agreeing")
+        base.append(f"linked by {details.method.replace('_', ' ')}")
+        if details.twin_id:
+            base.append(f"Lead/Contact twin {html.escape(details.twin_id)}")
+        if details.hints:
+            base.append("Hints: " + ", ".join(hint_text(h) for h in details.hints))
+        if selection_size > 1:
+            base.append(f"<b>{selection_size:,} pairs selected</b>: actions apply to all of them")
+        self.base.setText(" · ".join(base))
+        self.error.setText(html.escape(d.get("error") or ""))
+        self.error.setVisible(bool(d.get("error")))
+        self._suggestion = details.suggestions[0] if details.suggestions else None
+        if self._suggestion is not None:
+            s = self._suggestion
+            other = "Salesforce record" if s.other_system == "salesforce" else "Apollo contact"
+            self.suggestion_text.setText(
+                f"<b>Possible match:</b> {other} {html.escape(s.other_name)} "
+                f"&lt;{html.escape(s.other_email or 'no email')}&gt; · {s.score:.0f}% · "
+                f"{html.escape(s.reason)}")
+        self.suggestion_box.setVisible(self._suggestion is not None)
+        two_sided = not details.one_sided
+        decided = d.get("status") != "in_sync"
+        for command in ("apollo", "salesforce", "skip", "edit", "go"):
+            self.buttons[command].setEnabled(two_sided and decided or selection_size > 1)
+        self.buttons["accept"].setEnabled(d.get("rec_winner") in ("apollo", "salesforce")
+                                          or selection_size > 1)
+        self.buttons["revert"].setEnabled(bool(d.get("choice")) or selection_size > 1)
+        if self.editor.isVisible() and not two_sided:
+            self.close_editor()
+
+    # -- typing a value -------------------------------------------------------------------------
+
+    def open_editor(self) -> None:
+        if self.details is None:
+            return
+        self.editor.setVisible(True)
+        seed = ""
+        if self.details.decision.get("choice") == "custom":
+            seed = self.details.decision.get("choice_email") or ""
+        elif self.details.salesforce is not None:
+            seed = self.details.salesforce.email or ""
+        self.editor_input.setText(seed)
+        self.editor_input.selectAll()
+        self.editor_input.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        QTimer.singleShot(0, lambda: self.ensureWidgetVisible(self.editor))
+
+    def close_editor(self) -> None:
+        self.editor.setVisible(False)
+        self.editor_error.setVisible(False)
+
+    def _validate_typed(self, text: str) -> str | None:
+        """Validate as Salesforce would (pure, no I/O); show the error inline."""
+        try:
+            cleaned = emails.validate(text)
+        except emails.EmailError as exc:
+            self.editor_error.setText(f"Salesforce would reject this: {exc}.")
+            self.editor_error.setVisible(bool(text.strip()))
+            self.editor_ok.setEnabled(False)
+            return None
+        self.editor_error.setVisible(False)
+        self.editor_ok.setEnabled(True)
+        return cleaned
+
+    def show_editor_error(self, text: str) -> None:
+        self.editor_error.setText(text)
+        self.editor_error.setVisible(True)
+
+    def _submit_typed(self) -> None:
+        cleaned = self._validate_typed(self.editor_input.text())
+        if cleaned is None:
+            self.editor_error.setVisible(True)
+            return
+        emit(self.custom_email, cleaned)
+
+    def _link_clicked(self) -> None:
+        if self._suggestion is not None:
+            emit(self.link_requested, self._suggestion.apollo_id, self._suggestion.sf_id)

@@ -1,0 +1,342 @@
+"""The list of pairs as SQL: filters, sort orders, snapshots and pages (no Qt here).
+
+The window shows up to a million pairs, so the list is never loaded whole. A query
+(:class:`PairQuery`) is turned into one ``SELECT link_id ... ORDER BY`` whose result is
+materialised once, in display order, as the reader connection's ``temp.pair_rows`` (row
+position → link id). Pages of rows are then read by position, which costs the same at the
+top of the list as at the bottom. The first page of a new query is read straight from the
+selecting statement with ``LIMIT`` (SQLite stops early), so the window repaints before the
+whole snapshot exists.
+
+Substring search over names, companies and both emails scans a narrow
+``temp.pair_search`` table (link id, lower-cased text) instead of the wide decisions table;
+it is built in chunks in the background and only ever lives in the reader's connection, so
+the engine's tables carry no extra index or trigger for it. Until it is ready, search falls
+back to ``LIKE`` over the decisions table.
+
+Everything here runs on the reader thread with its own :class:`core.cache.Cache`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from core import rules
+from core.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
+
+PAGE = 256  # rows per page (fetch unit) and the size of a query's first page
+SEARCH_CHUNK = 50_000  # decisions rows indexed per background step
+
+# Views of the status filter. "attention" is the working list: everything not settled.
+ATTENTION = "attention"
+DIFFERING = "differing"
+EVERYTHING = "all"
+ATTENTION_STATUSES = (OPEN, CHOSEN, FAILED, CONFLICT)
+VIEWS = (ATTENTION, DIFFERING, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT, IN_SYNC,
+         EVERYTHING)
+VIEW_LABELS = {
+    ATTENTION: "Needs attention",
+    DIFFERING: "All differing pairs",
+    OPEN: "Open",
+    CHOSEN: "Chosen",
+    SKIPPED: "Skipped",
+    APPLIED: "Applied",
+    FAILED: "Failed",
+    CONFLICT: "Conflict",
+    IN_SYNC: "In sync",
+    EVERYTHING: "Every pair (in sync too)",
+}
+STRENGTHS = ("strong", "medium", "review", "none")
+RULES = rules.ALL_RULES
+
+# Sort keys, one per sortable column of the list.
+SORT_KEYS = ("name", "company", "apollo_email", "direction", "sf_email", "rule", "strength",
+             "status")
+_STATUS_ORDER = (CONFLICT, FAILED, OPEN, CHOSEN, SKIPPED, APPLIED, IN_SYNC)
+
+
+def _case(column: str, order) -> str:
+    whens = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(order))
+    return f"CASE {column} {whens} ELSE {len(order)} END"
+
+
+def _sort_sql(key: str | None, alias: str) -> str:
+    x = alias
+    return {
+        None: f"{x}.link_id",
+        "name": f"{x}.name COLLATE NOCASE",
+        "company": f"{x}.company COLLATE NOCASE",
+        "apollo_email": f"{x}.apollo_email COLLATE NOCASE",
+        "sf_email": f"{x}.sf_email COLLATE NOCASE",
+        "direction": f"coalesce({x}.choice, {x}.rec_winner)",
+        "rule": f"{x}.rec_rule",
+        "strength": _case(f"{x}.strength", STRENGTHS),
+        "status": _case(f"{x}.status", _STATUS_ORDER),
+    }[key]
+
+
+@dataclass(frozen=True)
+class PairQuery:
+    """What the list shows: a status view, optional rule and strength, text, and a sort."""
+
+    view: str = ATTENTION
+    rule: str | None = None
+    strength: str | None = None
+    text: str = ""
+    sort: str | None = None  # one of SORT_KEYS; None = the order the engine linked pairs in
+    descending: bool = False
+
+    def __post_init__(self):
+        if self.view not in VIEWS:
+            raise ValueError(f"unknown view {self.view!r}")
+        if self.sort is not None and self.sort not in SORT_KEYS:
+            raise ValueError(f"unknown sort key {self.sort!r}")
+
+    @property
+    def needs_agreeing(self) -> bool:
+        """Whether agreeing pairs (which have no decision row) belong in this view."""
+        return self.view in (IN_SYNC, EVERYTHING)
+
+    def with_(self, **changes) -> "PairQuery":
+        return replace(self, **changes)
+
+
+# Agreeing pairs have no decision row: the two-sided links without one, shown as SAME.
+_UNION_SOURCE = f"""(
+    SELECT link_id, name, company, apollo_email, sf_email, rec_rule, native_rule, strength,
+           status, choice, rec_winner FROM decisions
+    UNION ALL
+    SELECT l.link_id, trim(a.first_name || ' ' || a.last_name), a.organization_name, a.email,
+           s.email, '{rules.SAME}', '{rules.SAME}', 'none', '{IN_SYNC}', NULL, 'none'
+    FROM links l JOIN apollo_contacts a ON a.id = l.apollo_id JOIN sf_records s ON s.id = l.sf_id
+    WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.link_id = l.link_id)
+) p"""
+
+
+def like_pattern(text: str) -> str:
+    """A ``LIKE`` pattern for a substring, with ``%``, ``_`` and ``\\`` escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def selection_sql(query: PairQuery, *, search_ready: bool) -> tuple[str, list]:
+    """``SELECT link_id ...`` in display order for a query, and its parameters."""
+    text = query.text.strip().lower()
+    conds: list[str] = []
+    params: list = []
+    if query.needs_agreeing:
+        alias, source = "p", _UNION_SOURCE
+    elif text and search_ready:
+        # Scan the narrow search table first (CROSS JOIN fixes the join order).
+        alias, source = "d", "temp.pair_search s CROSS JOIN decisions d ON d.link_id = s.link_id"
+        conds.append("s.text LIKE ? ESCAPE '\\'")
+        params.append(like_pattern(text))
+        text = ""
+    else:
+        alias, source = "d", "decisions d"
+    x = alias
+    if query.view == ATTENTION:
+        conds.append(f"{x}.status IN ({', '.join('?' * len(ATTENTION_STATUSES))})")
+        params.extend(ATTENTION_STATUSES)
+    elif query.view not in (DIFFERING, EVERYTHING):
+        conds.append(f"{x}.status = ?")
+        params.append(query.view)
+    if query.rule:
+        conds.append(f"({x}.rec_rule = ? OR {x}.native_rule = ?)")
+        params.extend([query.rule, query.rule])
+    if query.strength:
+        conds.append(f"{x}.strength = ?")
+        params.append(query.strength)
+    if text:
+        pattern = like_pattern(text)
+        conds.append("(" + " OR ".join(f"{x}.{c} LIKE ? ESCAPE '\\'" for c in
+                                       ("name", "company", "apollo_email", "sf_email")) + ")")
+        params.extend([pattern] * 4)
+    where = f"WHERE {' AND '.join(conds)}" if conds else ""
+    direction = "DESC" if query.descending else "ASC"
+    order = _sort_sql(query.sort, x)
+    tiebreak = f", {x}.link_id {direction}" if query.sort else ""
+    return (f"SELECT {x}.link_id FROM {source} {where} ORDER BY {order} {direction}{tiebreak}",
+            params)
+
+
+class PairRow(NamedTuple):
+    """One row of the list, as read from the cache (agreeing pairs filled in as SAME)."""
+
+    link_id: int
+    name: str
+    company: str
+    apollo_email: str | None
+    sf_email: str | None
+    sf_object: str | None
+    native_winner: str
+    native_rule: str
+    rec_winner: str
+    rec_rule: str
+    strength: str
+    choice: str | None
+    choice_email: str | None
+    status: str
+    error: str | None
+    reason: str
+    in_flight: bool
+    hints: str
+    conflict: bool
+    apollo_missing: bool
+    sf_missing: bool
+
+    @property
+    def direction(self) -> str:
+        """The direction that would be written: the user's choice, else the recommendation."""
+        return self.choice or self.rec_winner
+
+    @property
+    def user_chose(self) -> bool:
+        return self.choice is not None
+
+    @property
+    def one_sided(self) -> bool:
+        return self.apollo_missing or self.sf_missing
+
+
+_ROW_COLUMNS = f"""
+    r.link_id,
+    coalesce(d.name, trim(a.first_name || ' ' || a.last_name), ''),
+    coalesce(d.company, a.organization_name, ''),
+    CASE WHEN d.link_id IS NULL THEN a.email ELSE d.apollo_email END,
+    CASE WHEN d.link_id IS NULL THEN s.email ELSE d.sf_email END,
+    coalesce(d.sf_object, s.object),
+    coalesce(d.native_winner, 'none'), coalesce(d.native_rule, '{rules.SAME}'),
+    coalesce(d.rec_winner, 'none'), coalesce(d.rec_rule, '{rules.SAME}'),
+    coalesce(d.strength, 'none'), d.choice, d.choice_email, coalesce(d.status, '{IN_SYNC}'),
+    d.error, coalesce(d.reason, ''), coalesce(d.in_flight, 0), coalesce(d.hints, ''),
+    coalesce(d.conflict, 0), l.apollo_id IS NULL, l.sf_id IS NULL
+"""
+_ROW_JOINS = """
+    LEFT JOIN decisions d ON d.link_id = r.link_id
+    LEFT JOIN links l ON l.link_id = r.link_id
+    LEFT JOIN apollo_contacts a ON d.link_id IS NULL AND a.id = l.apollo_id
+    LEFT JOIN sf_records s ON d.link_id IS NULL AND s.id = l.sf_id
+"""
+
+
+def _row(values: tuple) -> PairRow:
+    row = PairRow(*values)
+    if row.native_rule == rules.SAME and row.status == IN_SYNC and row.reason == "":
+        decision = rules.same_decision(row.apollo_email, row.sf_email)
+        row = row._replace(reason=decision.recommendation.reason)
+    return row._replace(in_flight=bool(row.in_flight), conflict=bool(row.conflict),
+                        apollo_missing=bool(row.apollo_missing), sf_missing=bool(row.sf_missing))
+
+
+class ListReader:
+    """The reader side of the list: snapshot, pages, search table and counts on one Cache.
+
+    Not thread-safe: one reader thread owns it (its temp tables are per connection).
+    """
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.conn = cache.conn
+        self.snapshot_token = None
+        self.search_ready = False
+        self._search_next = 0  # the link id after which indexing continues; None when done
+        self._search_epoch = 0
+
+    # -- the search table ---------------------------------------------------------------------
+
+    def reset_search(self) -> int:
+        """Forget the search table (the decisions' text changed); returns the new epoch."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.pair_search")
+        self.conn.execute("CREATE TEMP TABLE pair_search (link_id INTEGER PRIMARY KEY, "
+                          "text TEXT NOT NULL)")
+        self.search_ready = False
+        self._search_next = 0
+        self._search_epoch += 1
+        return self._search_epoch
+
+    def build_search_step(self, epoch: int) -> bool:
+        """Index the next chunk of decisions; True while more remain."""
+        if epoch != self._search_epoch or self._search_next is None:
+            return False
+        start = self._search_next
+        cur = self.conn.execute(
+            "INSERT INTO temp.pair_search (link_id, text) SELECT link_id, lower(name || char(31) "
+            "|| company || char(31) || coalesce(apollo_email, '') || char(31) || "
+            "coalesce(sf_email, '')) FROM decisions WHERE link_id > ? ORDER BY link_id LIMIT ? "
+            "RETURNING link_id", (start, SEARCH_CHUNK))
+        ids = [r[0] for r in cur.fetchall()]
+        if len(ids) < SEARCH_CHUNK:
+            self._search_next = None
+            self.search_ready = True
+            return False
+        self._search_next = max(ids)
+        return True
+
+    # -- snapshots and pages ---------------------------------------------------------------------
+
+    def first_page(self, query: PairQuery) -> tuple[list[PairRow], bool]:
+        """The first page of a query, read with ``LIMIT``; True when it is the whole result."""
+        sql, params = selection_sql(query, search_ready=self.search_ready)
+        ids = [r[0] for r in self.conn.execute(f"{sql} LIMIT {PAGE}", params).fetchall()]
+        return self.rows_for(ids), len(ids) < PAGE
+
+    def snapshot(self, query: PairQuery, token) -> int:
+        """Materialise the whole query in display order; returns the number of rows."""
+        sql, params = selection_sql(query, search_ready=self.search_ready)
+        self.snapshot_token = None
+        self.conn.execute("DROP TABLE IF EXISTS temp.pair_rows")
+        self.conn.execute("CREATE TEMP TABLE pair_rows (pos INTEGER PRIMARY KEY, "
+                          "link_id INTEGER NOT NULL)")
+        self.conn.execute(f"INSERT INTO temp.pair_rows (link_id) {sql}", params)
+        total = self.conn.execute("SELECT count(*) FROM temp.pair_rows").fetchone()[0]
+        self.snapshot_token = token
+        return total
+
+    def page(self, token, start: int, count: int = PAGE) -> list[PairRow] | None:
+        """Rows ``start`` .. ``start + count - 1`` of the snapshot ``token`` (None if stale)."""
+        if token != self.snapshot_token:
+            return None
+        rows = self.conn.execute(
+            f"SELECT {_ROW_COLUMNS} FROM temp.pair_rows r {_ROW_JOINS} "
+            f"WHERE r.pos BETWEEN ? AND ? ORDER BY r.pos", (start + 1, start + count)).fetchall()
+        return [_row(v) for v in rows]
+
+    def link_ids(self, token, ranges: list[tuple[int, int]]) -> list[int] | None:
+        """The link ids at inclusive row ranges of snapshot ``token`` (None if stale)."""
+        if token != self.snapshot_token:
+            return None
+        out: list[int] = []
+        for first, last in ranges:
+            out.extend(r[0] for r in self.conn.execute(
+                "SELECT link_id FROM temp.pair_rows WHERE pos BETWEEN ? AND ? ORDER BY pos",
+                (first + 1, last + 1)))
+        return out
+
+    def rows_for(self, link_ids: list[int]) -> list[PairRow]:
+        """Rows for link ids, in the given order (missing ids are left out)."""
+        found: dict[int, PairRow] = {}
+        for start in range(0, len(link_ids), 900):
+            chunk = link_ids[start:start + 900]
+            values = ", ".join(f"({int(i)})" for i in chunk)
+            for v in self.conn.execute(
+                    f"WITH r(link_id) AS (VALUES {values}) SELECT {_ROW_COLUMNS} FROM r {_ROW_JOINS}"):
+                found[v[0]] = _row(v)
+        return [found[i] for i in link_ids if i in found]
+
+    # -- counts -----------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Pairs per status across the whole cache (agreeing pairs counted as in sync)."""
+        out = {s: 0 for s in _STATUS_ORDER}
+        decided = 0
+        for status, n in self.conn.execute("SELECT status, count(*) FROM decisions GROUP BY status"):
+            out[status] = out.get(status, 0) + n
+            decided += n
+        links = self.conn.execute("SELECT count(*) FROM links").fetchone()[0]
+        # Every one-sided link has a decision row, so the links without one agree.
+        out[IN_SYNC] += max(0, links - decided)
+        out["pairs"] = max(links, decided)
+        out[ATTENTION] = sum(out[s] for s in ATTENTION_STATUSES)
+        return out

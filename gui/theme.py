@@ -1,0 +1,55 @@
+"""Colours that mean something (danger, accent, diff), chosen for the current palette.
+
+Everything else follows the palette, so the window reads in light and dark themes alike.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+
+def is_dark(palette: QPalette | None = None) -> bool:
+    """Whether the palette's window colour is dark."""
+    palette = palette or QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+_LIGHT = {
+    "accent": "#1f5fbf",
+    "accent_bg": "#e3edfb",
+    "danger": "#b3261e",
+    "warning": "#8a5a00",
+    "success": "#1e7a3c",
+    "muted": "#6b6f76",
+    "diff_apollo_bg": "#ffd9d6",  # the part only the Apollo address has
+    "diff_sf_bg": "#cdeccf",  # the part only the Salesforce address has
+    "diff_text": "#1b1b1b",
+    "banner_bg": "#fff1c2",
+    "banner_text": "#4d3800",
+    "card_bg": "#ffffff",
+    "card_border": "#d5d8dd",
+}
+_DARK = {
+    "accent": "#8ab4f8",
+    "accent_bg": "#23324a",
+    "danger": "#ff8a80",
+    "warning": "#f2c46d",
+    "success": "#81c995",
+    "muted": "#a0a4ab",
+    "diff_apollo_bg": "#6e2b27",
+    "diff_sf_bg": "#24553a",
+    "diff_text": "#f1f1f1",
+    "banner_bg": "#5a4500",
+    "banner_text": "#fff3cd",
+    "card_bg": "#2a2c30",
+    "card_border": "#474a50",
+}
+
+
+def colour(name: str, palette: QPalette | None = None) -> QColor:
+    """A semantic colour for the current (or given) palette."""
+    return QColor((_DARK if is_dark(palette) else _LIGHT)[name])
+
+
+def hex_colour(name: str, palette: QPalette | None = None) -> str:
+    return (_DARK if is_dark(palette) else _LIGHT)[name]

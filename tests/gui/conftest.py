@@ -1,0 +1,98 @@
+"""GUI test set-up: one QApplication (pytest-qt's), offscreen, an in-memory keyring, a
+private CONCORD_HOME, and small reconciled workspaces generated once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import keyring
+import keyring.backend
+import keyring.errors
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """Secrets in a dict: what the tests can inspect after a dialog stored them."""
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.secrets.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service, username):
+        if self.secrets.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(username)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def concord_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("CONCORD_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def reconciled_template(tmp_path_factory):
+    """A generated workspace (the demo's mix), written and reconciled once per session."""
+    from core.cache import Cache
+    from core.reconcile import reconcile
+    from core.sandbox.dataset import Dataset, write_cache
+
+    path = tmp_path_factory.mktemp("template") / "cache.sqlite"
+    dataset = Dataset(600, seed=11)
+    with Cache(path) as cache:
+        write_cache(cache, dataset)
+        reconcile(cache, now=dataset.now)
+        cache.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def cache_path(reconciled_template, tmp_path):
+    """A private copy of the reconciled workspace."""
+    target = tmp_path / "work" / "cache.sqlite"
+    target.parent.mkdir(mode=0o700)
+    shutil.copy(reconciled_template, target)
+    return target
+
+
+@pytest.fixture
+def app(qapp):
+    from gui.app import apply_style
+
+    apply_style(qapp)
+    return qapp
+
+
+@pytest.fixture
+def window(app, qtbot, cache_path):
+    """The main window on the reconciled workspace, its list loaded."""
+    from gui.main_window import MainWindow
+    from gui.sync_steps import Connection
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_cache(cache_path, Connection())
+    win.show()
+    qtbot.waitUntil(lambda: win.model.total is not None and bool(win.counts), timeout=10_000)
+    yield win
+    win.close_cache()
