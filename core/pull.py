@@ -36,6 +36,7 @@ CANCELLED = "cancelled"  # the user cancelled; continues on the next pull
 FAILED = "failed"  # could not run (sign-in, network, refused); the message says why
 SKIPPED = "skipped"  # not attempted (no connection given, or the pull was cancelled before)
 MAX_RECORD_ERRORS = 200  # kept per system and run; the count is always exact
+PULL_CHECKPOINT_PAGES = 16384
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,10 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
                 "apollo": _api_calls(apollo) - start_calls["apollo"]}
 
     ctx = PullContext(cache, full=full, progress=progress, cancel=cancel, api_calls=calls_so_far)
+    # Checkpoint the WAL every 64 MB rather than every 4 MB while pulling: a checkpoint
+    # (copy and fsync) after nearly every batch costs a quarter of the ingest time.
+    checkpoint = cache.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    cache.conn.execute(f"PRAGMA wal_autocheckpoint = {PULL_CHECKPOINT_PAGES}")
     try:
         for source, result, pull in ((salesforce, summary.salesforce, pull_salesforce),
                                      (apollo, summary.apollo, pull_apollo)):
@@ -230,5 +235,8 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     except BaseException:
         _finish_run(cache, summary, status="failed")
         raise
+    finally:
+        cache.conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoint}")
     _finish_run(cache, summary)
+    cache.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     return summary

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .cache import iso, now_iso, parse_time
+from .cache import now_iso, parse_time
 from .ingest import IngestCounts, add_history, upsert_salesforce
 from .pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
 from .records import SF_FIELDS, RecordError, cache_time, history_row, sf_row
@@ -48,9 +48,11 @@ def _key(name: str) -> str:
 
 
 def _since(stamp: str | None, lookback: timedelta) -> str | None:
+    """The SOQL datetime literal ``lookback`` before a watermark, in whole seconds (the
+    documented literal form; dropping the milliseconds only widens the window)."""
     if not stamp:
         return None
-    return iso(parse_time(stamp) - lookback)
+    return (parse_time(stamp) - lookback).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _canonical(record: dict) -> dict:

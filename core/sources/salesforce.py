@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (SalesforceError, SalesforceExpiredSession,
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 SYSTEM = "salesforce"
 T = TypeVar("T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
-BULK_PAGE = 50_000
+BULK_PAGE = 25_000  # records per Bulk result page: bounds the memory a page takes
 
 
 def _error_code(exc: SalesforceError) -> str:
@@ -61,6 +62,14 @@ def _error_message(exc: SalesforceError) -> str:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         return str(content[0].get("message") or "").strip()
     return ""
+
+
+class _Client(Salesforce):
+    """simple-salesforce, with answers decoded by orjson: a page of 2,000 records decodes
+    several times faster than with the json module building OrderedDicts."""
+
+    def parse_result_to_json(self, result: requests.Response):
+        return orjson.loads(result.content)
 
 
 class SalesforceSource:
@@ -231,8 +240,8 @@ class SalesforceSource:
 
     def use_token(self, token) -> None:
         """Use ``token`` for the calls from now on."""
-        self._client = Salesforce(instance_url=token.instance_url, session_id=token.access_token,
-                                  version=self.api_version, session=self.session)
+        self._client = _Client(instance_url=token.instance_url, session_id=token.access_token,
+                               version=self.api_version, session=self.session)
 
     def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """Run ``fn(client)``; renew an expired session once; translate failures.
