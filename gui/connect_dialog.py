@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 from core import credentials
 from core.workspace import Profile, Workspace, WorkspaceError
 
-from .qt_compat import emit
 from .tasks import NetworkOp, TaskManager
 
 METHODS = (
@@ -283,7 +282,7 @@ class ConnectDialog(QDialog):
 
         def done(_):
             self.buttons.setEnabled(True)
-            emit(self.saved, form.workspace)
+            self.saved.emit(form.workspace)
             self.accept()
 
         def failed(error):

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 import core
 from core.workspace import Workspace
 
-from .qt_compat import emit
 from . import operations, pair_query, sync_steps
 from .confirm import ConfirmWrites
 from .connect_dialog import ConnectDialog
@@ -317,7 +316,7 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
         self.rebuild_search()
         self.table.setFocus()
-        emit(self.cache_opened)
+        self.cache_opened.emit()
 
     def close_cache(self) -> None:
         if self.tasks is not None:
@@ -460,7 +459,7 @@ class MainWindow(QMainWindow):
         if link_id != self._details_link:
             return
         self.panel.show_details(details, len(self.selected_rows()))
-        emit(self.details_shown, link_id)
+        self.details_shown.emit(link_id)
 
     def reload_details(self) -> None:
         self._details_timer.start()
@@ -528,7 +527,7 @@ class MainWindow(QMainWindow):
         if left:
             text += (f" {left:,} left as they were (one-sided, in sync, or nothing to change).")
         self.statusBar().showMessage(text, 6000)
-        emit(self.operation_finished, what)
+        self.operation_finished.emit(what)
 
     def confirm_plan(self, plan, title: str, intro: str) -> ConfirmWrites:
         """Show the confirmation; on acceptance run the write step."""
@@ -536,7 +535,7 @@ class MainWindow(QMainWindow):
         self._keep(dialog)
         dialog.accepted.connect(lambda: self._write(plan))
         dialog.open()
-        emit(self.operation_finished, "confirm")
+        self.operation_finished.emit("confirm")
         return dialog
 
     def _write(self, plan) -> None:
@@ -545,7 +544,7 @@ class MainWindow(QMainWindow):
         op = operations.write_plan(self.tasks, plan, self)
         op.success(lambda _: self.model.refresh())
         op.failure(lambda error: (show_exception(self, error), self.refresh_counts(),
-                                  emit(self.operation_finished, "write")))
+                                  self.operation_finished.emit("write")))
         self._start_job(op)
 
     def _keep(self, dialog: QDialog) -> None:
@@ -600,10 +599,10 @@ class MainWindow(QMainWindow):
         if is_cancel(error):
             self.statusBar().showMessage("Cancelled. Everything stored so far is consistent; "
                                          "nothing was written to Apollo or Salesforce.", 8000)
-            emit(self.operation_finished, "cancelled")
+            self.operation_finished.emit("cancelled")
             return
         show_exception(self, error)
-        emit(self.operation_finished, "failed")
+        self.operation_finished.emit("failed")
 
     def _reconciled_all(self, result: operations.ReconcileAllResult) -> None:
         self.after_decisions_changed()
@@ -640,7 +639,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(
                     f"Apollo's sync saw {getattr(report, 'records_seen', 0):,} Salesforce changes "
                     f"and updated {updated:,} Apollo contacts; the list shows the result.", 10000),
-                emit(self.operation_finished, "synced")))
+                self.operation_finished.emit("synced")))
             op.failure(self._reconcile_failed)
             self._start_job(op)
 
@@ -676,7 +675,7 @@ class MainWindow(QMainWindow):
         op = operations.save_settings_and_redecide(self.tasks, settings, self)
         op.success(lambda summary: (self.after_decisions_changed(), self.statusBar().showMessage(
             f"Settings saved; {summary.decide.decided:,} pairs decided again.", 8000),
-            emit(self.operation_finished, "settings")))
+            self.operation_finished.emit("settings")))
         op.failure(self._reconcile_failed)
         self._start_job(op)
 

@@ -21,7 +21,6 @@ from PySide6.QtGui import QFont
 
 from core import rules
 
-from .qt_compat import emit
 from . import labels, theme
 from .pair_query import PAGE, PairQuery, PairRow
 from .tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
@@ -48,6 +47,25 @@ DirectionRole = Qt.ItemDataRole.UserRole + 3
 UserChoiceRole = Qt.ItemDataRole.UserRole + 4
 StatusRole = Qt.ItemDataRole.UserRole + 5
 LoadedRole = Qt.ItemDataRole.UserRole + 6
+
+_ROLES = {
+    int(Qt.ItemDataRole.DisplayRole): "display",
+    int(Qt.ItemDataRole.ForegroundRole): "foreground",
+    int(Qt.ItemDataRole.BackgroundRole): "background",
+    int(Qt.ItemDataRole.FontRole): "font",
+    int(Qt.ItemDataRole.TextAlignmentRole): "align",
+    int(Qt.ItemDataRole.ToolTipRole): "tooltip",
+    int(Qt.ItemDataRole.AccessibleTextRole): "accessible",
+    int(LinkIdRole): "link_id",
+    int(RowRole): "row",
+    int(DirectionRole): "direction",
+    int(UserChoiceRole): "choice",
+    int(StatusRole): "status",
+    int(LoadedRole): "loaded",
+}
+_CENTER = Qt.AlignmentFlag.AlignCenter
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 _HEADER_TIPS = {
     "direction": "Which way the email will go: → Apollo to Salesforce, ← Salesforce to Apollo, "
@@ -79,6 +97,7 @@ class PairTableModel(QAbstractTableModel):
         self._token = None  # the reader's snapshot for this query, once ready
         self._pages: OrderedDict[int, list[PairRow]] = OrderedDict()
         self._pending: set[int] = set()
+        self._last_page = -1
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -120,7 +139,7 @@ class PairTableModel(QAbstractTableModel):
         query = self._query
         self._tasks.reader.drop(lambda tag: isinstance(tag, tuple) and tag[0] == "list"
                                 and tag[1] != gen)
-        emit(self.query_started, query)
+        self.query_started.emit(query)
         self._total = None
         self._tasks.read(lambda r: r.list.first_page(query),
                          lambda result, error: self._on_first_page(gen, result, error),
@@ -141,9 +160,9 @@ class PairTableModel(QAbstractTableModel):
         self._token = None
         self._total = len(rows) if complete else None
         self.endResetModel()
-        emit(self.first_page_shown, len(rows), complete)
+        self.first_page_shown.emit(len(rows), complete)
         if complete:
-            emit(self.query_settled, len(rows))
+            self.query_settled.emit(len(rows))
             return
         query = self._query
         self._tasks.read(lambda r: r.list.snapshot(query, gen),
@@ -168,7 +187,7 @@ class PairTableModel(QAbstractTableModel):
             self.endRemoveRows()
         # Page 0 came from a separate read; take it from the snapshot too, to be consistent.
         self._request(0, force=True)
-        emit(self.query_settled, total)
+        self.query_settled.emit(total)
 
     def _report(self, error) -> None:
         from .errors import show_exception
@@ -203,8 +222,8 @@ class PairTableModel(QAbstractTableModel):
         first = page * PAGE
         last = min(self._count, first + PAGE) - 1
         if last >= first:
-            emit(self.dataChanged, self.index(first, 0), self.index(last, len(COLUMNS) - 1))
-        emit(self.page_loaded, page)
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        self.page_loaded.emit(page)
 
     def row_data(self, row: int) -> PairRow | None:
         """The row at a position if loaded (requests it otherwise)."""
@@ -215,7 +234,9 @@ class PairTableModel(QAbstractTableModel):
         if rows is None:
             self._request(page)
             return None
-        self._pages.move_to_end(page)
+        if page != self._last_page:  # LRU touch once per page, not once per cell
+            self._pages.move_to_end(page)
+            self._last_page = page
         offset = row % PAGE
         return rows[offset] if offset < len(rows) else None
 
@@ -254,7 +275,7 @@ class PairTableModel(QAbstractTableModel):
                 page_rows[i] = fresh[page_rows[i].link_id]
             if changed:
                 first, last = page * PAGE + min(changed), page * PAGE + max(changed)
-                emit(self.dataChanged, self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def resolve_link_ids(self, rows: list[int], done: Callable[[list[int]], None]) -> None:
         """The link ids at row positions (loaded ones at once, others through the reader)."""
@@ -310,9 +331,7 @@ class PairTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else _NO_FLAGS
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMN_KEYS[column] if 0 <= column < len(COLUMNS) else None
@@ -322,45 +341,39 @@ class PairTableModel(QAbstractTableModel):
         self.set_query(self._query.with_(sort=key, descending=descending))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        # Called for every painted cell and role: plain ints and one dict lookup first.
+        kind = _ROLES.get(int(role))
+        if kind is None or not index.isValid():
             return None
         row = self.row_data(index.row())
         key = COLUMN_KEYS[index.column()]
-        if role == LoadedRole:
+        if kind == "loaded":
             return row is not None
         if row is None:
-            if role == Qt.ItemDataRole.DisplayRole and key == "name":
-                return "…"
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
+            return "…" if kind == "display" and key == "name" else None
+        if kind == "display":
             return self._display(row, key)
-        if role == LinkIdRole:
-            return row.link_id
-        if role == RowRole:
-            return row
-        if role == DirectionRole:
-            return row.direction
-        if role == UserChoiceRole:
-            return row.choice
-        if role == StatusRole:
-            return row.status
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, key)
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if kind == "foreground":
             return self._foreground(row, key)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if key == "direction" and row.user_chose:
-                return theme.colour("accent_bg")
-            return None
-        if role == Qt.ItemDataRole.FontRole:
-            if key == "direction" and row.user_chose:
-                return self._bold
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "direction":
-                return Qt.AlignmentFlag.AlignCenter
-            return None
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if kind == "background":
+            return theme.colour("accent_bg") if key == "direction" and row.user_chose else None
+        if kind == "font":
+            return self._bold if key == "direction" and row.user_chose else None
+        if kind == "align":
+            return _CENTER if key == "direction" else None
+        if kind == "tooltip":
+            return self._tooltip(row, key)
+        if kind == "link_id":
+            return row.link_id
+        if kind == "row":
+            return row
+        if kind == "direction":
+            return row.direction
+        if kind == "choice":
+            return row.choice
+        if kind == "status":
+            return row.status
+        if kind == "accessible":
             if key == "direction":
                 who = "your choice" if row.user_chose else "recommended"
                 return f"{labels.direction_sentence(row.direction, row.choice_email)} ({who})"

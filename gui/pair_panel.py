@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from core import emails
 
-from .qt_compat import emit
 from . import labels, theme
 from .icons import icon
 from .pair_details import PairDetails, Side, describe_edit
@@ -280,7 +279,7 @@ class PairPanel(QScrollArea):
             button = QPushButton(icon(icon_name), text)
             button.setToolTip(f"{text} (key {key})")
             button.setObjectName("goButton" if command == "go" else f"action_{command}")
-            button.clicked.connect(lambda _=False, c=command: emit(self.command, c))
+            button.clicked.connect(lambda _=False, c=command: self.command.emit(c))
             button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
             self.buttons[command] = button
             buttons.addWidget(button)
@@ -428,8 +427,8 @@ class PairPanel(QScrollArea):
         if cleaned is None:
             self.editor_error.setVisible(True)
             return
-        emit(self.custom_email, cleaned)
+        self.custom_email.emit(cleaned)
 
     def _link_clicked(self) -> None:
         if self._suggestion is not None:
-            emit(self.link_requested, self._suggestion.apollo_id, self._suggestion.sf_id)
+            self.link_requested.emit(self._suggestion.apollo_id, self._suggestion.sf_id)

@@ -6,7 +6,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from .qt_compat import emit
 from .pair_model import COLUMN_KEYS
 
 # Single keys of the list (Unison's GUI keys), by the text they type.
@@ -83,11 +82,11 @@ class PairTable(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         command = self._command_for(event)
         if command is not None:
-            emit(self.command, command)
+            self.command.emit(command)
             event.accept()
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            emit(self.command, "edit_focus")
+            self.command.emit("edit_focus")
             event.accept()
             return
         super().keyPressEvent(event)

@@ -1,10 +1,12 @@
-"""Work-arounds for bugs of the Qt binding Concord runs on, each checked at import.
+"""A work-around for the Qt binding Concord runs on, applied when ``gui`` is imported.
 
-``SignalInstance.emit()`` of PySide6 6.12 returns ``True`` without taking a reference to
-it. On Python 3.11, where ``True`` is an ordinary object, every emit from Python code then
-costs ``True`` one reference until its count reaches zero and the interpreter aborts
-("bool_dealloc"), mid-session or at exit. :func:`emit` gives the reference back, only when
-the probe below shows the binding drops it, so a fixed binding costs nothing.
+PySide6 6.12 hands ``None`` back from every void method and every empty ``QVariant``, and
+``True`` from ``SignalInstance.emit()``, without taking a reference to them: it relies on
+these objects being immortal, as they are from CPython 3.12 on. On CPython 3.11 each such
+call costs the object one reference, until its count reaches zero and the interpreter
+aborts ("none_dealloc" / "bool_dealloc"), mid-session or at exit. Giving the three
+singletons a reference surplus no program can spend makes them immortal the way 3.12 does;
+they are statically allocated and never freed either way.
 """
 
 from __future__ import annotations
@@ -12,32 +14,16 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal
-
-_incref = ctypes.pythonapi.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_incref.restype = None
+_SURPLUS = 1 << 40  # about 10^12 calls
+_done = False
 
 
-class _Probe(QObject):
-    ping = Signal()
-
-
-def _emit_drops_true() -> bool:
-    probe = _Probe()
-    before = sys.getrefcount(True)
-    probe.ping.emit()
-    dropped = sys.getrefcount(True) < before
-    if dropped:
-        _incref(True)  # the probe's own emit
-    return dropped
-
-
-EMIT_DROPS_TRUE = _emit_drops_true()
-
-
-def emit(signal, *args) -> None:
-    """``signal.emit(*args)``, keeping ``True``'s reference count right on every binding."""
-    result = signal.emit(*args)
-    if EMIT_DROPS_TRUE and result is True:
-        _incref(True)
+def immortalize_singletons() -> bool:
+    """Make ``None``, ``True`` and ``False`` immortal on CPython before 3.12 (once)."""
+    global _done
+    if _done or sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
+        return False
+    for obj in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(obj)).value += _SURPLUS
+    _done = True
+    return True

@@ -35,7 +35,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from core.cache import Cache
 
-from .qt_compat import emit
 from .pair_query import ListReader
 
 log = logging.getLogger(__name__)
@@ -168,7 +167,7 @@ class TaskManager(QObject):
     def run_on_main(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` on the main thread (safe from any thread)."""
         if not self._closed:
-            emit(self._deliver, fn)
+            self._deliver.emit(fn)
 
     @Slot(object)
     def _on_deliver(self, fn) -> None:
@@ -209,12 +208,12 @@ class TaskManager(QObject):
         """Run ``fn(cache)`` (or ``fn(cache, job)``) on the writer; ``done`` on the main thread."""
         self._pending_writes += 1
         if self._pending_writes == 1:
-            emit(self.busy_changed, True)
+            self.busy_changed.emit(True)
         if job is not None:
             self.current_job = job
             label = job.label
             job._report = lambda phase, n, total: self.run_on_main(
-                lambda: emit(self.progress, label, phase, n, total))
+                lambda: self.progress.emit(label, phase, n, total))
 
         def work():
             try:
@@ -232,7 +231,7 @@ class TaskManager(QObject):
         if job is not None and self.current_job is job:
             self.current_job = None
         if self._pending_writes == 0:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
         done(result, error)
 
     def read(self, fn: Callable[[_Reader], Any], done: Callable[[Any, BaseException | None], None],
@@ -339,7 +338,7 @@ class Detached(QObject):
                  progress: Callable[[str, int, int], None] | None = None, parent=None):
         super().__init__(parent)
         self.job = Job("start")
-        self.job._report = lambda phase, n, total: emit(self._progress, phase, n, total)
+        self.job._report = lambda phase, n, total: self._progress.emit(phase, n, total)
         self._on_done = done
         self._on_progress = progress
         # Bound slots of this (main-thread) object: emitted from the worker, run on the main thread.
@@ -366,4 +365,4 @@ class Detached(QObject):
             result, error = fn(self.job), None
         except BaseException as exc:
             result, error = None, exc
-        emit(self._done, result, error)
+        self._done.emit(result, error)

@@ -5,6 +5,8 @@ Everything else follows the palette, so the window reads in light and dark theme
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 
@@ -48,7 +50,12 @@ _DARK = {
 
 def colour(name: str, palette: QPalette | None = None) -> QColor:
     """A semantic colour for the current (or given) palette."""
-    return QColor((_DARK if is_dark(palette) else _LIGHT)[name])
+    return _colour(name, is_dark(palette))
+
+
+@functools.lru_cache(maxsize=64)
+def _colour(name: str, dark: bool) -> QColor:
+    return QColor((_DARK if dark else _LIGHT)[name])
 
 
 def hex_colour(name: str, palette: QPalette | None = None) -> str:
