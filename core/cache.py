@@ -57,6 +57,8 @@ def parse_time(text: str | None) -> datetime | None:
     """Parse an ISO-8601 time (``Z``, ``+00:00`` or Salesforce's ``+0000``) to aware UTC."""
     if not text:
         return None
+    if len(text) == 24 and text[-1] == "Z":
+        return datetime.fromisoformat(text)  # the cache's own format: already UTC
     if text.endswith(("+0000", "-0000")) and text[-5] in "+-" and text[-6] != ":":
         text = text[:-5] + "+00:00"
     when = datetime.fromisoformat(text)

@@ -296,10 +296,11 @@ def _apply(conn, full: bool, counts: MatchCounts) -> None:
 
 # -- fuzzy suggestions -----------------------------------------------------------------------
 
-def company_token(name: str) -> str:
-    """The most telling word of a company name (for blocking), lower-cased."""
-    words = [w for w in re.findall(r"\w+", (name or "").lower()) if w not in _COMPANY_NOISE]
-    return max(words, key=len) if words else ""
+def company_key(name: str) -> str:
+    """A company name reduced for blocking: its significant words, lower-cased and sorted
+    ("Acme Logistics, Inc." and "acme logistics" give the same key)."""
+    return " ".join(sorted(w for w in re.findall(r"\w+", (name or "").lower())
+                           if w not in _COMPANY_NOISE))
 
 
 def _domain(email_key: str) -> str:
@@ -307,14 +308,21 @@ def _domain(email_key: str) -> str:
     return "" if domain in FREE_MAIL else domain
 
 
-def _blocks(name: str, company: str, email_key: str) -> list[str]:
+def _blocks(last_name: str, company: str, email_key: str) -> list[str]:
+    """Blocking keys: the work email domain, and the company with the surname's first letters.
+
+    Only records sharing a key are compared, so the work grows with the number of unlinked
+    records, not with its square. A person at the same company whose surname starts with
+    other letters is not suggested (a typo there is rare; the rest stay comparable).
+    """
     keys = []
     domain = _domain(email_key)
     if domain:
         keys.append("d:" + domain)
-    token = company_token(company)
-    if token:
-        keys.append("c:" + token)
+    company = company_key(company)
+    surname = "".join(ch for ch in (last_name or "").lower() if ch.isalnum())[:3]
+    if company and surname:
+        keys.append(f"c:{company}:{surname}")
     return keys
 
 
@@ -351,7 +359,7 @@ def _score(conn, sf_sql: str, apollo_sql: str) -> dict[tuple[str, str], tuple[fl
     blocks: dict[str, list[tuple]] = defaultdict(list)
     for sf_id, first, last, company, key in conn.execute(sf_sql):
         name = f"{first} {last}".strip().lower()
-        for block in _blocks(name, company, key):
+        for block in _blocks(last, company, key):
             blocks[block].append((sf_id, name, company.lower()))
     found: dict[tuple[str, str], tuple[float, str]] = {}
     if not blocks:
@@ -361,7 +369,7 @@ def _score(conn, sf_sql: str, apollo_sql: str) -> dict[tuple[str, str], tuple[fl
         if not name:
             continue
         company_l = company.lower()
-        for block in _blocks(name, company, key):
+        for block in _blocks(last, company, key):
             candidates = blocks.get(block, ())
             if len(candidates) > MAX_BLOCK:
                 continue
