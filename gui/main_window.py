@@ -174,7 +174,8 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.counts_label = QLabel("")
         self.counts_label.setObjectName("countsLabel")
-        status.addWidget(self.counts_label, 1)
+        # Permanent, so a passing message never hides the counts.
+        status.addPermanentWidget(self.counts_label)
         self.progress_label = QLabel("")
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(220)
@@ -608,7 +609,8 @@ class MainWindow(QMainWindow):
         self.after_decisions_changed()
         decide = result.summary.decide
         threshold = " and ".join(result.strengths)
-        intro = (f"{html.escape(result.pull.note)} Matched and decided "
+        problems = "".join(f"<br>Not pulled: {html.escape(p)}" for p in result.pull.problems)
+        intro = (f"{html.escape(result.pull.note)}{problems}<br>Matched and decided "
                  f"{decide.decided:,} differing or one-sided pairs in {result.summary.seconds:.1f} s."
                  f"<br>These writes are your choices plus the <b>{threshold}</b> recommendations; "
                  f"every other pair stays in the review list.")

@@ -95,6 +95,8 @@ class Card(QFrame):
         head.addWidget(self.title, 1)
         self.link = _label("", selectable=False)
         self.link.setOpenExternalLinks(True)
+        self.link.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                          | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         head.addWidget(self.link)
         layout.addLayout(head)
         self.person = _label("", wrap=True, name="cardPerson")
@@ -237,7 +239,8 @@ class PairPanel(QScrollArea):
         self.arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.arrow.setMinimumWidth(44)
         cards.addWidget(self.apollo_card, 0, 0)
-        cards.addWidget(self.arrow, 0, 1)
+        self.arrow.setContentsMargins(0, 36, 0, 0)
+        cards.addWidget(self.arrow, 0, 1, Qt.AlignmentFlag.AlignTop)
         cards.addWidget(self.sf_card, 0, 2)
         cards.setColumnStretch(0, 1)
         cards.setColumnStretch(2, 1)

@@ -56,6 +56,7 @@ class Connection:
 
 def sources(connection: Connection) -> tuple[object | None, object | None, list[str]]:
     """Both sources for a connection, and why one could not be built (keyring, profile)."""
+    from core.credentials import CredentialError
     from core.sources.apollo import ApolloSource
     from core.sources.errors import SourceError
     from core.sources.salesforce import SalesforceSource
@@ -75,9 +76,12 @@ def sources(connection: Connection) -> tuple[object | None, object | None, list[
     for factory in (SalesforceSource, ApolloSource):
         try:
             built.append(factory.from_profile(connection.workspace, profile))
-        except SourceError as exc:
+        except (SourceError, CredentialError) as exc:
             built.append(None)
             problems.append(str(exc))
+            if isinstance(exc, CredentialError):  # the same keyring for both systems
+                built.append(None)
+                break
     return built[0], built[1], problems
 
 
