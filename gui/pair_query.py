@@ -8,11 +8,13 @@ top of the list as at the bottom. The first page of a new query is read straight
 selecting statement with ``LIMIT`` (SQLite stops early), so the window repaints before the
 whole snapshot exists.
 
-Substring search over names, companies and both emails scans a narrow
-``temp.pair_search`` table (link id, lower-cased text) instead of the wide decisions table;
-it is built in chunks in the background and only ever lives in the reader's connection, so
-the engine's tables carry no extra index or trigger for it. Until it is ready, search falls
-back to ``LIKE`` over the decisions table.
+Substring search over names, companies and both emails uses :class:`gui.pair_search.SearchText`,
+the pairs' text held in memory and scanned with ``str.find`` (much faster than ``LIKE`` over
+the wide decisions table). Its matching link ids go to ``temp.pair_hits`` and the query
+joins them with the decisions for the other filters and the sort. It is built in chunks in
+the background and lives only in the reader, so the engine's tables carry no extra index or
+trigger for it. Until it is ready, and for views that include agreeing pairs, search falls
+back to ``LIKE`` over the rows.
 
 Everything here runs on the reader thread with its own :class:`core.cache.Cache`.
 """
@@ -25,8 +27,11 @@ from typing import NamedTuple
 from core import rules
 from core.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
 
+from .pair_search import SearchText
+
 PAGE = 256  # rows per page (fetch unit) and the size of a query's first page
-SEARCH_CHUNK = 50_000  # decisions rows indexed per background step
+SEARCH_CHUNK = 50_000  # decisions rows read into the search text per background step
+HIT_BATCH = 4096  # matches looked up for a first page in link order
 
 # Views of the status filter. "attention" is the working list: everything not settled.
 ATTENTION = "attention"
@@ -126,19 +131,16 @@ def like(column: str, text: str) -> tuple[str, str]:
     return f"{column} LIKE ?", f"%{text}%"
 
 
-def selection_sql(query: PairQuery, *, search_ready: bool) -> tuple[str, list]:
+def selection_sql(query: PairQuery, *, use_hits: bool) -> tuple[str, list]:
     """``SELECT link_id ...`` in display order for a query, and its parameters."""
     text = query.text.strip().lower()
     conds: list[str] = []
     params: list = []
     if query.needs_agreeing:
         alias, source = "p", _UNION_SOURCE
-    elif text and search_ready:
-        # Scan the narrow search table first (CROSS JOIN fixes the join order).
-        alias, source = "d", "temp.pair_search s CROSS JOIN decisions d ON d.link_id = s.link_id"
-        test, pattern = like("s.text", text)
-        conds.append(test)
-        params.append(pattern)
+    elif text and use_hits:
+        # The matching link ids are in temp.pair_hits (CROSS JOIN fixes the join order).
+        alias, source = "d", "temp.pair_hits h CROSS JOIN decisions d ON d.link_id = h.link_id"
         text = ""
     else:
         alias, source = "d", "decisions d"
@@ -161,9 +163,9 @@ def selection_sql(query: PairQuery, *, search_ready: bool) -> tuple[str, list]:
         params.extend(pattern for _, pattern in tests)
     where = f"WHERE {' AND '.join(conds)}" if conds else ""
     direction = "DESC" if query.descending else "ASC"
-    # In link order through the search table, order by the table scanned first so SQLite
-    # streams the rows and stops at LIMIT instead of sorting every match.
-    order = "s.link_id" if query.sort is None and "pair_search" in source else _sort_sql(query.sort, x)
+    # In link order through the hits, order by the table scanned first so SQLite streams the
+    # rows and stops at LIMIT instead of sorting every match.
+    order = "h.link_id" if query.sort is None and "pair_hits" in source else _sort_sql(query.sort, x)
     tiebreak = f", {x}.link_id {direction}" if query.sort else ""
     return (f"SELECT {x}.link_id FROM {source} {where} ORDER BY {order} {direction}{tiebreak}",
             params)
@@ -239,7 +241,7 @@ def _row(values: tuple) -> PairRow:
 
 
 class ListReader:
-    """The reader side of the list: snapshot, pages, search table and counts on one Cache.
+    """The reader side of the list: snapshot, pages, search and counts on one Cache.
 
     Not thread-safe: one reader thread owns it (its temp tables are per connection).
     """
@@ -248,51 +250,81 @@ class ListReader:
         self.cache = cache
         self.conn = cache.conn
         self.snapshot_token = None
-        self.search_ready = False
-        self._search_next = 0  # the link id after which indexing continues; None when done
+        self.search = SearchText()
         self._search_epoch = 0
+        self._hits: tuple[str, bool] | None = None  # (needle, complete) held in temp.pair_hits
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS pair_hits "
+                          "(link_id INTEGER PRIMARY KEY)")
 
-    # -- the search table ---------------------------------------------------------------------
+    @property
+    def search_ready(self) -> bool:
+        return self.search.ready
+
+    # -- the search text ----------------------------------------------------------------------
 
     def reset_search(self) -> int:
-        """Forget the search table (the decisions' text changed); returns the new epoch."""
-        self.conn.execute("DROP TABLE IF EXISTS temp.pair_search")
-        self.conn.execute("CREATE TEMP TABLE pair_search (link_id INTEGER PRIMARY KEY, "
-                          "text TEXT NOT NULL)")
-        self.search_ready = False
-        self._search_next = 0
+        """Forget the search text (the decisions' text changed); returns the new epoch."""
+        self.search = SearchText()
+        self._hits = None
         self._search_epoch += 1
         return self._search_epoch
 
     def build_search_step(self, epoch: int) -> bool:
-        """Index the next chunk of decisions; True while more remain."""
-        if epoch != self._search_epoch or self._search_next is None:
+        """Read the next chunk of decisions into the search text; True while more remain."""
+        if epoch != self._search_epoch or self.search.ready:
             return False
-        start = self._search_next
-        cur = self.conn.execute(
-            "INSERT INTO temp.pair_search (link_id, text) SELECT link_id, lower(name || char(31) "
-            "|| company || char(31) || coalesce(apollo_email, '') || char(31) || "
-            "coalesce(sf_email, '')) FROM decisions WHERE link_id > ? ORDER BY link_id LIMIT ? "
-            "RETURNING link_id", (start, SEARCH_CHUNK))
-        ids = [r[0] for r in cur.fetchall()]
-        if len(ids) < SEARCH_CHUNK:
-            self._search_next = None
-            self.search_ready = True
+        rows = self.conn.execute(
+            "SELECT link_id, lower(name || char(31) || company || char(31) || "
+            "coalesce(apollo_email, '') || char(31) || coalesce(sf_email, '')) FROM decisions "
+            "WHERE link_id > ? ORDER BY link_id LIMIT ?",
+            (self.search.last_link_id, SEARCH_CHUNK)).fetchall()
+        self.search.add(rows)
+        if len(rows) < SEARCH_CHUNK:
+            self.search.finish()
             return False
-        self._search_next = max(ids)
         return True
+
+    def _uses_hits(self, query: PairQuery) -> bool:
+        return bool(query.text.strip()) and self.search.ready and not query.needs_agreeing
+
+    def _prepare_hits(self, query: PairQuery, limit: int | None = None) -> bool:
+        """Put the link ids matching the query's text in ``temp.pair_hits`` (the first
+        ``limit`` of them, or all); returns whether more may exist."""
+        needle = query.text.strip().lower()
+        if self._hits is not None and self._hits[0] == needle and (self._hits[1] or limit):
+            return not self._hits[1]
+        ids, more = self.search.find(needle, limit)
+        self.conn.execute("DELETE FROM temp.pair_hits")
+        self.conn.executemany("INSERT INTO temp.pair_hits (link_id) VALUES (?)",
+                              ((i,) for i in ids))
+        self._hits = (needle, not more)
+        return more
 
     # -- snapshots and pages ---------------------------------------------------------------------
 
     def first_page(self, query: PairQuery) -> tuple[list[PairRow], bool]:
         """The first page of a query, read with ``LIMIT``; True when it is the whole result."""
-        sql, params = selection_sql(query, search_ready=self.search_ready)
-        ids = [r[0] for r in self.conn.execute(f"{sql} LIMIT {PAGE}", params).fetchall()]
+        if self._uses_hits(query):
+            # In link order a few thousand matches usually fill the page; sorted, all are needed.
+            more = self._prepare_hits(query, HIT_BATCH if query.sort is None else None)
+            ids = self._select(query, PAGE)
+            if len(ids) < PAGE and more:
+                self._prepare_hits(query)
+                ids = self._select(query, PAGE)
+        else:
+            ids = self._select(query, PAGE)
         return self.rows_for(ids), len(ids) < PAGE
+
+    def _select(self, query: PairQuery, limit: int) -> list[int]:
+        sql, params = selection_sql(query, use_hits=self._uses_hits(query))
+        return [r[0] for r in self.conn.execute(f"{sql} LIMIT {limit}", params).fetchall()]
 
     def snapshot(self, query: PairQuery, token) -> int:
         """Materialise the whole query in display order; returns the number of rows."""
-        sql, params = selection_sql(query, search_ready=self.search_ready)
+        uses_hits = self._uses_hits(query)
+        if uses_hits:
+            self._prepare_hits(query)
+        sql, params = selection_sql(query, use_hits=uses_hits)
         self.snapshot_token = None
         self.conn.execute("DROP TABLE IF EXISTS temp.pair_rows")
         self.conn.execute("CREATE TEMP TABLE pair_rows (pos INTEGER PRIMARY KEY, "

@@ -169,7 +169,7 @@ def test_search_table_gives_the_same_rows_as_the_fallback(cache_path):
         while reader.build_search_step(epoch):
             pass
         assert reader.search_ready
-        assert "pair_search" in selection_sql(query, search_ready=True)[0]
+        assert "pair_hits" in selection_sql(query, use_hits=True)[0]
         assert [r.link_id for r in reader.first_page(query)[0]] == slow
 
 
