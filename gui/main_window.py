@@ -44,6 +44,7 @@ KEY_HELP = (
     ("g", "Go: write the selected pairs (after a confirmation)"),
     ("Ctrl+A", "Select every pair in the list"),
     ("Ctrl+F", "Filter by name, company or email; Esc returns to the list"),
+    ("Enter / Esc", "From the list to the pair's buttons, and back"),
     ("F5", "Reconcile all: pull, match, decide, then confirm the writes"),
     ("Ctrl+,", "Settings"),
 )
@@ -476,6 +477,9 @@ class MainWindow(QMainWindow):
             return
         if command == "edit_focus":
             self.panel.buttons["accept"].setFocus()
+            return
+        if command == "focus_list":
+            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
             return
         rows = self.selected_rows()
         if not rows:

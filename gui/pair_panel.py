@@ -164,7 +164,14 @@ class Card(QFrame):
             self.email.setText(diff_html(diff, self.system))
         else:
             self.email.setText(html.escape(side.email))
-        self.facts.setText(self._facts(side))
+        facts = self._facts(side)
+        if self.system == "salesforce" and details.history:
+            changes = [f"{html.escape(h['old_value'] or '(blank)')} → "
+                       f"{html.escape(h['new_value'] or '(blank)')} "
+                       f"({html.escape((h['changed_at'] or '')[:16].replace('T', ' '))})"
+                       for h in details.history[-3:]]
+            facts += ("<br>" if facts else "") + "Email history: " + "; ".join(changes)
+        self.facts.setText(facts)
         self.edit_time.setText(html.escape(describe_edit(side.edit)))
         self.toggle.setVisible(True)
         for label, value in side.fields() + [("", "")] + side.raw_fields():
@@ -387,6 +394,16 @@ class PairPanel(QScrollArea):
         self.buttons["revert"].setEnabled(bool(d.get("choice")) or selection_size > 1)
         if self.editor.isVisible() and not two_sided:
             self.close_editor()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        """Esc closes the address editor, or goes back to the list."""
+        if event.key() == Qt.Key.Key_Escape:
+            if self.editor.isVisible():
+                self.close_editor()
+            self.command.emit("focus_list")
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # -- typing a value -------------------------------------------------------------------------
 

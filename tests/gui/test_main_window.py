@@ -144,6 +144,10 @@ def test_typed_value_is_validated_inline_then_stored(qtbot, window, cache_path):
     stored = decision(cache_path, link_id)
     assert (stored["choice"], stored["choice_email"]) == ("custom", "Jo.New@Example.org")
     assert not panel.editor.isVisible()
+    # Esc from the editor goes back to the list
+    qtbot.keyClick(window.table, "e")
+    qtbot.keyClick(panel.editor_input, Qt.Key.Key_Escape)
+    assert not panel.editor.isVisible() and window.table.hasFocus()
 
 
 def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
@@ -331,3 +335,28 @@ def test_title_shows_the_version(window):
     import core
 
     assert core.__version__ in window.windowTitle()
+
+
+def test_demo_window_lets_apollo_sync_and_shows_the_result(qtbot, app):
+    from gui.app import open_demo_window
+
+    ready = []
+    window, holder = open_demo_window(300, 5, on_ready=lambda w, s: ready.append(s))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: bool(ready), timeout=30_000)
+        assert window.banner.isVisible() and "Sandbox" in window.banner_text.text()
+        assert "Sandbox" in window.windowTitle()
+        qtbot.waitUntil(lambda: window.model.total is not None, timeout=10_000)
+        with qtbot.waitSignal(window.operation_finished, timeout=30_000,
+                              check_params_cb=lambda w: w == "synced"):
+            window.sync_button.click()
+        assert "Apollo's sync saw" in window.statusBar().currentMessage()
+        with Cache(ready[0].cache_path) as cache:
+            assert cache.conn.execute("SELECT count(*) FROM runs WHERE kind = 'pull' AND "
+                                      "status = 'complete'").fetchone()[0] == 1
+    finally:
+        window.close_cache()
+        if holder.get("session") is not None:
+            holder["session"].stop()
