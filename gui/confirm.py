@@ -44,7 +44,7 @@ class ConfirmWrites(QDialog):
         self.plan = plan
         self.setObjectName("confirmWrites")
         self.setWindowTitle(title)
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(860)
         layout = QVBoxLayout(self)
         head = QLabel(f"<p>{intro}</p><p><b>{plan.summary()}</b></p>")
         head.setWordWrap(True)
@@ -60,6 +60,8 @@ class ConfirmWrites(QDialog):
             table.setHorizontalHeaderLabels(["System", "Record", "Now", "Will be", "Why"])
             table.verticalHeader().setVisible(False)
             table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+            table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+            table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             for row, write in enumerate(plan.writes[:SAMPLE]):
                 system = "Salesforce" if write.system == "salesforce" else "Apollo"
                 for col, text in enumerate((system, f"{write.object} {write.record_id}",

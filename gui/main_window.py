@@ -378,12 +378,15 @@ class MainWindow(QMainWindow):
 
     def _first_page_shown(self, shown: int, complete: bool) -> None:
         self._show_list_state(loading=not complete)
-        if self.table.currentIndex().row() < 0 and shown:
-            self.table.selectionModel().setCurrentIndex(
-                self.model.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
-        elif shown == 0:
+        if shown == 0:
             self.panel.show_details(None)
+            return
+        if self.table.currentIndex().row() < 0:
+            # Keep the pair the user was on when it is still listed, else take the first.
+            row = self.model.find_row(self._details_link) if self._details_link else None
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row or 0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
 
     def _show_list_state(self, loading: bool = False) -> None:
         c = self.counts

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 
 from core import rules
@@ -443,7 +443,3 @@ class PairTableModel(QAbstractTableModel):
         if key == "strength" and row.strength == "review":
             return theme.colour("warning")
         return None
-
-
-def persistent(model: PairTableModel, row: int) -> QPersistentModelIndex:
-    return QPersistentModelIndex(model.index(row, 0))

@@ -123,10 +123,12 @@ def write_plan(cache: Cache, plan: WritePlan, job=None):
     """Write a confirmed plan to both systems. For now: nothing is written (see module doc)."""
     chosen = cache.conn.execute(
         "SELECT count(*) FROM decisions WHERE status IN ('chosen', 'skipped')").fetchone()[0]
+    to_sf, to_apollo = plan.count("salesforce"), plan.count("apollo")
     raise WriteBackPending(
         "Nothing was written",
-        f"Writing back to Apollo and Salesforce arrives with Concord's write-back, which is not "
-        f"part of this version. Nothing was sent to either system: the {plan.count('salesforce'):,} "
-        f"Salesforce and {plan.count('apollo'):,} Apollo writes were not made.",
-        f"Your choices are saved in this workspace ({chosen:,} pairs chosen or skipped) and "
-        f"will be used when write-back arrives.")
+        f"Nothing was written to Apollo or Salesforce. Writing back arrives with Concord's "
+        f"write-back, which is not part of this version, so the {to_sf:,} Salesforce and "
+        f"{to_apollo:,} Apollo write{'s' if to_sf + to_apollo != 1 else ''} were not made.",
+        f"Your choices are saved in this workspace ({chosen:,} "
+        f"pair{'s' if chosen != 1 else ''} chosen or skipped) and will be used when write-back "
+        f"arrives.")

@@ -176,7 +176,8 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
                           check_params_cb=lambda w: w == "write"):
         dialog.write_button.click()
     boxes = [b for b in open_dialogs(QMessageBox) if b.windowTitle() == "Nothing was written"]
-    assert boxes and "arrives with Concord's write-back" in boxes[0].text()
+    assert boxes and "Nothing was written to Apollo or Salesforce" in boxes[0].text()
+    assert "arrives with Concord's write-back" in boxes[0].text()
     assert "choices are saved" in boxes[0].informativeText()
     with Cache(cache_path) as cache:
         after = cache.conn.execute("SELECT link_id, status, choice, apollo_email, sf_email "
