@@ -20,7 +20,7 @@ from .errors import show_exception
 from .icons import app_icon, style_sheet
 from .main_window import MainWindow
 from .sync_steps import Connection
-from .tasks import Detached
+from .tasks import Detached, run_off_ui
 from .window_state import last_workspace, remember_workspace
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ def open_workspace_window(name: str | None = None) -> MainWindow:
             "Connect…</b>,<br>or try Concord on generated data: run <code>concord demo</code>.</p>")
         QTimer.singleShot(0, window.open_connect)
     else:
-        remember_workspace(workspace.name)
         window.open_cache(workspace.cache_path, Connection(workspace=workspace), workspace.name)
+        run_off_ui(window.tasks, lambda: remember_workspace(workspace.name), lambda _: None,
+                   parent=window)
     return window
 
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from core import credentials
 from core.workspace import Profile, Workspace, WorkspaceError
 
-from .tasks import NetworkOp, TaskManager
+from .tasks import TaskManager, run_off_ui
 
 METHODS = (
     ("pkce", "Sign in with the browser (OAuth with PKCE, recommended)"),
@@ -238,25 +238,7 @@ class ConnectDialog(QDialog):
     # -- background work --------------------------------------------------------------------------
 
     def _run(self, fn, success, failure) -> None:
-        runner = self._network or self._tasks
-        if runner is None:  # no cache open yet: a private pool for the dialog
-            from concurrent.futures import ThreadPoolExecutor
-
-            from PySide6.QtCore import QTimer
-
-            pool = ThreadPoolExecutor(max_workers=1)
-            future = pool.submit(fn)
-
-            def poll():
-                if not future.done():
-                    QTimer.singleShot(30, poll)
-                    return
-                pool.shutdown(wait=False)
-                error = future.exception()
-                success(future.result()) if error is None else failure(error)
-            QTimer.singleShot(30, poll)
-            return
-        NetworkOp(runner, fn, self).success(success).failure(failure).run_in_background()
+        run_off_ui(self._network or self._tasks, fn, success, failure, parent=self)
 
     def _check_keyring(self) -> None:
         def ok(_):

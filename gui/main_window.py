@@ -31,7 +31,7 @@ from .pair_model import PairTableModel
 from .pair_panel import PairPanel
 from .pair_table import PairTable
 from .settings_dialog import SettingsDialog
-from .tasks import PRIO_BACKGROUND, QueryOp, TaskManager
+from .tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
 
 FILTER_DELAY_MS = 150
 KEY_HELP = (
@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
     cache_opened = Signal()
     details_shown = Signal(int)  # link id
     operation_finished = Signal(str)  # a short description, for tests and the screenshot
+    dialog_opened = Signal(object)  # a dialog opened after a background read
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -456,8 +457,7 @@ class MainWindow(QMainWindow):
         link_id = data.link_id
         self._details_link = link_id
         self.tasks.reader.drop(lambda tag: tag == ("details",))
-        instance_url = self.connection.instance_url
-        operations.details(self.tasks, link_id, instance_url, self) \
+        operations.details(self.tasks, link_id, self.connection, self) \
             .success(lambda d: self._details_loaded(link_id, d)).run_in_background()
 
     def _details_loaded(self, link_id: int, details) -> None:
@@ -688,19 +688,23 @@ class MainWindow(QMainWindow):
         op.failure(self._reconcile_failed)
         self._start_job(op)
 
-    def open_connect(self) -> ConnectDialog:
+    def open_connect(self) -> None:
+        """The connect dialog, filled from the workspace profile (read off the UI thread)."""
         name = self.workspace_name or "default"
-        profile = None
-        if self.workspace_name:
+
+        def show(profile):
+            dialog = ConnectDialog(self.tasks, name, profile, self)
+            self._keep(dialog)
+            dialog.saved.connect(self._connected)
+            dialog.open()
+            self.dialog_opened.emit(dialog)
+
+        def read_profile():
             try:
-                profile = Workspace(self.workspace_name).load_profile()
+                return Workspace(name).load_profile() if self.workspace_name else None
             except Exception:  # a broken profile is shown as a fresh form
-                profile = None
-        dialog = ConnectDialog(self.tasks, name, profile, self)
-        self._keep(dialog)
-        dialog.saved.connect(self._connected)
-        dialog.open()
-        return dialog
+                return None
+        run_off_ui(self.tasks, read_profile, show, parent=self)
 
     def _connected(self, name: str) -> None:
         from .window_state import remember_workspace
@@ -709,7 +713,7 @@ class MainWindow(QMainWindow):
                                      f"the keyring.", 8000)
         if self.connection.demo is None and name != self.workspace_name:
             workspace = Workspace(name)
-            remember_workspace(name)
+            run_off_ui(self.tasks, lambda: remember_workspace(name), lambda _: None, parent=self)
             self.open_cache(workspace.cache_path, sync_steps.Connection(workspace=workspace), name)
 
     def open_history(self) -> None:

@@ -100,10 +100,12 @@ def link_suggestion(tasks: TaskManager, apollo_id: str, sf_id: str, parent=None)
     return CacheOp(tasks, lambda cache: link_pair(cache, apollo_id, sf_id), parent)
 
 
-def details(tasks: TaskManager, link_id: int, instance_url: str, parent=None) -> QueryOp:
-    """Everything the panel shows about a pair."""
-    return QueryOp(tasks, lambda r: load_details(r.cache, link_id, instance_url), parent,
-                   priority=PRIO_PAGE, tag=("details",))
+def details(tasks: TaskManager, link_id: int, connection: sync_steps.Connection,
+            parent=None) -> QueryOp:
+    """Everything the panel shows about a pair (the instance URL is read on the worker: a
+    workspace's comes from its profile file)."""
+    return QueryOp(tasks, lambda r: load_details(r.cache, link_id, connection.instance_url),
+                   parent, priority=PRIO_PAGE, tag=("details",))
 
 
 def settings_and_stages(tasks: TaskManager, parent=None) -> QueryOp:

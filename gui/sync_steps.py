@@ -44,6 +44,7 @@ class Connection:
 
     @property
     def instance_url(self) -> str:
+        """The Salesforce instance (for record links); reads the profile: call off the UI."""
         if self.demo is not None:
             return self.demo.instance_url
         if self.workspace is not None:

@@ -366,3 +366,26 @@ class Detached(QObject):
         except BaseException as exc:
             result, error = None, exc
         self._done.emit(result, error)
+
+
+def run_off_ui(tasks: TaskManager | None, fn: Callable[[], Any], done: Callable[[Any], None],
+               failure: Callable[[BaseException], None] | None = None, parent=None) -> None:
+    """Run ``fn()`` (local files, the keyring, the network; never the cache) off the UI
+    thread and ``done(result)`` on it: on the network pool of an open cache, otherwise on a
+    thread of its own."""
+    if tasks is not None:
+        op = NetworkOp(tasks, fn, parent).success(done)
+        if failure is not None:
+            op.failure(failure)
+        op.run_in_background()
+        return
+
+    def finished(result, error):
+        if error is None:
+            done(result)
+        elif failure is not None:
+            failure(error)
+        else:
+            from .errors import show_exception
+            show_exception(parent, error)
+    Detached(lambda job: fn(), finished, parent=parent).start()
