@@ -98,11 +98,14 @@ _BUILD_SCOPE = (
 )
 
 
-def _build_scope(conn, params: dict) -> None:
+def _build_scope(conn, params: dict, link_ids: list[int] | None = None) -> None:
     """The links an incremental run revisits: re-matched ones, those of changed records, and
-    in-flight predictions (which expire with time)."""
+    in-flight predictions (which expire with time); or exactly ``link_ids``."""
     conn.execute("DROP TABLE IF EXISTS temp.scope")
     conn.execute("CREATE TEMP TABLE scope (link_id INTEGER PRIMARY KEY)")
+    if link_ids is not None:
+        conn.executemany("INSERT OR IGNORE INTO temp.scope VALUES (?)", [(i,) for i in link_ids])
+        return
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS rematched (link_id INTEGER PRIMARY KEY)")
     for sql in _BUILD_SCOPE:
         conn.execute(sql, params)
@@ -210,17 +213,21 @@ def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, s
 
 
 def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
-                 since_seq: int | None = None, progress: Progress | None = None,
+                 since_seq: int | None = None, link_ids: list[int] | None = None,
+                 progress: Progress | None = None,
                  cancel: threading.Event | None = None) -> DecideCounts:
-    """Decide every pair (or those changed after ``since_seq``) and store the decisions."""
+    """Decide every pair, those changed after ``since_seq``, or exactly ``link_ids``, and
+    store the decisions."""
     counts = DecideCounts()
     conn = cache.conn
     decided_at = iso(now)
     seq = int(cache.get_state("seq", 0))
     params = {"since": since_seq or 0, "now": decided_at, "seq": seq}
     links = "links l"
+    if link_ids is not None and since_seq is None:
+        since_seq = int(cache.get_state("decided_seq", 0) or 0)
     if since_seq is not None:
-        _build_scope(conn, params)
+        _build_scope(conn, params, link_ids)
         links = "temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id"
         total = conn.execute("SELECT count(*) FROM temp.scope").fetchone()[0]
     else:
@@ -290,6 +297,13 @@ def _tally(conn, counts: DecideCounts) -> None:
             target[key] = target.get(key, 0) + same
 
 
+def decide_links(cache: Cache, link_ids: list[int], *, now: datetime | None = None,
+                 settings: Settings | None = None) -> DecideCounts:
+    """Decide just these pairs now (for example a link the user has just confirmed)."""
+    return decide_pairs(cache, settings or load_settings(cache), now or datetime.now(UTC),
+                        link_ids=list(link_ids))
+
+
 def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = None,
               settings: Settings | None = None, progress: Progress | None = None,
               cancel: threading.Event | None = None) -> ReconcileSummary:
@@ -319,6 +333,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
             raise Cancelled("cancelled after matching")
         decide_counts = decide_pairs(cache, settings, now, since_seq=since, progress=progress,
                                      cancel=cancel)
+        cache.conn.execute("DROP TABLE IF EXISTS temp.rematched")
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, Cancelled) else "failed"
         with cache.transaction():

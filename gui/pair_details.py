@@ -256,25 +256,10 @@ def describe_edit(edit: EditTime) -> str:
 
 
 def link_pair(cache, apollo_id: str, sf_id: str, now=None) -> int:
-    """Confirm a suggested link and decide the new pair at once; returns its link id.
-
-    ``core.matching.confirm_suggestion`` links the records; an incremental reconciliation
-    revisits only records that changed, so the new link is handed to the decide pass
-    directly (through ``temp.rematched``, the list of links the decide pass revisits).
-    """
-    from datetime import datetime
-
+    """Confirm a suggested link and decide the new pair at once; returns its link id."""
     from core.matching import confirm_suggestion
-    from core.model import UTC
-    from core.reconcile import decide_pairs
-    from core.settings import load_settings
+    from core.reconcile import decide_links
 
     link_id = confirm_suggestion(cache, apollo_id, sf_id)
-    conn = cache.conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS rematched (link_id INTEGER PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.rematched")
-    conn.execute("INSERT INTO temp.rematched VALUES (?)", (link_id,))
-    since = int(cache.get_state("decided_seq", cache.get_state("seq", 0)) or 0)
-    decide_pairs(cache, load_settings(cache), now or datetime.now(UTC), since_seq=since)
-    conn.execute("DELETE FROM temp.rematched")
+    decide_links(cache, [link_id], now=now)
     return link_id
