@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cache import Cache, CacheError
 from .credentials import CredentialError, RedactingFilter
-from .pull import CANCELLED, COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
+from .pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
 from .sources.errors import SourceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -116,6 +116,7 @@ class ProgressBar:
         self.shown = True
 
     def close(self) -> None:
+        """End the progress line."""
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()

@@ -76,6 +76,7 @@ class SystemResult:
     details: dict = field(default_factory=dict)
 
     def add_counts(self, counts: IngestCounts) -> None:
+        """Add what one batch did to the totals."""
         self.fetched += counts.received
         self.inserted += counts.inserted
         self.updated += counts.updated
@@ -102,6 +103,7 @@ class PullSummary:
 
     @property
     def results(self) -> list[SystemResult]:
+        """Both systems' results (Salesforce first)."""
         return [self.salesforce, self.apollo]
 
     @property
@@ -116,6 +118,7 @@ class PullSummary:
 
     @property
     def api_calls(self) -> dict:
+        """API calls spent per system in this run."""
         return {r.system: r.api_calls for r in self.results}
 
     def as_dict(self) -> dict:
@@ -143,6 +146,7 @@ class PullContext:
             raise PullCancelled()
 
     def report(self, system: str, phase: str, done: int, total: int, message: str = "") -> None:
+        """Tell the progress callback (after a batch is committed)."""
         if self._progress is not None:
             self._progress(PullProgress(system, phase, done, total, self._api_calls(), message))
 

@@ -14,9 +14,13 @@ Apollo's contact search has no date filter and shows at most 500 pages of 100. S
   ``contact_created_at`` (stable while contacts are edited). Beyond that the workspace is
   split by contact stage (``GET /contact_stages``); a stage over 50,000 is read from both
   ends of the created-at order, and one over 100,000 also from both ends of the updated-at
-  order; contacts in no known stage come from the unfiltered search's ends. Every page is
-  committed with the plan's position, and the ids seen go to ``pull_seen``, so a resumed
-  pull knows new contacts from repeats and stops a slice once it has all of them.
+  order; contacts in no known stage come from the unfiltered search's ends. The ids seen go
+  to ``pull_seen``, so a resumed pull knows new contacts from repeats and stops a slice
+  once it has all of them.
+- **Commits**: pages are committed ten at a time (about 1,000 contacts) together with the
+  state that says how far the pull got; a commit per 100-contact page would cost more
+  than the contacts themselves. A stop of any kind (cancel, API limit, failure) first
+  commits the pages already fetched.
 - **Totals**: when the contacts seen fall short of the search's ``total_entries`` (a stage
   too large for every order, a filter Apollo ignored), the snapshot is marked incomplete
   in ``apollo:snapshot`` with the reason; contacts not seen are never treated as deleted.
@@ -41,6 +45,7 @@ UPDATED_ASC = ("contact_updated_at", True)
 UPDATED_DESC = ("contact_updated_at", False)
 FULL, INCREMENTAL, WATERMARK = "apollo:full", "apollo:incremental", "apollo:watermark"
 STAGES = "apollo_stages"
+PAGES_PER_COMMIT = 10
 
 
 def _updated(contact: dict) -> str:
@@ -84,6 +89,64 @@ def _refresh_stages_if_unknown(ctx: PullContext, source: ApolloSource,
         _save_stages(ctx, source.contact_stages())
 
 
+# -- committing pages ------------------------------------------------------------------------
+
+class _Pages:
+    """Fetched pages waiting to be committed together with the pull's state.
+
+    ``state_key``/``state`` is what says how far the pull got (the plan or the incremental
+    position); it is saved with the contacts, so after a commit the cache holds exactly the
+    pages the state claims. ``pending_ids`` lets a slice count new contacts before commit.
+    """
+
+    def __init__(self, ctx: PullContext, prior_seen: str | None, result: SystemResult,
+                 state_key: str, state: dict, *, track_seen: bool):
+        self.ctx, self.prior_seen, self.result = ctx, prior_seen, result
+        self.state_key, self.state = state_key, state
+        self.track_seen = track_seen
+        self.contacts: list[dict] = []
+        self.pending_ids: set[str] = set()
+        self.pages = 0
+
+    def count_new(self, contacts: list[dict], belongs) -> int:
+        """How many of ``contacts`` that belong to the slice this full pull has not seen."""
+        ids = [c["id"] for c in contacts if isinstance(c, dict) and c.get("id")]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        known = {r[0] for r in self.ctx.cache.conn.execute(
+            f"SELECT id FROM pull_seen WHERE system = 'apollo' AND id IN ({marks})", ids)}
+        known |= self.pending_ids & set(ids)
+        new = {c["id"] for c in contacts
+               if c.get("id") and c["id"] not in known and belongs(c)}
+        self.pending_ids.update(ids)
+        return len(new)
+
+    def add(self, contacts: list[dict]) -> None:
+        """Queue a page; commit when enough pages are waiting."""
+        self.contacts.extend(contacts)
+        self.pages += 1
+        if self.pages >= PAGES_PER_COMMIT:
+            self.commit()
+
+    def commit(self, finish=None) -> None:
+        """Commit the waiting pages with the state (and ``finish(conn)``, if given)."""
+        cache = self.ctx.cache
+        with cache.transaction():
+            if self.contacts:
+                self.result.add_counts(_ingest(self.ctx, self.contacts, self.prior_seen,
+                                               self.result))
+            if self.track_seen and self.pending_ids:
+                cache.conn.executemany(
+                    "INSERT OR IGNORE INTO pull_seen (system, id) VALUES ('apollo', ?)",
+                    [(i,) for i in self.pending_ids])
+            if finish is not None:
+                finish(cache)
+            else:
+                cache.set_state(self.state_key, self.state)
+        self.contacts, self.pending_ids, self.pages = [], set(), 0
+
+
 # -- incremental ------------------------------------------------------------------------------
 
 def _incremental(ctx: PullContext, source: ApolloSource, since: str, prior_seen: str | None,
@@ -93,57 +156,42 @@ def _incremental(ctx: PullContext, source: ApolloSource, since: str, prior_seen:
     state = ctx.cache.get_state(INCREMENTAL) or {"since": since, "top": None, "page": 1,
                                                    "started_at": now_iso()}
     since = state["since"]
+    pages = _Pages(ctx, prior_seen, result, INCREMENTAL, state, track_seen=False)
     done = 0
-    while True:
-        ctx.check_cancel()
-        answer = source.search(page=state["page"], sort_by="contact_updated_at", ascending=False)
-        contacts = answer.get("contacts") or []
-        if state["top"] is None:
-            state["top"] = max((_updated(c) for c in contacts[:1]), default="") or since
-        fresh = [c for c in contacts if _updated(c) >= since]
-        finished = len(fresh) < len(contacts) or len(contacts) < PER_PAGE
-        too_many = not finished and state["page"] >= MAX_PAGES
-        with ctx.cache.transaction():
-            result.add_counts(_ingest(ctx, fresh, prior_seen, result))
-            if finished:
-                ctx.cache.set_state(WATERMARK, state["top"])
-                ctx.cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (INCREMENTAL,))
-            elif too_many:
-                ctx.cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (INCREMENTAL,))
-            else:
-                state["page"] += 1
-                ctx.cache.set_state(INCREMENTAL, state)
-        done += len(fresh)
-        _refresh_stages_if_unknown(ctx, source, fresh)
-        ctx.report(SYSTEM, "contacts", done, 0)
-        if finished:
-            return state["started_at"]
-        if too_many:
-            return None
+    try:
+        while True:
+            ctx.check_cancel()
+            answer = source.search(page=state["page"], sort_by="contact_updated_at",
+                                   ascending=False)
+            contacts = answer.get("contacts") or []
+            if state["top"] is None:
+                state["top"] = max((_updated(c) for c in contacts[:1]), default="") or since
+            fresh = [c for c in contacts if _updated(c) >= since]
+            finished = len(fresh) < len(contacts) or len(contacts) < PER_PAGE
+            too_many = not finished and state["page"] >= MAX_PAGES
+            state["page"] += 1
+            done += len(fresh)
+            _refresh_stages_if_unknown(ctx, source, fresh)
+            if finished or too_many:
+                pages.contacts.extend(fresh)
+
+                def finish(cache, top=state["top"], finished=finished):
+                    if finished:
+                        cache.set_state(WATERMARK, top)
+                    cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (INCREMENTAL,))
+
+                pages.commit(finish)
+                ctx.report(SYSTEM, "contacts", done, 0)
+                return state["started_at"] if finished else None
+            pages.add(fresh)
+            ctx.report(SYSTEM, "contacts", done, 0)
+    except BaseException:
+        if pages.pages:
+            pages.commit()  # keep what was fetched before the stop
+        raise
 
 
 # -- full -------------------------------------------------------------------------------------
-
-def _mark_seen(ctx: PullContext, contacts: list[dict], belongs) -> int:
-    """Add the contacts' ids to ``pull_seen``; return how many of those that ``belongs`` to
-    the slice were new (inside a transaction)."""
-    conn = ctx.cache.conn
-    ids = [c["id"] for c in contacts if isinstance(c, dict) and c.get("id")]
-    if not ids:
-        return 0
-    marks = ",".join("?" * len(ids))
-    known = {r[0] for r in conn.execute(
-        f"SELECT id FROM pull_seen WHERE system = 'apollo' AND id IN ({marks})", ids)}
-    conn.executemany("INSERT OR IGNORE INTO pull_seen (system, id) VALUES ('apollo', ?)",
-                     [(i,) for i in ids if i not in known])
-    counted = set()
-    for contact in contacts:
-        contact_id = contact.get("id") if isinstance(contact, dict) else None
-        if contact_id and contact_id not in known and contact_id not in counted \
-                and belongs(contact):
-            counted.add(contact_id)
-    return len(counted)
-
 
 def _seen_count(ctx: PullContext) -> int:
     return ctx.cache.conn.execute(
@@ -168,23 +216,12 @@ def _belongs(plan: dict, slice_: dict):
     return lambda contact: contact.get("contact_stage_id") not in known
 
 
-def _store_page(ctx: PullContext, plan: dict, contacts: list[dict], prior_seen: str | None,
-                result: SystemResult, slice_: dict | None, *, save: bool = True) -> None:
-    """Commit a page with the plan (the slice's ``seen`` grows by its new contacts)."""
-    with ctx.cache.transaction():
-        result.add_counts(_ingest(ctx, contacts, prior_seen, result))
-        if slice_ is not None:
-            slice_["seen"] += _mark_seen(ctx, contacts, _belongs(plan, slice_))
-        if save:
-            ctx.cache.set_state(FULL, plan)
-
-
 def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
               result: SystemResult) -> dict:
     """Probe the workspace and decide the slices (each probe page is stored, not wasted).
 
     The plan is committed once every slice is known; a pull killed while probing starts
-    a new plan (the probe pages it stored stay, unchanged rows cost nothing).
+    a new plan (the probe pages it stored stay; unchanged rows cost nothing).
     """
     ctx.check_cancel()
     stages = _save_stages(ctx, source.contact_stages())
@@ -195,8 +232,11 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
             "total": total, "slices": [], "current": 0}
     with ctx.cache.transaction():
         ctx.cache.conn.execute("DELETE FROM pull_seen WHERE system = 'apollo'")
-    # The probe's contacts are stored but not counted: the slices must reach them too.
-    _store_page(ctx, plan, contacts, prior_seen, result, None, save=False)
+        # A full pull supersedes an unfinished incremental one.
+        ctx.cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (INCREMENTAL,))
+    # The probe's contacts are stored but not counted as seen: the slices must reach them.
+    pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
+    pages.contacts.extend(contacts)
     if total <= CAP:
         plan["slices"] = [{"stage": None, "name": "all contacts", "total": total,
                            "walks": [CREATED_ASC], "walk": 0, "page": 1, "seen": 0}]
@@ -215,7 +255,8 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
             plan["slices"].append(slice_)
             page = first.get("contacts") or []
             _check_stage(page, stage_id, name)
-            _store_page(ctx, plan, page, prior_seen, result, slice_, save=False)
+            slice_["seen"] += pages.count_new(page, lambda contact: True)
+            pages.contacts.extend(page)
             if len(page) < PER_PAGE:
                 slice_["walk"] = len(slice_["walks"])  # all of it was on the first page
         if staged < total:
@@ -224,8 +265,7 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
                                    "total": total - staged,
                                    "walks": [CREATED_ASC, CREATED_DESC, UPDATED_ASC, UPDATED_DESC],
                                    "walk": 0, "page": 1, "seen": 0, "remainder": True})
-    with ctx.cache.transaction():
-        ctx.cache.set_state(FULL, plan)
+    pages.commit()
     return plan
 
 
@@ -238,29 +278,43 @@ def _check_stage(contacts: list[dict], stage_id: str, name: str) -> None:
                                   f"ignored, so the pull cannot split the workspace.")
 
 
-def _run_slice(ctx: PullContext, source: ApolloSource, plan: dict, slice_: dict,
-               prior_seen: str | None, result: SystemResult) -> None:
-    stage = slice_["stage"]
-    while slice_["walk"] < len(slice_["walks"]) and slice_["seen"] < slice_["total"]:
-        ctx.check_cancel()
-        sort_by, ascending = slice_["walks"][slice_["walk"]]
-        end_of_walk = slice_["page"] > MAX_PAGES
-        if not end_of_walk:
-            answer = source.search(page=slice_["page"], sort_by=sort_by, ascending=ascending,
-                                   stage_ids=[stage] if stage else None)
-            contacts = answer.get("contacts") or []
-            if stage:
-                _check_stage(contacts, stage, slice_["name"])
-            end_of_walk = len(contacts) < PER_PAGE or slice_["page"] >= MAX_PAGES
-            slice_["page"] += 1
-        else:
-            contacts = []
-        if end_of_walk:
-            slice_["walk"] += 1
-            slice_["page"] = 1
-        _store_page(ctx, plan, contacts, prior_seen, result, slice_)
-        _refresh_stages_if_unknown(ctx, source, contacts)
-        ctx.report(SYSTEM, "contacts", sum(s["seen"] for s in plan["slices"]), plan["total"])
+def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: str | None,
+                result: SystemResult) -> None:
+    """Walk every slice from where the plan says, committing pages with the plan."""
+    pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
+    try:
+        for index in range(plan["current"], len(plan["slices"])):
+            plan["current"] = index
+            slice_ = plan["slices"][index]
+            stage = slice_["stage"]
+            belongs = _belongs(plan, slice_)
+            while slice_["walk"] < len(slice_["walks"]) and slice_["seen"] < slice_["total"]:
+                ctx.check_cancel()
+                sort_by, ascending = slice_["walks"][slice_["walk"]]
+                contacts: list[dict] = []
+                end_of_walk = slice_["page"] > MAX_PAGES
+                if not end_of_walk:
+                    answer = source.search(page=slice_["page"], sort_by=sort_by,
+                                           ascending=ascending, stage_ids=[stage] if stage else None)
+                    contacts = answer.get("contacts") or []
+                    if stage:
+                        _check_stage(contacts, stage, slice_["name"])
+                    end_of_walk = len(contacts) < PER_PAGE or slice_["page"] >= MAX_PAGES
+                    slice_["page"] += 1
+                if end_of_walk:
+                    slice_["walk"] += 1
+                    slice_["page"] = 1
+                slice_["seen"] += pages.count_new(contacts, belongs)
+                _refresh_stages_if_unknown(ctx, source, contacts)
+                pages.add(contacts)
+                ctx.report(SYSTEM, "contacts", sum(s["seen"] for s in plan["slices"]),
+                           plan["total"])
+        plan["current"] = len(plan["slices"])
+        pages.commit()
+    except BaseException:
+        if pages.pages:
+            pages.commit()  # keep what was fetched before the stop
+        raise
 
 
 def _finish_full(ctx: PullContext, plan: dict, result: SystemResult) -> bool:
@@ -319,8 +373,6 @@ def pull_apollo(ctx: PullContext, source: ApolloSource, result: SystemResult) ->
     result.mode = "full"
     if plan is None:
         plan = _new_plan(ctx, source, prior_seen, result)
-    for index in range(plan["current"], len(plan["slices"])):
-        plan["current"] = index
-        _run_slice(ctx, source, plan, plan["slices"][index], prior_seen, result)
+    _run_slices(ctx, source, plan, prior_seen, result)
     result.status = COMPLETE if _finish_full(ctx, plan, result) else INCOMPLETE
 

@@ -262,8 +262,8 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
             cache.set_state(_key("pull"), current)
             if ctx.full:
                 for name in OBJECTS:
-                    cache.conn.execute("DELETE FROM sync_state WHERE key = ?",
-                                       (_key(f"{name}:watermark"),))
+                    for state in (f"{name}:watermark", f"{name}History:watermark"):
+                        cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (_key(state),))
     result.mode = "full" if ctx.full or cache.get_state(_key("Contact:watermark")) is None \
         else "incremental"
     for object_name in OBJECTS:

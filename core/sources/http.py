@@ -130,6 +130,7 @@ class ResilientAdapter(HTTPAdapter):
         return False
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        """Send with the default timeout, retrying as the module describes."""
         timeout = timeout if timeout is not None else self.timeout
         if self.ca_path:
             verify = self.ca_path

@@ -69,6 +69,7 @@ class _Client(Salesforce):
     several times faster than with the json module building OrderedDicts."""
 
     def parse_result_to_json(self, result: requests.Response):
+        """The answer's JSON (plain dicts)."""
         return orjson.loads(result.content)
 
 
@@ -208,6 +209,7 @@ class SalesforceSource:
 
     @property
     def auth_calls(self) -> int:
+        """Token and login requests sent."""
         return self.adapter.calls["auth"]
 
     def wait(self, seconds: float) -> None:

@@ -70,10 +70,12 @@ def _host(url: str) -> str:
 
 
 def token_endpoint(login_url: str) -> str:
+    """``/services/oauth2/token`` on the login host."""
     return login_url.rstrip("/") + "/services/oauth2/token"
 
 
 def authorize_endpoint(login_url: str) -> str:
+    """``/services/oauth2/authorize`` on the login host."""
     return login_url.rstrip("/") + "/services/oauth2/authorize"
 
 
@@ -168,6 +170,7 @@ class LoopbackReceiver:
 
     @property
     def redirect_uri(self) -> str:
+        """Where Salesforce sends the browser back to (this listener)."""
         return f"http://127.0.0.1:{self._server.server_address[1]}{CALLBACK_PATH}"
 
     def _serve(self) -> None:
@@ -183,6 +186,7 @@ class LoopbackReceiver:
         return self.params
 
     def close(self) -> None:
+        """Stop listening."""
         self._done.set()
         self._thread.join(timeout=2)
         self._server.server_close()
@@ -318,6 +322,7 @@ class TokenStore:
         self._refresh = refresh_token
 
     def load(self) -> Token | None:
+        """The current token, or None."""
         return self._token
 
     def save(self, token: Token) -> None:
@@ -327,9 +332,11 @@ class TokenStore:
         self._token = token
 
     def refresh_token(self) -> str | None:
+        """The refresh token, or None."""
         return self._refresh
 
     def save_refresh_token(self, value: str) -> None:
+        """Keep a (rotated) refresh token."""
         self._refresh = value
 
 

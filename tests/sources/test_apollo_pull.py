@@ -232,3 +232,26 @@ def test_a_workspace_of_120000_contacts_is_pulled_completely_past_the_cap(tls_ma
     finally:
         apollo.close()
     assert time.monotonic() - started < 60
+
+
+def test_a_full_pull_supersedes_an_unfinished_incremental_one(tls_material, tmp_path):
+    import threading
+
+    apollo = ApolloOnly(tls_material, make_contacts([(COLD, 500)]))
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            for contact_id in sorted(pulled_ids(cache))[:250]:
+                apollo.store.update(contact_id, {"title": "Changed"})
+            cancel = threading.Event()
+            summary = pull_all(cache, apollo=apollo.source(), cancel=cancel,
+                               progress=lambda p: cancel.set())
+            assert summary.apollo.status == "cancelled"
+            assert cache.get_state("apollo:incremental")["page"] == 2
+            assert pull_all(cache, apollo=apollo.source(), full=True).apollo.status == COMPLETE
+            assert cache.get_state("apollo:incremental") is None
+            source = apollo.source()
+            assert pull_all(cache, apollo=source).apollo.mode == "incremental"
+            assert source.api_calls == 1
+    finally:
+        apollo.close()
