@@ -66,6 +66,7 @@ def connect_salesforce(workspace: Workspace, profile: Profile | None = None, *,
         token = authorize_in_browser(source.session, profile.salesforce_login_url,
                                      profile.salesforce_client_id, open_browser=open_browser,
                                      timeout=timeout, login_hint=profile.salesforce_username or None,
+                                     redirect_uri=profile.salesforce_redirect_uri or None,
                                      cancel=cancel)
         source.auth.store.save(token)
         source.use_token(token)

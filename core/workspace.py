@@ -42,6 +42,9 @@ class Profile:
     apollo_base_url: str = "https://api.apollo.io"
     ca_path: str = ""  # a sandbox's certificate authority; empty for real services
     sandbox: bool = False
+    # The browser sign-in's redirect as registered in the connected app, when it must be a
+    # fixed one (e.g. http://localhost:1717/OauthRedirect); empty: any 127.0.0.1 port.
+    salesforce_redirect_uri: str = ""
 
     def validate(self) -> None:
         if self.salesforce_auth not in AUTH_METHODS:

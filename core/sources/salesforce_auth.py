@@ -117,6 +117,17 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def _loopback(redirect_uri: str | None) -> tuple[str, int, str]:
+    """``(host, port, path)`` of a loopback redirect; an ephemeral 127.0.0.1 port by default."""
+    if not redirect_uri:
+        return "127.0.0.1", 0, CALLBACK_PATH
+    parts = urlsplit(redirect_uri)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+        raise AuthError(SYSTEM, f"The browser sign-in redirect must be http://127.0.0.1 or "
+                                f"http://localhost (with a port), not {redirect_uri!r}.")
+    return parts.hostname, parts.port or 80, parts.path or "/"
+
+
 _DONE_PAGE = ("<!doctype html><meta charset=utf-8><title>Concord</title>"
               "<p style='font-family:sans-serif'>{message}</p>")
 
@@ -129,9 +140,11 @@ class LoopbackReceiver:
     ignored), then stops.
     """
 
-    def __init__(self, state: str):
+    def __init__(self, state: str, redirect_uri: str | None = None):
         self.state = state
         self.params: dict[str, str] | None = None
+        host, port, path = _loopback(redirect_uri)
+        self.host, self.path = host, path
         self._done = threading.Event()
         receiver = self
 
@@ -142,7 +155,7 @@ class LoopbackReceiver:
             def do_GET(self):
                 parts = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                if parts.path != CALLBACK_PATH or params.get("state") != receiver.state:
+                if parts.path != receiver.path or params.get("state") != receiver.state:
                     self._answer(404, "Nothing to see here.")
                     return
                 receiver.params = params
@@ -163,7 +176,12 @@ class LoopbackReceiver:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        try:
+            self._server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+        except OSError as exc:
+            raise AuthError(SYSTEM, f"Cannot listen on 127.0.0.1:{port} for the browser "
+                                    f"sign-in ({exc.strerror}); close what uses that port or "
+                                    f"register another redirect.") from None
         self._server.timeout = 0.1
         self._thread = threading.Thread(target=self._serve, name="oauth-loopback", daemon=True)
         self._thread.start()
@@ -171,7 +189,7 @@ class LoopbackReceiver:
     @property
     def redirect_uri(self) -> str:
         """Where Salesforce sends the browser back to (this listener)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}{CALLBACK_PATH}"
+        return f"http://{self.host}:{self._server.server_address[1]}{self.path}"
 
     def _serve(self) -> None:
         while not self._done.is_set():
@@ -195,17 +213,18 @@ class LoopbackReceiver:
 def authorize_in_browser(session: requests.Session, login_url: str, client_id: str, *,
                          open_browser: Callable[[str], object] = webbrowser.open,
                          timeout: float = 300.0, scope: str = DEFAULT_SCOPE,
-                         login_hint: str | None = None,
+                         login_hint: str | None = None, redirect_uri: str | None = None,
                          cancel: threading.Event | None = None) -> Token:
     """Sign in through the user's browser (authorization code + PKCE, loopback redirect).
 
     ``open_browser(url)`` shows Salesforce's sign-in page (tests pass a function that plays
-    the browser). Raises :class:`AuthError` when the user refuses, the wait times out, or
-    the code exchange fails.
+    the browser). ``redirect_uri`` is a fixed loopback redirect registered in the connected
+    app (default: any port on 127.0.0.1). Raises :class:`AuthError` when the user refuses,
+    the wait times out, or the code exchange fails.
     """
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    receiver = LoopbackReceiver(state)
+    receiver = LoopbackReceiver(state, redirect_uri)
     try:
         params = {"response_type": "code", "client_id": client_id,
                   "redirect_uri": receiver.redirect_uri, "code_challenge": challenge,

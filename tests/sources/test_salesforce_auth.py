@@ -186,3 +186,27 @@ def test_a_session_refused_again_after_renewal_stops_instead_of_looping(small_sa
     with pytest.raises(AuthError, match="refused a fresh session"):
         source.count("Contact")
     assert source.auth.renewals == 2  # the first token, then one renewal: no loop
+
+
+def test_pkce_with_a_fixed_registered_redirect(workspace, small_sandbox):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    profile = workspace.load_profile()
+    profile.salesforce_redirect_uri = f"http://localhost:{port}/OauthRedirect"
+    workspace.save_profile(profile)
+    browser = SimulatedBrowser(small_sandbox.ca_path)
+    connect_salesforce(workspace, open_browser=browser, timeout=20)
+    params = parse_qs(urlsplit(browser.opened[0]).query)
+    assert params["redirect_uri"] == [f"http://localhost:{port}/OauthRedirect"]
+    assert credentials.get_secret("acme", credentials.SALESFORCE_REFRESH_TOKEN)
+
+
+def test_a_redirect_that_is_not_loopback_is_refused(workspace):
+    profile = workspace.load_profile()
+    profile.salesforce_redirect_uri = "https://example.com/callback"
+    workspace.save_profile(profile)
+    with pytest.raises(AuthError, match="127.0.0.1 or"):
+        connect_salesforce(workspace, open_browser=lambda url: True, timeout=1)
