@@ -76,6 +76,82 @@ def cmd_sandbox_serve(args) -> int:
     return serve.main(args.records, args.seed, args.info_file, apollo_limits=limits)
 
 
+# -- reconcile and runs -------------------------------------------------------------------------
+
+def cmd_reconcile(args) -> int:
+    """Pull both systems, then match and decide; print what Apollo will do and what to review."""
+    from . import cli_pull
+    from .credentials import CredentialError
+    from .pull import pull_all
+    from .reconcile import reconcile
+    from .text_summary import print_summary
+
+    try:
+        cache, salesforce, apollo, problems = cli_pull.open_target(args)
+    except cli_pull.UsageProblem as exc:
+        raise UsageError(str(exc)) from None
+    except CredentialError as exc:
+        print(f"concord: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    with cache:
+        pull_code = EXIT_OK
+        if not args.no_pull:
+            if salesforce is None and apollo is None:
+                for problem in problems:
+                    print(f"concord: {problem}", file=sys.stderr)
+                return EXIT_FAILED
+            bar = cli_pull.ProgressBar() if sys.stderr.isatty() and not args.json else None
+            try:
+                pulled = pull_all(cache, salesforce, apollo, progress=bar, full=args.full)
+            finally:
+                if bar is not None:
+                    bar.close()
+            pull_code = cli_pull.exit_code(pulled, problems)
+            if not args.json:
+                print(cli_pull.describe(pulled, problems) + "\n")
+        summary = reconcile(cache, full=args.full or None)
+        review = sum(n for status, n in summary.decide.by_status.items()
+                     if status in ("open", "chosen", "failed", "conflict"))
+        if args.json:
+            print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review}, indent=2))
+        else:
+            print_summary(cache, summary, examples=args.examples)
+            print(f"\n{review:,} pairs need attention; open the window (concord) to review them.")
+    if pull_code == EXIT_FAILED:
+        return EXIT_FAILED
+    return EXIT_REVIEW if review or pull_code else EXIT_OK
+
+
+def cmd_runs(args) -> int:
+    """List runs with their counts and the API calls they spent."""
+    from .workspace import Workspace, WorkspaceError
+
+    if args.workspace:
+        try:
+            workspace = Workspace(args.workspace)
+            workspace.load_profile()
+        except WorkspaceError as exc:
+            raise UsageError(str(exc)) from None
+        path = workspace.cache_path
+    else:
+        path = Path(args.cache)
+    with Cache(path, create=False) as cache:
+        rows = cache.conn.execute(
+            "SELECT run_id, kind, started_at, finished_at, status, summary, api_calls "
+            "FROM runs ORDER BY run_id DESC LIMIT ?", (args.limit,)).fetchall()
+    if args.json:
+        print(json.dumps([{"run_id": r[0], "kind": r[1], "started_at": r[2], "finished_at": r[3],
+                           "status": r[4], "summary": json.loads(r[5] or "{}"),
+                           "api_calls": json.loads(r[6] or "{}")} for r in rows], indent=2))
+        return EXIT_OK
+    for run_id, kind, started, finished, status, _summary, calls in rows:
+        spent = ", ".join(f"{k} {v}" for k, v in json.loads(calls or "{}").items()) or "-"
+        print(f"{run_id:>5}  {kind:<10} {status:<12} {started}  API calls: {spent}")
+    if not rows:
+        print("No runs yet.")
+    return EXIT_OK
+
+
 # -- cache ------------------------------------------------------------------------------------
 
 def cmd_cache_quarantine(args) -> int:
@@ -125,6 +201,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Apollo limits per route as MINUTE/HOUR/DAY (e.g. 200/400/2000), or 'none'")
     p.set_defaults(func=cmd_sandbox_serve)
 
+    from . import cli_pull
+    cli_pull.add_parser(sub)
+
+    p = sub.add_parser("reconcile", help="pull, match and decide; print what needs review")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace", metavar="NAME", help="a connected workspace")
+    target.add_argument("--sandbox-info", metavar="PATH",
+                        help="the info file of a running sandbox (concord sandbox serve)")
+    p.add_argument("--cache", metavar="PATH", help="with --sandbox-info: the cache file")
+    p.add_argument("--full", action="store_true", help="pull and decide everything again")
+    p.add_argument("--no-pull", action="store_true", help="decide on what the cache holds")
+    p.add_argument("--examples", type=int, default=6, help="example pairs to print")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("runs", help="list runs with their counts and API calls")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace", metavar="NAME")
+    target.add_argument("--cache", metavar="PATH")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+
     cache = sub.add_parser("cache", help="check or set aside a cache file")
     cache_sub = cache.add_subparsers(dest="cache_command", metavar="COMMAND")
     p = cache_sub.add_parser("check", help="check a cache file's integrity")
@@ -153,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader went away (``concord ... | head``): not an error
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -88,7 +88,23 @@ def open_target(args) -> tuple[Cache, object | None, object | None, list[str]]:
             raise UsageProblem(f"Cannot use the sandbox info file {path}: "
                                f"{type(exc).__name__}: {exc}") from None
         cache = Cache(Path(args.cache) if args.cache else path.with_name(path.name + ".cache.sqlite"))
+        adopt_sandbox_settings(cache, info)
     return cache, sources["salesforce"], sources["apollo"], problems
+
+
+def adopt_sandbox_settings(cache: Cache, info: dict) -> None:
+    """A new cache for a sandbox takes the sandbox's mirrored Apollo settings (as a user would
+    enter their own org's in the settings dialog); a cache with settings keeps its own."""
+    from .settings import save_settings, settings_from_dict
+
+    if cache.conn.execute("SELECT 1 FROM settings LIMIT 1").fetchone():
+        return
+    try:
+        settings = settings_from_dict(info.get("settings") or {})
+    except ValueError as exc:
+        raise UsageProblem(f"The sandbox's settings are unreadable: {exc}") from None
+    with cache.transaction():
+        save_settings(cache, settings)
 
 
 class ProgressBar:

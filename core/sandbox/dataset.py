@@ -244,7 +244,13 @@ class _Builder:
         self.object = "Contact" if rng.random() < 0.65 else "Lead"
         self.sf_id = ids.salesforce_id(self.object, number)
         self.a_created = self.now - rng.randint(200, 700) * DAY
-        self.s_created = self.a_created + rng.randint(0, 3 * DAY)
+        # Half the linked people started in Apollo and were pushed (Apollo's sync user created
+        # the Salesforce record minutes later); half came from Salesforce (imported into Apollo).
+        self.pushed = rng.random() < 0.5
+        if self.pushed:
+            self.s_created = self.a_created + rng.randint(60, 3600)
+        else:
+            self.s_created = self.a_created - rng.randint(1, 300) * DAY
         self.synced = self.now - rng.randint(10, 30) * DAY
         self.history: list[dict] = []
         self.observations: list[tuple] = []
@@ -323,7 +329,7 @@ class _Builder:
                                  "source": "User Managed" if linked else "Apollo"}] if email else []),
             "contact_stage_id": stage or self.stage,
             "label_ids": [],
-            "source": "crm" if linked else "search",
+            "source": "crm" if linked and not self.pushed else "search",
             "existence_level": "full",
             **sf_link,
             "created_at": _apollo_ts(self.a_created),
@@ -334,9 +340,12 @@ class _Builder:
                    created: int | None = None, bounced: int | None = None,
                    converted_to: str | None = None, record_id: str | None = None,
                    obj: str | None = None) -> dict:
+        primary = record_id is None and (obj is None or obj == self.object)
         obj = obj or self.object
         record_id = record_id or self.sf_id
         created = self.s_created if created is None else created
+        if created_by is None:
+            created_by = self.d._apollo_user if primary and self.pushed else self.d._other_user
         record = {
             "attributes": {"type": obj, "url": f"/services/data/v59.0/sobjects/{obj}/{record_id}"},
             "Id": record_id,
@@ -346,7 +355,7 @@ class _Builder:
             "EmailBouncedDate": _sf_ts(bounced),
             "EmailBouncedReason": "550 5.1.1 mailbox unavailable" if bounced else None,
             "CreatedDate": _sf_ts(created),
-            "CreatedById": created_by or self.d._other_user,
+            "CreatedById": created_by,
             "LastModifiedDate": _sf_ts(modified),
             "LastModifiedById": self.d._other_user,
             "SystemModstamp": _sf_ts(modified),
@@ -477,7 +486,7 @@ class _Builder:
         self.s_created = self.now - self.rng.randint(5, 25 * 60)
         a = self.apollo(a_email, updated=self.a_created + DAY, status="unverified")
         s = self.salesforce(self.other_email(a_email), modified=self.s_created,
-                            created=self.s_created)
+                            created=self.s_created, created_by=self.d._other_user)
         return self._scenario(a, s, None)
 
     def _unknown_order(self):

@@ -499,7 +499,10 @@ class RunningSandbox:
             "settings": {"create_policy": settings.create_policy.value,
                          "create_stages": list(settings.create_stages),
                          "create_as": settings.create_as,
-                         "manage_crm_as_contacts": settings.manage_crm_as_contacts},
+                         "manage_crm_as_contacts": settings.manage_crm_as_contacts,
+                         # The Salesforce user Apollo's sync writes as: records it created
+                         # were pushed (rules: LATE_SFDC_CREATE needs to know).
+                         "apollo_user_ids": [to18(APOLLO_SYNC_USER)]},
             "now": self.clock().isoformat(),
         }
 
