@@ -1,4 +1,5 @@
-"""Shared test set-up: Qt offscreen, an in-memory keyring, no network."""
+"""Shared test set-up: Qt offscreen. Tests that touch secrets use an in-memory keyring fixture
+(``tests/sources/harness.py``, ``tests/gui/conftest.py``); none reaches a real keyring."""
 
 import os
 
