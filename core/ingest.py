@@ -118,9 +118,9 @@ def _write(cache: Cache, table: _Table, rows: list[tuple], pulled_at: str, obser
             counts.unchanged += 1
             continue
         if old is None:
+            # A record's first value is dated by its own timestamps (an observation with no
+            # earlier value would bound nothing more), so only changes are observed.
             counts.inserted += 1
-            if observe:
-                observations.append((table.side, row[0], row[key_at], row[email_at], pulled_at, None))
         else:
             counts.updated += 1
             if old[0] != row[key_at]:

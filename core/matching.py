@@ -119,9 +119,12 @@ def _mark_dirty(conn, since_seq: int) -> None:
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT l.apollo_id FROM temp.dirty_sf d CROSS JOIN links l ON l.sf_id = d.id
         WHERE l.apollo_id IS NOT NULL""")
-    for column in ("salesforce_contact_id", "salesforce_id", "salesforce_lead_id"):
+    conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
+        SELECT a.id FROM temp.dirty_sf d CROSS JOIN apollo_contacts a ON a.salesforce_id = d.id""")
+    for column in ("salesforce_contact_id", "salesforce_lead_id"):  # where they differ from it
         conn.execute(f"""INSERT OR IGNORE INTO temp.dirty_apollo
-            SELECT a.id FROM temp.dirty_sf d CROSS JOIN apollo_contacts a ON a.{column} = d.id""")
+            SELECT a.id FROM temp.dirty_sf d CROSS JOIN apollo_contacts a
+            ON a.{column} = d.id AND a.{column} IS NOT a.salesforce_id""")
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT a.id FROM temp.dirty_sf d CROSS JOIN sf_records s ON s.id = d.id
         JOIN apollo_contacts a ON a.email_key = s.email_key WHERE s.email_key != ''""")
