@@ -157,8 +157,12 @@ def _twins(conn, full: bool) -> None:
     Contact and ignores the Lead)."""
     conn.execute("DROP TABLE IF EXISTS temp.twins")
     conn.execute("CREATE TEMP TABLE twins (lead_id TEXT PRIMARY KEY, contact_id TEXT) WITHOUT ROWID")
+    # Blank emails are excluded on both sides: a join of blanks to blanks is quadratic.
+    # CROSS JOIN keeps the Leads outside (the planner, without statistics, may start from
+    # the Contacts and probe every blank).
     pair = """SELECT l.id, c.id FROM {source}
-        JOIN sf_records c ON c.email_key = l.email_key AND c.object = 'Contact' AND c.is_deleted = 0
+        CROSS JOIN sf_records c ON c.email_key = l.email_key AND c.object = 'Contact'
+                               AND c.is_deleted = 0 AND c.email_key != ''
         WHERE l.object = 'Lead' AND l.email_key != '' AND l.is_deleted = 0
         ORDER BY c.last_modified_at"""
     if full:
@@ -169,7 +173,7 @@ def _twins(conn, full: bool) -> None:
         source="temp.dirty_sf d CROSS JOIN sf_records l ON l.id = d.id"))
     conn.execute("INSERT OR REPLACE INTO temp.twins " + pair.format(
         source="temp.dirty_sf d CROSS JOIN sf_records dc ON dc.id = d.id AND dc.object = 'Contact' "
-               "JOIN sf_records l ON l.email_key = dc.email_key"))
+               "AND dc.email_key != '' CROSS JOIN sf_records l ON l.email_key = dc.email_key"))
 
 
 def _crm_links(conn, target: str, scope: str) -> tuple[int, int]:
@@ -214,7 +218,7 @@ def _email_links(conn, target: str, scope: str) -> int:
                    CASE WHEN s.object = 'Contact' THEN SUM(s.object = 'Contact') OVER p
                         ELSE SUM(s.object = 'Lead') OVER p END AS same_object
             FROM apollo_contacts a
-            JOIN sf_records s ON s.email_key = a.email_key
+            CROSS JOIN sf_records s ON s.email_key = a.email_key AND s.email_key != ''
             WHERE {scope} AND a.email_key != '' AND s.is_deleted = 0 AND s.is_converted = 0
               AND NOT EXISTS (SELECT 1 FROM {target} w WHERE w.apollo_id = a.id)
               AND {_pinned_clause(conn)}
