@@ -329,6 +329,7 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX links_twin ON links(twin_id) WHERE twin_id IS NOT NULL")
     db.execute("CREATE INDEX links_unlinked ON links(method) "
                "WHERE method IN ('apollo_only', 'sf_only')")
+    db.execute("CREATE INDEX links_pinned ON links(apollo_id) WHERE method IN ('manual', 'fuzzy')")
     db.execute("""
         CREATE TABLE link_suggestions (
             apollo_id TEXT NOT NULL,
