@@ -13,17 +13,22 @@ Apollo's contact search has no date filter and shows at most 500 pages of 100. S
   (the next watermark). Up to 50,000 contacts are read in one slice sorted by
   ``contact_created_at`` (stable while contacts are edited). Beyond that the workspace is
   split by contact stage (``GET /contact_stages``); a stage over 50,000 is read from both
-  ends of the created-at order, and one over 100,000 also from both ends of the updated-at
-  order; contacts in no known stage come from the unfiltered search's ends. The ids seen go
-  to ``pull_seen``, so a resumed pull knows new contacts from repeats and stops a slice
-  once it has all of them.
+  ends of the created-at order; contacts in no known stage come from the unfiltered
+  search's ends. A stage (or the no-stage group) over 100,000, which both ends cannot
+  cover, is split further by list (``GET /labels``, master key): a slice per list, read
+  from both ends, for the contacts whose first list (largest lists first) it is; the
+  union counts of the first k lists give each slice's exact share. Its contacts in no list
+  can only come from both ends of the stage's created-at and updated-at orders. The ids
+  seen go to ``pull_seen``: a contact in several lists counts once, for its own slice, and
+  a resumed pull knows new contacts from repeats and stops a slice once it has all of them.
 - **Commits**: pages are committed ten at a time (about 1,000 contacts) together with the
   state that says how far the pull got; a commit per 100-contact page would cost more
   than the contacts themselves. A stop of any kind (cancel, API limit, failure) first
   commits the pages already fetched.
 - **Totals**: when the contacts seen fall short of the search's ``total_entries`` (a stage
-  too large for every order, a filter Apollo ignored), the snapshot is marked incomplete
-  in ``apollo:snapshot`` with the reason; contacts not seen are never treated as deleted.
+  or list too large for every order, contacts in no list of a large stage, a filter
+  Apollo ignored), the snapshot is marked incomplete in ``apollo:snapshot`` with how many
+  and why; contacts not seen are never treated as deleted.
 
 Stage names are kept in ``apollo_stages`` (``{id: name}``) for the decision rules.
 """
@@ -35,7 +40,7 @@ from .ingest import IngestCounts, upsert_apollo
 from .pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
 from .records import RecordError, apollo_row, cache_time
 from .sources.apollo import MAX_PAGES, PER_PAGE, ApolloSource
-from .sources.errors import SourceError
+from .sources.errors import PermissionDenied, SourceError
 
 SYSTEM = "apollo"
 CAP = MAX_PAGES * PER_PAGE  # what one search can show
@@ -108,19 +113,21 @@ class _Pages:
         self.pending_ids: set[str] = set()
         self.pages = 0
 
-    def count_new(self, contacts: list[dict], belongs) -> int:
-        """How many of ``contacts`` that belong to the slice this full pull has not seen."""
+    def new_contacts(self, contacts: list[dict]) -> list[dict]:
+        """The contacts of a page this full pull has not seen before (each once)."""
         ids = [c["id"] for c in contacts if isinstance(c, dict) and c.get("id")]
         if not ids:
-            return 0
+            return []
         marks = ",".join("?" * len(ids))
         known = {r[0] for r in self.ctx.cache.conn.execute(
             f"SELECT id FROM pull_seen WHERE system = 'apollo' AND id IN ({marks})", ids)}
-        known |= self.pending_ids & set(ids)
-        new = {c["id"] for c in contacts
-               if c.get("id") and c["id"] not in known and belongs(c)}
+        new = {}
+        for contact in contacts:
+            if (isinstance(contact, dict) and contact.get("id") and contact["id"] not in known
+                    and contact["id"] not in self.pending_ids):
+                new.setdefault(contact["id"], contact)
         self.pending_ids.update(ids)
-        return len(new)
+        return list(new.values())
 
     def add(self, contacts: list[dict]) -> None:
         """Queue a page; commit when enough pages are waiting."""
@@ -193,27 +200,226 @@ def _incremental(ctx: PullContext, source: ApolloSource, since: str, prior_seen:
 
 # -- full -------------------------------------------------------------------------------------
 
+PLAN_VERSION = 2  # plans without lists (version 1) are started again
+EVERY_END = [CREATED_ASC, CREATED_DESC, UPDATED_ASC, UPDATED_DESC]
+NO_STAGE = ""  # the group of contacts in no stage the plan knows
+WHOLE = "*"  # the group of a workspace small enough for one search
+
+
 def _seen_count(ctx: PullContext) -> int:
     return ctx.cache.conn.execute(
         "SELECT count(*) FROM pull_seen WHERE system = 'apollo'").fetchone()[0]
 
 
-def _walks(total: int) -> list[tuple[str, bool]]:
+def _total(answer: dict) -> int:
+    return int((answer.get("pagination") or {}).get("total_entries") or 0)
+
+
+def _walks(size: int) -> list[tuple[str, bool]]:
+    """The orders a filter of ``size`` contacts is read in: up to 50,000 need one; up to
+    100,000 both ends of the created-at order (they meet); beyond, the updated-at ends too."""
     walks = [CREATED_ASC]
-    if total > CAP:
+    if size > CAP:
         walks.append(CREATED_DESC)
-    if total > 2 * CAP:
+    if size > 2 * CAP:
         walks += [UPDATED_ASC, UPDATED_DESC]
     return walks
 
 
-def _belongs(plan: dict, slice_: dict):
-    """Which contacts of a page count for a slice: a stage's own (all, once checked), or
-    for the remainder those in no stage the plan knows."""
-    if not slice_.get("remainder"):
-        return lambda contact: True
-    known = {s["stage"] for s in plan["slices"] if s.get("stage")}
-    return lambda contact: contact.get("contact_stage_id") not in known
+def _key(group: str, label: str | None) -> str:
+    return f"{group}|{label or ''}"
+
+
+class _Homes:
+    """Which slice of a plan a contact counts for (its "home").
+
+    A contact belongs to the group of its stage (or to the no-stage group). In a group split
+    by list its home is the slice of the first of its lists in the plan's order, else the
+    group's "in no list" slice. Each new contact is counted once, for its home, whichever
+    search found it: so a slice's ``seen`` can reach its ``total`` even when a contact in
+    several lists was first met in another list's search.
+    """
+
+    def __init__(self, plan: dict):
+        self.groups = plan["groups"]
+        self.slices = {s["key"]: s for s in plan["slices"]}
+
+    def slice_of(self, contact: dict) -> dict | None:
+        if WHOLE in self.groups:
+            return self.slices.get(_key(WHOLE, None))
+        group = contact.get("contact_stage_id")
+        if not group or group not in self.groups:
+            group = NO_STAGE
+        home = None
+        lists = (self.groups.get(group) or {}).get("lists")
+        if lists:
+            mine = contact.get("label_ids") or ()
+            home = next((label for label in lists if label in mine), None)
+        return self.slices.get(_key(group, home))
+
+    def count(self, contacts: list[dict]) -> None:
+        """Count new contacts for their homes."""
+        for contact in contacts:
+            home = self.slice_of(contact)
+            if home is not None:
+                home["seen"] += 1
+
+
+def _check_filter(contacts: list[dict], stage_id: str | None, label_id: str | None,
+                  name: str) -> None:
+    """Apollo ignores filters it does not know and answers unfiltered: never trust that."""
+    if stage_id:
+        wrong = [c.get("id") for c in contacts if c.get("contact_stage_id") != stage_id]
+        if wrong:
+            raise SourceError(SYSTEM, f"Apollo answered a search for {name!r} with contacts "
+                                      f"of other stages (e.g. {wrong[0]}); the stage filter was "
+                                      f"ignored, so the pull cannot split the workspace.")
+    if label_id:
+        wrong = [c.get("id") for c in contacts if label_id not in (c.get("label_ids") or ())]
+        if wrong:
+            raise SourceError(SYSTEM, f"Apollo answered a search for {name!r} with contacts "
+                                      f"not in that list (e.g. {wrong[0]}); the list filter "
+                                      f"was ignored, so the pull cannot split the workspace.")
+
+
+def _slice(group: str, label: str | None, name: str, *, total: int, size: int,
+           walks: list, first_page: list | None, stage: str | None) -> dict:
+    """A slice of the plan: the contacts of ``group`` (and ``label``) to read in ``walks``.
+
+    ``total`` is how many contacts count for it (its homes), ``size`` how many its search
+    matches. ``first_page`` is the first page of its first walk if already read.
+    """
+    slice_ = {"key": _key(group, label), "group": group, "name": name, "stage": stage,
+              "label": label, "total": total, "size": size, "walks": walks, "walk": 0,
+              "page": 1, "seen": 0}
+    if first_page is not None:
+        slice_["page"] = 2
+        if len(first_page) < PER_PAGE:
+            slice_["walk"] = len(walks)  # all of it was on the first page
+    return slice_
+
+
+class _Planner:
+    """Probes the workspace's stages and lays out the slices of a full pull.
+
+    Probe pages are kept in ``pages`` (stored, and counted once the plan is whole). A group
+    too large for both ends of its orders gets one slice marked ``split``: it is split by
+    list later, step by step, while the pull runs (see :func:`_split_step`), so the many
+    searches that takes are resumable like the rest.
+    """
+
+    def __init__(self, ctx: PullContext, source: ApolloSource, plan: dict):
+        self.ctx, self.source, self.plan = ctx, source, plan
+        self.pages: list[list[dict]] = []
+
+    def lists(self) -> list[list[str]]:
+        """The team's lists of contacts as ``[id, name]``, largest first (asked once; none
+        without a master key)."""
+        if "lists" not in self.plan:
+            try:
+                found = self.source.contact_lists()
+            except PermissionDenied:
+                self.plan["notes"].append(
+                    "Apollo's lists could not be read (that needs a master API key), so large "
+                    "stages were not split by list")
+                found = []
+            found.sort(key=lambda l: (-int(l.get("cached_count") or 0), str(l["id"])))
+            self.plan["lists"] = [[str(l["id"]), str(l.get("name") or l["id"])] for l in found]
+        return self.plan["lists"]
+
+    def _group(self, group: str, name: str, count: int, *, size: int, stage: str | None,
+               first_page: list | None) -> None:
+        self.plan["groups"][group] = {"name": name, "total": count}
+        if count > 2 * CAP and self.lists():
+            # Split later; its first page is stored but not counted, the split's slices
+            # will count its contacts for their own lists.
+            self.plan["groups"][group]["lists"] = []
+            slice_ = _slice(group, None, name, total=count, size=size, walks=list(EVERY_END),
+                            first_page=None, stage=stage)
+            slice_["split"] = {"next": 0, "union": 0}
+            self.plan["slices"].append(slice_)
+            return
+        if first_page is not None:
+            self.pages.append(first_page)
+        walks = _walks(count) if stage else list(EVERY_END)
+        self.plan["slices"].append(_slice(group, None, name, total=count, size=size,
+                                          walks=walks, first_page=first_page, stage=stage))
+
+    def add_stage(self, stage_id: str, name: str) -> int:
+        """Plan one stage; returns how many contacts it holds."""
+        self.ctx.check_cancel()
+        first = self.source.search(page=1, sort_by=CREATED_ASC[0], ascending=True,
+                                   stage_ids=[stage_id])
+        count = _total(first)
+        if count:
+            page = first.get("contacts") or []
+            _check_filter(page, stage_id, None, name)
+            self._group(stage_id, name, count, size=count, stage=stage_id, first_page=page)
+        return count
+
+    def add_no_stage(self, count: int) -> None:
+        """Plan the contacts in no known stage (only unfiltered searches reach them)."""
+        self._group(NO_STAGE, "contacts without a known stage", count,
+                    size=self.plan["total"], stage=None, first_page=None)
+
+
+def _union(source: ApolloSource, plan: dict, group: str, labels: list[str]) -> int:
+    """How many contacts of ``group`` are in any of ``labels`` (Apollo's list filter
+    matches any of the lists given)."""
+    def count(stage: str | None) -> int:
+        return _total(source.search(page=1, per_page=1, sort_by=CREATED_ASC[0], ascending=True,
+                                    stage_ids=[stage] if stage else None, label_ids=labels))
+
+    if group != NO_STAGE:
+        return count(group)
+    # No filter selects "no stage": all of them, less those of each known stage.
+    staged = sum(count(stage) for stage in plan["groups"] if stage not in (NO_STAGE, WHOLE))
+    return max(0, count(None) - staged)
+
+
+def _split_step(ctx: PullContext, source: ApolloSource, plan: dict, index: int,
+                pages: _Pages) -> None:
+    """Split the group of slice ``index`` by its next list, or finish splitting it.
+
+    Lists go largest first. A list's slice counts the group's contacts whose first list it
+    is: the union count of the lists so far, less that of the lists before. The list's
+    first page is read here and its slice inserted before the group's, so it is walked
+    next. Once every contact is in a list before, or the lists are done, the group's slice
+    becomes its "in no list" slice, read from every end of the group's orders. The plan
+    changes only after the searches have answered, so a stop in between repeats the step.
+    """
+    slice_ = plan["slices"][index]
+    split, group = slice_["split"], plan["groups"][slice_["group"]]
+    stage = slice_["stage"]
+    while split["next"] < len(plan["lists"]) and split["union"] < group["total"]:
+        ctx.check_cancel()
+        label, label_name = plan["lists"][split["next"]]
+        first = source.search(page=1, sort_by=CREATED_ASC[0], ascending=True,
+                              stage_ids=[stage] if stage else None, label_ids=[label])
+        size = _total(first)
+        union = 0
+        if size:
+            union = (size if stage and not group["lists"]
+                     else _union(source, plan, slice_["group"], [*group["lists"], label]))
+        name = f"{group['name']}, list {label_name}"
+        page = first.get("contacts") or []
+        _check_filter(page, stage, label, name)
+        split["next"] += 1
+        if not size:
+            continue
+        group["lists"].append(label)
+        home = max(0, union - split["union"])
+        split["union"] = max(split["union"], union)
+        if home:
+            plan["slices"].insert(index, _slice(slice_["group"], label, name, total=home,
+                                                size=size, walks=_walks(size), first_page=page,
+                                                stage=stage))
+        _Homes(plan).count(pages.new_contacts(page))
+        pages.add(page)
+        if home:
+            return
+    slice_.update(split=None, name=f"{group['name']}, in no list",
+                  total=max(0, group["total"] - split["union"]))
 
 
 def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
@@ -226,10 +432,11 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
     ctx.check_cancel()
     stages = _save_stages(ctx, source.contact_stages())
     probe = source.search(page=1, sort_by="contact_updated_at", ascending=False)
-    total = int((probe.get("pagination") or {}).get("total_entries") or 0)
+    total = _total(probe)
     contacts = probe.get("contacts") or []
-    plan = {"started_at": now_iso(), "top": _updated(contacts[0]) if contacts else None,
-            "total": total, "slices": [], "current": 0}
+    plan = {"version": PLAN_VERSION, "started_at": now_iso(),
+            "top": _updated(contacts[0]) if contacts else None, "total": total,
+            "groups": {}, "slices": [], "current": 0, "notes": []}
     with ctx.cache.transaction():
         ctx.cache.conn.execute("DELETE FROM pull_seen WHERE system = 'apollo'")
         # A full pull supersedes an unfinished incremental one.
@@ -238,44 +445,21 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
     pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
     pages.contacts.extend(contacts)
     if total <= CAP:
-        plan["slices"] = [{"stage": None, "name": "all contacts", "total": total,
-                           "walks": [CREATED_ASC], "walk": 0, "page": 1, "seen": 0}]
+        plan["groups"][WHOLE] = {"name": "all contacts", "total": total}
+        plan["slices"].append(_slice(WHOLE, None, "all contacts", total=total, size=total,
+                                     walks=[CREATED_ASC], first_page=None, stage=None))
     else:
-        staged = 0
-        for stage_id, name in stages.items():
-            ctx.check_cancel()
-            first = source.search(page=1, sort_by=CREATED_ASC[0], ascending=True,
-                                  stage_ids=[stage_id])
-            count = int((first.get("pagination") or {}).get("total_entries") or 0)
-            staged += count
-            if not count:
-                continue
-            slice_ = {"stage": stage_id, "name": f"stage {name}", "total": count,
-                      "walks": _walks(count), "walk": 0, "page": 2, "seen": 0}
-            plan["slices"].append(slice_)
-            page = first.get("contacts") or []
-            _check_stage(page, stage_id, name)
-            slice_["seen"] += pages.count_new(page, lambda contact: True)
-            pages.contacts.extend(page)
-            if len(page) < PER_PAGE:
-                slice_["walk"] = len(slice_["walks"])  # all of it was on the first page
+        planner = _Planner(ctx, source, plan)
+        staged = sum(planner.add_stage(stage_id, f"stage {name}")
+                     for stage_id, name in stages.items())
         if staged < total:
-            # Contacts in no (known) stage: only the unfiltered search's ends reach them.
-            plan["slices"].append({"stage": None, "name": "contacts without a known stage",
-                                   "total": total - staged,
-                                   "walks": [CREATED_ASC, CREATED_DESC, UPDATED_ASC, UPDATED_DESC],
-                                   "walk": 0, "page": 1, "seen": 0, "remainder": True})
+            planner.add_no_stage(total - staged)
+        homes = _Homes(plan)
+        for page in planner.pages:
+            homes.count(pages.new_contacts(page))
+            pages.contacts.extend(page)
     pages.commit()
     return plan
-
-
-def _check_stage(contacts: list[dict], stage_id: str, name: str) -> None:
-    wrong = [c.get("id") for c in contacts if c.get("contact_stage_id") != stage_id]
-    if wrong:
-        # Apollo ignores filters it does not know and answers unfiltered: never trust that.
-        raise SourceError(SYSTEM, f"Apollo answered a search for stage {name!r} with contacts "
-                                  f"of other stages (e.g. {wrong[0]}); the stage filter was "
-                                  f"ignored, so the pull cannot split the workspace.")
 
 
 def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: str | None,
@@ -283,11 +467,16 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
     """Walk every slice from where the plan says, committing pages with the plan."""
     pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
     try:
-        for index in range(plan["current"], len(plan["slices"])):
+        index = plan["current"]
+        while index < len(plan["slices"]):
             plan["current"] = index
             slice_ = plan["slices"][index]
-            stage = slice_["stage"]
-            belongs = _belongs(plan, slice_)
+            if slice_.get("split"):
+                _split_step(ctx, source, plan, index, pages)
+                continue  # the slice at ``index`` is now a list's, or the group's last
+            homes = _Homes(plan)
+            stage, label = slice_["stage"], slice_["label"]
+            # A slice stops once all its contacts are seen, some perhaps by earlier slices.
             while slice_["walk"] < len(slice_["walks"]) and slice_["seen"] < slice_["total"]:
                 ctx.check_cancel()
                 sort_by, ascending = slice_["walks"][slice_["walk"]]
@@ -295,20 +484,22 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
                 end_of_walk = slice_["page"] > MAX_PAGES
                 if not end_of_walk:
                     answer = source.search(page=slice_["page"], sort_by=sort_by,
-                                           ascending=ascending, stage_ids=[stage] if stage else None)
+                                           ascending=ascending,
+                                           stage_ids=[stage] if stage else None,
+                                           label_ids=[label] if label else None)
                     contacts = answer.get("contacts") or []
-                    if stage:
-                        _check_stage(contacts, stage, slice_["name"])
+                    _check_filter(contacts, stage, label, slice_["name"])
                     end_of_walk = len(contacts) < PER_PAGE or slice_["page"] >= MAX_PAGES
                     slice_["page"] += 1
                 if end_of_walk:
                     slice_["walk"] += 1
                     slice_["page"] = 1
-                slice_["seen"] += pages.count_new(contacts, belongs)
+                homes.count(pages.new_contacts(contacts))
                 _refresh_stages_if_unknown(ctx, source, contacts)
                 pages.add(contacts)
                 ctx.report(SYSTEM, "contacts", sum(s["seen"] for s in plan["slices"]),
                            plan["total"])
+            index += 1
         plan["current"] = len(plan["slices"])
         pages.commit()
     except BaseException:
@@ -317,20 +508,33 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
         raise
 
 
+def _incomplete_reason(plan: dict, seen: int, short: list[dict], errors: int) -> str:
+    """Why the snapshot is incomplete, with how many contacts were not reached and where."""
+    missing = max(plan["total"] - seen, sum(s["total"] - s["seen"] for s in short))
+    parts = [f"{s['name']}: reached {s['seen']} of {s['total']}" for s in short]
+    if errors:
+        parts.append(f"{errors} contact(s) could not be read")
+    why = ["Apollo's search shows at most 50,000 contacts per filter, so a filter of more "
+           "than 100,000 can only be read from the ends of its orders"]
+    if any(s["label"] is None and "lists" in plan["groups"].get(s["group"], {}) for s in short):
+        why.append("contacts of a large stage that are in no list are reachable only that "
+                   "way; putting them in a list in Apollo lets the next full pull reach them")
+    else:
+        why.append("splitting a large stage into smaller ones (or putting its contacts in "
+                   "lists) in Apollo lets the next full pull reach them")
+    why += plan.get("notes") or []
+    return (f"The Apollo snapshot is incomplete: {seen} of {plan['total']} contacts were "
+            f"reached, {missing} not ({'; '.join(parts) or 'the totals do not add up'}). "
+            f"{'. '.join(w[0].upper() + w[1:] for w in why)}. Contacts not reached are kept "
+            f"as they were, never treated as deleted.")
+
+
 def _finish_full(ctx: PullContext, plan: dict, result: SystemResult) -> bool:
     seen = _seen_count(ctx)
     short = [s for s in plan["slices"] if s["seen"] < s["total"]]
     complete = seen >= plan["total"] and not short and not result.record_error_count
-    reason = ""
-    if not complete:
-        parts = [f"{s['name']}: reached {s['seen']} of {s['total']}" for s in short]
-        if result.record_error_count:
-            parts.append(f"{result.record_error_count} contact(s) could not be read")
-        reason = (f"The Apollo snapshot is incomplete: {seen} of {plan['total']} contacts were "
-                  f"reached ({'; '.join(parts) or 'the totals do not add up'}). Apollo's search "
-                  f"shows at most 50,000 contacts per filter; splitting a large stage into "
-                  f"smaller ones in Apollo lets the next full pull reach them. Contacts not "
-                  f"reached are kept as they were, never treated as deleted.")
+    reason = "" if complete else _incomplete_reason(plan, seen, short,
+                                                    result.record_error_count)
     result.details["apollo_full"] = {"total": plan["total"], "reached": seen,
                                      "slices": [{k: s[k] for k in ("name", "total", "seen")}
                                                 for s in plan["slices"]]}
@@ -371,7 +575,7 @@ def pull_apollo(ctx: PullContext, source: ApolloSource, result: SystemResult) ->
                                   f"read (listed with their ids).")
             return
     result.mode = "full"
-    if plan is None:
+    if plan is None or plan.get("version") != PLAN_VERSION:
         plan = _new_plan(ctx, source, prior_seen, result)
     _run_slices(ctx, source, plan, prior_seen, result)
     result.status = COMPLETE if _finish_full(ctx, plan, result) else INCOMPLETE

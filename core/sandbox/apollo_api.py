@@ -2,9 +2,10 @@
 
 Routes (each also under the legacy ``/v1`` prefix): contact search with Apollo's paging and
 50,000-record display cap, GET/PATCH/POST contacts, ``bulk_update``, ``update_stages``,
-contact stages and the health check. Authentication is the ``x-api-key`` header; a key may
-be limited to some routes (403 ``API_INACCESSIBLE``). Every route is counted in fixed
-minute/hour/day windows (:mod:`core.sandbox.ratelimit`) and answers with Apollo's usage
+contact stages, the lists of contacts (``GET /labels``) and the health check.
+Authentication is the ``x-api-key`` header; a key may be limited to some routes (403
+``API_INACCESSIBLE``), and some routes answer only a master key. Every route is counted in
+fixed minute/hour/day windows (:mod:`core.sandbox.ratelimit`) and answers with Apollo's usage
 headers, or 429 once a window is spent.
 
 What Apollo's Salesforce sync does around a write (push an email edit, create a record for
@@ -37,6 +38,9 @@ HEADER_NAMES = {
     "live": {"day": ("x-rate-limit-24-hour", "x-24-hour-usage", "x-24-hour-requests-left")},
     "documented": {"day": ("x-rate-limit-daily", "x-daily-usage", "x-daily-requests-left")},
 }
+# Routes Apollo answers only for a master key, whatever routes a key was given.
+MASTER_ONLY = frozenset({"api/v1/labels/index"})
+LABELS_SHAPES = ("array", "object")  # GET /labels: a bare array, or {"labels": [...]}
 _COMMON_HEADERS = {"minute": ("x-rate-limit-minute", "x-minute-usage", "x-minute-requests-left"),
                    "hour": ("x-rate-limit-hourly", "x-hourly-usage", "x-hourly-requests-left")}
 
@@ -89,7 +93,8 @@ class ApolloApp(App):
     keys next to a master ``api_key``. ``limits`` are per route and window.
     ``header_style`` picks the daily header spelling: ``live`` (``x-rate-limit-24-hour``...)
     or ``documented`` (``x-rate-limit-daily``...). ``retry_after`` sends ``Retry-After`` on
-    429s.
+    429s. ``labels_shape`` is how ``GET /labels`` answers: ``array`` (as documented) or
+    ``object`` (``{"labels": [...]}``, as some accounts see it).
     """
 
     name = "apollo"
@@ -97,10 +102,13 @@ class ApolloApp(App):
     def __init__(self, store: ApolloStore, *, api_key: str,
                  key_routes: Iterable[str] | Mapping[str, Iterable[str] | None] | None = None,
                  limits: Mapping[str, int | None] | None = None, retry_after: bool = True,
-                 header_style: str = "live", seed: int = 0):
+                 header_style: str = "live", labels_shape: str = "array", seed: int = 0):
         super().__init__(seed)
         if header_style not in HEADER_NAMES:
             raise ValueError(f"header_style must be 'live' or 'documented', not {header_style!r}")
+        if labels_shape not in LABELS_SHAPES:
+            raise ValueError(f"labels_shape must be 'array' or 'object', not {labels_shape!r}")
+        self.labels_shape = labels_shape
         self.store = store
         self.keys: dict[str, frozenset[str] | None] = {}
         if isinstance(key_routes, Mapping):
@@ -131,6 +139,7 @@ class ApolloApp(App):
         self._endpoint("DELETE", PREFIX + r"/contacts/" + CONTACT_ID, "contacts/destroy",
                        self.destroy_contact)
         self._endpoint("GET", PREFIX + r"/contact_stages/?", "contact_stages/index", self.stages)
+        self._endpoint("GET", PREFIX + r"/labels/?", "labels/index", self.labels)
         self._endpoint("GET", PREFIX + r"/auth/health", "auth/health", self.health)
 
         self.admin_routes[("POST", "/__sandbox/clock")] = self._admin_clock
@@ -166,8 +175,10 @@ class ApolloApp(App):
         if key is None or key not in self.keys:
             raise HTTPError(401, self.unauthorized())
         allowed = self.keys[key]
-        # Apollo refuses deletes to API keys altogether (recorded: api/v1/contacts/destroy).
-        if route == _route_name("contacts/destroy") or (allowed is not None and route not in allowed):
+        # Apollo refuses deletes to API keys altogether (recorded: api/v1/contacts/destroy),
+        # and some routes to every key that is not a master key.
+        if (route == _route_name("contacts/destroy")
+                or (allowed is not None and (route not in allowed or route in MASTER_ONLY))):
             raise HTTPError(403, self.inaccessible(route))
         verdict = self.limiter.hit(route)
         if not verdict.allowed:
@@ -471,6 +482,11 @@ class ApolloApp(App):
     def stages(self, request: Request) -> Response:
         """GET /contact_stages."""
         return json_response(200, {"contact_stages": self.store.stages()})
+
+    def labels(self, request: Request) -> Response:
+        """GET /labels ("Get a List of All Lists"): every list with its ``cached_count``."""
+        labels = self.store.all_labels()
+        return json_response(200, labels if self.labels_shape == "array" else {"labels": labels})
 
     def health(self, request: Request) -> Response:
         """GET /auth/health."""

@@ -10,6 +10,12 @@ The ordered ids of the first 50,000 matches are materialised once per query and 
 version, so paging through them costs one indexed lookup per page instead of an OFFSET
 scan; any write makes later pages see the new order, as offset paging on the real
 service does.
+
+Lists (labels) are kept twice: ``contact_labels`` holds every membership, and each of the
+first 63 lists also gets a bit in the contact's ``label_mask``. The mask sits in the
+covering indexes of the stage and sort columns, so a search filtered by stage and lists
+and sorted by a date reads only an index, never the contacts' JSON (a million contacts
+filtered by list answer in tens of milliseconds instead of seconds).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from .ids import apollo_id, to18
 DISPLAY_CAP = 50_000  # Apollo shows at most 50,000 records of a search...
 MAX_PAGES = 500  # ...as at most 500 pages
 STAGE_KIND, LABEL_KIND, USER_KIND, JOB_KIND, CONTACT_KIND = 0x5, 0x4, 0x3, 0x2, 0x6
+MASK_BITS = 63  # lists with a bit in label_mask; any further one is found through contact_labels
 TEAM_OWNER_ID = apollo_id(1, USER_KIND)  # the Apollo user the API key belongs to
 
 # Wire sort names → the column holding the value (all ISO strings that sort as text).
@@ -165,6 +172,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     email_last_opened_at TEXT,
     email_last_clicked_at TEXT,
     pushed INTEGER NOT NULL DEFAULT 0,
+    label_mask INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS contact_labels (
@@ -173,23 +181,28 @@ CREATE TABLE IF NOT EXISTS contact_labels (
     PRIMARY KEY (label_id, contact_rowid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stages (id TEXT PRIMARY KEY, name_key TEXT, position REAL, data BLOB);
-CREATE TABLE IF NOT EXISTS labels (id TEXT PRIMARY KEY, name TEXT, name_key TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS labels (id TEXT PRIMARY KEY, name TEXT, name_key TEXT UNIQUE,
+                                   data BLOB);
+CREATE TABLE IF NOT EXISTS label_bits (label_id TEXT PRIMARY KEY, bit INTEGER NOT NULL UNIQUE);
 """
 _INDEXES = {
     "contacts_email": "contacts(email_key)",
     "contacts_name": "contacts(name_key)",
-    "contacts_stage": "contacts(contact_stage_id)",
+    # Covering indexes for searches: filter by stage and lists, sort by a date.
+    "contacts_stage_created": "contacts(contact_stage_id, created_at, label_mask)",
+    "contacts_stage_updated": "contacts(contact_stage_id, updated_at, label_mask)",
     "contacts_sf_lead": "contacts(salesforce_lead_id)",
     "contacts_sf_contact": "contacts(salesforce_contact_id)",
-    "contacts_created": "contacts(created_at)",
-    "contacts_updated": "contacts(updated_at)",
+    "contacts_created_labels": "contacts(created_at, label_mask)",
+    "contacts_updated_labels": "contacts(updated_at, label_mask)",
 }
+_OLD_INDEXES = ("contacts_stage", "contacts_created", "contacts_updated")  # replaced by the above
 _COLUMNS = ("id", "email_key", "name_key", "keywords", "contact_stage_id", "salesforce_lead_id",
             "salesforce_contact_id", "created_at", "updated_at", "last_activity_date",
-            "email_last_opened_at", "email_last_clicked_at", "data")
+            "email_last_opened_at", "email_last_clicked_at", "label_mask", "data")
 
 
-def _columns(contact: Mapping) -> tuple:
+def _columns(contact: Mapping, label_mask: int = 0) -> tuple:
     """The indexed columns of a wire contact, in ``_COLUMNS`` order (data last)."""
     get = contact.get
     first, last, org = get("first_name") or "", get("last_name") or "", get("organization_name") or ""
@@ -205,7 +218,7 @@ def _columns(contact: Mapping) -> tuple:
             "\x1f".join(texts).lower(), get("contact_stage_id"), _sf18(get("salesforce_lead_id")),
             _sf18(get("salesforce_contact_id")), get("created_at"), get("updated_at"),
             get("last_activity_date"), get("email_last_opened_at"),
-            get("email_last_clicked_at"), orjson.dumps(contact))
+            get("email_last_clicked_at"), label_mask, orjson.dumps(contact))
 
 
 class ApolloStore:
@@ -229,7 +242,10 @@ class ApolloStore:
         self._db.executescript("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;"
                                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._create_indexes()
+        self._label_counts: tuple[int, dict[str, int]] | None = None  # (version, counts)
+        self._bits: dict[str, int] = dict(self._db.execute("SELECT label_id, bit FROM label_bits"))
         self._jobs = 0
         self._bulk_depth = 0  # inside bulk_load(): indexes are built when it ends
         self._version = 0  # bumped by every write; materialised searches check it
@@ -241,6 +257,37 @@ class ApolloStore:
     def _scalar(self, sql: str, params: Iterable = ()):
         row = self._db.execute(sql, tuple(params)).fetchone()
         return row[0] if row else None
+
+    def _migrate(self) -> None:
+        """Bring a store file written before lists were searchable by mask up to date."""
+        if "data" not in {r[1] for r in self._db.execute("PRAGMA table_info(labels)")}:
+            self._db.execute("ALTER TABLE labels ADD COLUMN data BLOB")
+        if "label_mask" in {r[1] for r in self._db.execute("PRAGMA table_info(contacts)")}:
+            return
+        self._db.execute("ALTER TABLE contacts ADD COLUMN label_mask INTEGER NOT NULL DEFAULT 0")
+        for name in _OLD_INDEXES:
+            self._db.execute(f"DROP INDEX IF EXISTS {name}")
+        self._bits = {}
+        masks: dict[int, int] = {}
+        for label_id, rowid in self._db.execute(
+                "SELECT label_id, contact_rowid FROM contact_labels").fetchall():
+            masks[rowid] = masks.get(rowid, 0) | self._label_mask((label_id,))
+        self._db.executemany("UPDATE contacts SET label_mask = ? WHERE rowid = ?",
+                             [(mask, rowid) for rowid, mask in masks.items()])
+
+    def _label_mask(self, label_ids: Iterable[str]) -> int:
+        """The mask bits of these lists, giving a bit to each list seen for the first time
+        while bits are left."""
+        mask = 0
+        for label_id in label_ids:
+            bit = self._bits.get(label_id)
+            if bit is None and len(self._bits) < MASK_BITS:
+                bit = self._bits[label_id] = len(self._bits)
+                self._db.execute("INSERT INTO label_bits (label_id, bit) VALUES (?, ?)",
+                                 (label_id, bit))
+            if bit is not None:
+                mask |= 1 << bit
+        return mask
 
     def _create_indexes(self) -> None:
         for name, target in _INDEXES.items():
@@ -292,8 +339,9 @@ class ApolloStore:
                 for row in rows:
                     if not row.get("id"):
                         raise ValueError(f"an Apollo contact needs an id: {dict(row)!r:.200}")
-                    chunk.append((rowid, *_columns(row)))
-                    for label in row.get("label_ids") or ():
+                    label_ids = row.get("label_ids") or ()
+                    chunk.append((rowid, *_columns(row, self._label_mask(label_ids))))
+                    for label in label_ids:
                         labels.append((label, rowid))
                     rowid += 1
                     if len(chunk) >= batch:
@@ -309,6 +357,7 @@ class ApolloStore:
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._bits = dict(self._db.execute("SELECT label_id, bit FROM label_bits"))
                 raise
             finally:
                 if empty:
@@ -353,14 +402,17 @@ class ApolloStore:
             return count
 
     def load_labels(self, rows: Iterable[Mapping]) -> int:
-        """Insert or replace labels (``{"id", "name"}``), the lists ``label_names`` refer to."""
+        """Insert or replace labels (lists), wire-shaped: ``{"id", "name"}`` and any other
+        fields ``GET /labels`` shows (``cached_count`` is always counted afresh)."""
         with self._lock:
             count = 0
             for row in rows:
+                data = {k: v for k, v in row.items() if k != "cached_count"}
                 self._db.execute(
-                    "INSERT OR REPLACE INTO labels (id, name, name_key) VALUES (?, ?, ?)",
-                    (row["id"], row["name"], row["name"].casefold()))
+                    "INSERT OR REPLACE INTO labels (id, name, name_key, data) VALUES (?, ?, ?, ?)",
+                    (row["id"], row["name"], row["name"].casefold(), orjson.dumps(data)))
                 count += 1
+            self._version += 1
             return count
 
     # -- stages and labels ---------------------------------------------------------------------
@@ -390,6 +442,29 @@ class ApolloStore:
                 if row:
                     out.append({"id": row[0], "name": row[1], "modality": "contacts",
                                 "team_id": TEAM_OWNER_ID})
+        return out
+
+    def all_labels(self) -> list[dict]:
+        """Every list of contacts, wire-shaped as ``GET /labels`` answers, by name.
+
+        ``cached_count`` is how many contacts are in the list now (counted once per store
+        version: one pass over the label index, not one per list).
+        """
+        with self._lock:
+            if self._label_counts is None or self._label_counts[0] != self._version:
+                counts = dict(self._db.execute(
+                    "SELECT label_id, count(*) FROM contact_labels GROUP BY label_id"))
+                self._label_counts = (self._version, counts)
+            counts = self._label_counts[1]
+            rows = self._db.execute(
+                "SELECT id, name, data FROM labels ORDER BY name_key, id").fetchall()
+        out = []
+        for label_id, name, data in rows:
+            label = {"id": label_id, "name": name, "modality": "contacts",
+                     "user_id": TEAM_OWNER_ID}
+            label.update(orjson.loads(data) if data else {})
+            label["cached_count"] = counts.get(label_id, 0)
+            out.append(label)
         return out
 
     def _label_ids(self, names: Iterable[str]) -> list[str]:
@@ -470,9 +545,15 @@ class ApolloStore:
             conds.append(f"contact_stage_id IN ({', '.join('?' * len(query.stage_ids))})")
             params.extend(query.stage_ids)
         if query.label_ids:
-            conds.append("rowid IN (SELECT contact_rowid FROM contact_labels WHERE label_id IN "
-                         f"({', '.join('?' * len(query.label_ids))}))")
-            params.extend(query.label_ids)
+            if len(self._bits) < MASK_BITS or all(l in self._bits for l in query.label_ids):
+                # Every list that any contact is in has a bit (a list without one is in
+                # no contact): the mask answers from the covering indexes.
+                conds.append("(label_mask & ?) != 0")
+                params.append(self._label_mask_of(query.label_ids))
+            else:
+                conds.append("rowid IN (SELECT contact_rowid FROM contact_labels WHERE label_id "
+                             f"IN ({', '.join('?' * len(query.label_ids))}))")
+                params.extend(query.label_ids)
         for token in query.keywords:
             if plausible_email(token):
                 # A whole address finds the contact whose email it is, through the index
@@ -482,6 +563,14 @@ class ApolloStore:
                 conds.append("instr(keywords, ?) > 0")
             params.append(token)
         return (" AND ".join(conds) or "1"), params
+
+    def _label_mask_of(self, label_ids: Iterable[str]) -> int:
+        """The mask of lists that already have bits (never assigns one)."""
+        mask = 0
+        for label_id in label_ids:
+            if label_id in self._bits:
+                mask |= 1 << self._bits[label_id]
+        return mask
 
     def search_ids(self, query: ContactQuery) -> tuple[int, array]:
         """``(total matches, rowids of the first 50,000 in order)``, materialised per version."""
@@ -531,7 +620,7 @@ class ApolloStore:
         return row[0], orjson.loads(row[1])
 
     def _save(self, rowid: int, contact: dict, *, pushed: bool | None = None) -> None:
-        cols = _columns(contact)
+        cols = _columns(contact, self._label_mask(contact.get("label_ids") or ()))
         assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
         params = list(cols[1:])
         if pushed is not None:
@@ -640,7 +729,8 @@ class ApolloStore:
             contact["updated_at"] = now
             self._db.execute(
                 f"INSERT INTO contacts (rowid, {', '.join(_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' * len(_COLUMNS))})", (number, *_columns(contact)))
+                f"VALUES (?, {', '.join('?' * len(_COLUMNS))})",
+                (number, *_columns(contact, self._label_mask(contact.get("label_ids") or ()))))
             self._db.executemany("INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
                                  [(label, number) for label in contact.get("label_ids") or ()])
             self._next_number = number + 1

@@ -13,6 +13,7 @@ been reconciled before would have them.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import random
 import time
@@ -31,6 +32,18 @@ from . import ids, names
 
 DAY = 86400
 PULL_EVERY = 6 * 3600  # the simulated Concord pulled every six hours
+# How many contact lists a contact is in: 0 for 8%, 1 for 60%, 2 for 26%, 3 for 6%.
+LISTS_PER_CONTACT = ((0.08, 0), (0.68, 1), (0.94, 2), (1.0, 3))
+LIST_KIND = 0x8  # the id kind of the generated lists
+_MASK64 = (1 << 64) - 1
+
+
+def _mix64(value: int) -> int:
+    """SplitMix64's finaliser: a cheap, well-spread hash of a 64-bit integer."""
+    value = (value + 0x9E3779B97F4A7C15) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
 
 
 @dataclass
@@ -153,6 +166,15 @@ class Dataset:
         )
         self._companies = max(8, records // 12)
         self._stage_ids = [ids.apollo_id(i + 1, kind=0x7) for i in range(len(names.STAGES))]
+        self._list_ids = [ids.apollo_id(i + 1, kind=LIST_KIND) for i in range(len(names.LISTS))]
+        # 16-bit draws map to a list count and to a list through these tables.
+        self._lists_wanted = bytes(next(k for bound, k in LISTS_PER_CONTACT if d / 65536 < bound)
+                                   for d in range(65536))
+        weights = [w for _, w in names.LISTS]
+        cumulative = [sum(weights[:i + 1]) / sum(weights) for i in range(len(weights))]
+        self._list_pick = bytes(bisect.bisect_right(cumulative, d / 65536) for d in range(65536))
+        self._list_salt = _mix64(seed ^ 0x4C4953545321)
+        self._list_counts: list[int] | None = None
         self._company_cache: dict[int, tuple[str, str, str]] = {}
         self._apollo_user = ids.to18(ids.APOLLO_SYNC_USER)
         self._other_user = ids.to18(ids.OTHER_USER)
@@ -168,6 +190,44 @@ class Dataset:
 
     def stage_names(self) -> dict[str, str]:
         return {s["id"]: s["name"] for s in self.stages()}
+
+    def labels(self) -> list[dict]:
+        """The team's contact lists, as ``GET /labels`` lists them (``cached_count`` exact)."""
+        if self._list_counts is None:
+            counts = [0] * len(self._list_ids)
+            index = {list_id: i for i, list_id in enumerate(self._list_ids)}
+            for number, situation in enumerate(self._order(), start=1):
+                if situation != "sfdc_only":  # the one situation without an Apollo contact
+                    for list_id in self.contact_label_ids(number):
+                        counts[index[list_id]] += 1
+            self._list_counts = counts
+        created = self.now_s - 800 * DAY
+        return [{"id": list_id, "name": name, "modality": "contacts",
+                 "cached_count": self._list_counts[i], "user_id": ids.apollo_id(1, kind=0x3),
+                 "created_at": _apollo_ts(created + i * 30 * DAY),
+                 "updated_at": _apollo_ts(self.now_s - (i + 1) * 3600)}
+                for i, (list_id, (name, _)) in enumerate(zip(self._list_ids, names.LISTS))]
+
+    def contact_label_ids(self, number: int) -> list[str]:
+        """The lists contact ``number`` is in: a pure function of the seed and the number,
+        apart from the scenario generator's random stream so its choices stay as they were."""
+        # One 64-bit hash gives four 16-bit draws: how many lists, then up to three picks.
+        value = _mix64(self._list_salt ^ number)
+        wanted = self._lists_wanted[value & 0xFFFF]
+        chosen: list[int] = []
+        draws, hashes = 3, 1
+        while len(chosen) < wanted:
+            if draws:
+                value, draws = value >> 16, draws - 1
+            else:  # repeated picks used the draws up: hash again
+                value = _mix64(self._list_salt ^ number ^ hashes << 40)
+                draws, hashes = 3, hashes + 1
+            pick = self._list_pick[value & 0xFFFF]
+            if pick not in chosen:
+                chosen.append(pick)
+        if wanted > 1:
+            chosen.sort()
+        return [self._list_ids[i] for i in chosen]
 
     def company(self, index: int) -> tuple[str, str, str]:
         """``(name, domain, account id)`` of company ``index``; stable for a seed."""
@@ -195,14 +255,18 @@ class Dataset:
 
     # -- the scenarios ----------------------------------------------------------------------
 
-    def scenarios(self) -> Iterator[Scenario]:
-        """Every generated pair, in a seeded order."""
+    def _order(self, rng: random.Random | None = None) -> list[str]:
+        """The situation of every pair, in the seeded order (``rng`` goes on from there)."""
         order = []
         for name in SITUATION_NAMES:
             order.extend([name] * self.counts[name])
+        (rng or random.Random(self.seed)).shuffle(order)
+        return order
+
+    def scenarios(self) -> Iterator[Scenario]:
+        """Every generated pair, in a seeded order."""
         rng = random.Random(self.seed)
-        rng.shuffle(order)
-        for number, situation in enumerate(order, start=1):
+        for number, situation in enumerate(self._order(rng), start=1):
             yield _Builder(self, number, situation, rng).build()
 
     def apollo_contacts(self) -> Iterator[dict]:
@@ -328,7 +392,7 @@ class _Builder:
             "contact_emails": ([{"email": email, "position": 0, "email_status": status,
                                  "source": "User Managed" if linked else "Apollo"}] if email else []),
             "contact_stage_id": stage or self.stage,
-            "label_ids": [],
+            "label_ids": self.d.contact_label_ids(self.n),
             "source": "crm" if linked and not self.pushed else "search",
             "existence_level": "full",
             **sf_link,

@@ -66,3 +66,16 @@ STAGES = [
     ("Interested", "succeeded"), ("Not Interested", "failed"), ("Unresponsive", "failed"),
     ("Do Not Contact", "failed"), ("Bad Data", "failed"), ("Changed Job", "failed"),
 ]
+
+# Contact lists (Apollo "labels") of a workspace, with how often each is picked: uneven, as
+# a few big lists (newsletter, a region) and many small campaign lists are in real teams.
+LISTS = [
+    ("Newsletter subscribers", 22), ("North America Mid-Market", 16), ("EMEA Enterprise", 14),
+    ("Free trial sign-ups", 12), ("Q3 Webinar", 9), ("Re-engagement 2025", 8),
+    ("Product-qualified leads", 7), ("Q1 Webinar", 7), ("Trade show 2026", 6),
+    ("Outbound - CTOs", 6), ("APAC Expansion", 5), ("Outbound - CFOs", 5),
+    ("Competitor users", 5), ("DACH Prospects", 5), ("Partner referrals", 4),
+    ("Inbound demo requests", 4), ("Top 500 accounts", 4), ("Churned customers", 3),
+    ("SaaStr Annual 2025", 3), ("Lost opportunities", 3), ("Customer advocates", 2),
+    ("Hiring managers", 2), ("Podcast guests", 1), ("Board introductions", 1),
+]

@@ -365,10 +365,13 @@ def load_dataset(sf_store, apollo_store: ApolloStore, dataset, *, chunk: int = 2
 
     A dataset that offers ``scenarios()`` is generated once and split as it streams;
     otherwise its ``salesforce_records()``, ``salesforce_history()`` and
-    ``apollo_contacts()`` are read one after the other.
+    ``apollo_contacts()`` are read one after the other. Its lists of contacts come from
+    ``labels()``, if it has them.
     """
+    labels = getattr(dataset, "labels", None)
     counts = {"accounts": sf_store.load_accounts(dataset.accounts()),
               "stages": apollo_store.load_stages(dataset.stages()),
+              "labels": apollo_store.load_labels(labels()) if labels else 0,
               "salesforce_records": 0, "salesforce_history": 0, "apollo_contacts": 0}
     scenarios = getattr(dataset, "scenarios", None)
     with apollo_store.bulk_load():

@@ -292,13 +292,34 @@ class ApolloSource:
 
     def search(self, *, page: int = 1, per_page: int = PER_PAGE,
                sort_by: str = "contact_updated_at", ascending: bool = False,
-               stage_ids: list[str] | None = None) -> dict:
-        """``POST /contacts/search``: one page (``contacts``, ``pagination``)."""
+               stage_ids: list[str] | None = None, label_ids: list[str] | None = None) -> dict:
+        """``POST /contacts/search``: one page (``contacts``, ``pagination``).
+
+        ``stage_ids`` and ``label_ids`` (lists) filter; several ids of one kind match any.
+        """
         body: dict = {"page": page, "per_page": per_page, "sort_by_field": sort_by,
                       "sort_ascending": ascending}
         if stage_ids:
             body["contact_stage_ids"] = list(stage_ids)
+        if label_ids:
+            body["contact_label_ids"] = list(label_ids)
         return self.request("POST", "/contacts/search", body, route="api/v1/contacts/search")
+
+    def contact_lists(self) -> list[dict]:
+        """``GET /labels``: the team's lists of contacts (id, name, cached_count, ...).
+
+        Apollo answers a bare array, some accounts ``{"labels": [...]}``; both are read.
+        Lists of accounts (``modality`` other than ``contacts``) are left out. Needs a master
+        key: :class:`~core.sources.errors.PermissionDenied` otherwise.
+        """
+        answer = self.request("GET", "/labels", route="api/v1/labels")
+        if isinstance(answer, dict):
+            answer = answer.get("labels") or []
+        if not isinstance(answer, list):
+            raise SourceError(SYSTEM, f"{self.label} answered the list of lists with something "
+                                      f"that is not a list ({type(answer).__name__}).")
+        return [item for item in answer if isinstance(item, dict) and item.get("id")
+                and item.get("modality", "contacts") == "contacts"]
 
     def contact_stages(self) -> list[dict]:
         """``GET /contact_stages``: the team's stages (id, name, ...)."""

@@ -62,3 +62,28 @@ def test_a_large_dataset_is_streamed_not_held():
     assert count == 8_000
     # Only the shuffled situation list and the company table grow with N (a few bytes a pair).
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_contacts_are_in_uneven_lists_decided_by_the_seed():
+    dataset = Dataset(5_000, seed=3, now=NOW)
+    lists = dataset.labels()
+    assert len(lists) == 24 and len({l["id"] for l in lists}) == 24
+    assert all(l["modality"] == "contacts" and l["id"].startswith("08") for l in lists)
+    per_contact, counts = [], {l["id"]: 0 for l in lists}
+    for scenario in dataset.scenarios():
+        if scenario.apollo:
+            label_ids = scenario.apollo["label_ids"]
+            per_contact.append(len(label_ids))
+            for label_id in label_ids:
+                counts[label_id] += 1
+    # cached_count is exact; a few lists are large, many small
+    assert {l["id"]: l["cached_count"] for l in lists} == counts
+    sizes = sorted(counts.values())
+    assert sizes[-1] > 10 * sizes[0] > 0
+    # about 8% of contacts are in no list, most in one or two
+    assert 0.06 < per_contact.count(0) / len(per_contact) < 0.10
+    assert (per_contact.count(1) + per_contact.count(2)) / len(per_contact) > 0.8
+    again = [s.apollo["label_ids"] for s in Dataset(300, seed=3, now=NOW).scenarios() if s.apollo]
+    other = [s.apollo["label_ids"] for s in Dataset(300, seed=4, now=NOW).scenarios() if s.apollo]
+    first = [s.apollo["label_ids"] for s in Dataset(300, seed=3, now=NOW).scenarios() if s.apollo]
+    assert again == first and other != first

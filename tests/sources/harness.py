@@ -155,9 +155,10 @@ APOLLO_KEY = "apollo-test-key-0123456789"
 
 
 def make_contacts(stages: list[tuple[str | None, int]], *, start_seconds: int = 1_700_000_000,
-                  updated_like_created: bool = False) -> list[dict]:
+                  updated_like_created: bool = False, lists=None) -> list[dict]:
     """Wire-shaped contacts: ``stages`` lists ``(stage_id or None, how many)`` in creation
-    order. ``updated_at`` is a shuffle of the creation order unless ``updated_like_created``."""
+    order. ``updated_at`` is a shuffle of the creation order unless ``updated_like_created``.
+    ``lists(number)``, if given, says which list ids contact ``number`` (0-based) is in."""
     import time as _time
 
     from core.sandbox.ids import apollo_id
@@ -177,7 +178,8 @@ def make_contacts(stages: list[tuple[str | None, int]], *, start_seconds: int = 
                 "organization_name": f"Company {number % 97}",
                 "email": f"person{number}@company{number % 97}.example",
                 "email_status": "verified", "email_from_customer": False,
-                "contact_stage_id": stage_id, "label_ids": [],
+                "contact_stage_id": stage_id,
+                "label_ids": list(lists(number)) if lists else [],
                 "salesforce_id": None, "salesforce_lead_id": None, "salesforce_contact_id": None,
                 "created_at": stamp(start_seconds + number),
                 "updated_at": stamp(start_seconds + total + shuffled)})
@@ -189,7 +191,8 @@ class ApolloOnly:
     """One Apollo emulator over HTTPS with the given contacts; its clock runs in real time
     and moves on whenever the client "sleeps", so rate-limit windows pass instantly."""
 
-    def __init__(self, tls_material, contacts: list[dict], *, limits=None, **app_options):
+    def __init__(self, tls_material, contacts: list[dict], *, limits=None, labels=(),
+                 **app_options):
         from core.sandbox.apollo_api import ApolloApp
         from core.sandbox.apollo_store import ApolloStore, default_stages
         from core.sandbox.clock import SandboxClock
@@ -199,6 +202,7 @@ class ApolloOnly:
         self.store = ApolloStore(clock=self.clock)
         self.stages = default_stages()
         self.store.load_stages(self.stages)
+        self.store.load_labels(labels)
         self.store.load_contacts(contacts)
         self.app = ApolloApp(self.store, api_key=APOLLO_KEY,
                              limits=dict(UNLIMITED) if limits is None else limits, **app_options)

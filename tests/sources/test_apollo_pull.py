@@ -11,6 +11,7 @@ import core.pull_apollo as pull_apollo
 from core.cache import Cache
 from core.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
 from core.sandbox.apollo_store import default_stages
+from core.sandbox.ids import apollo_id
 
 from .harness import ApolloOnly, make_contacts, snapshot
 
@@ -253,5 +254,143 @@ def test_a_full_pull_supersedes_an_unfinished_incremental_one(tls_material, tmp_
             source = apollo.source()
             assert pull_all(cache, apollo=source).apollo.mode == "incremental"
             assert source.api_calls == 1
+    finally:
+        apollo.close()
+
+
+# -- splitting large stages by list ---------------------------------------------------------
+
+LISTS = [{"id": apollo_id(i + 1, kind=0x8), "name": name, "modality": "contacts"}
+         for i, name in enumerate(("Newsletter", "EMEA Enterprise", "Q3 Webinar",
+                                   "Trade show 2026", "Partner referrals", "Board intros"))]
+LIST_IDS = [label["id"] for label in LISTS]
+
+
+def in_lists(number: int, *, unlisted=lambda n: n < 8_000) -> list[str]:
+    """Uneven lists (40/25/15/10/7/3 %), every fourth contact in a second one; ``unlisted``
+    contacts (by default the oldest 8,000, imported before lists were used) in none."""
+    if unlisted(number):
+        return []
+    share = (number * 2654435761) % 100
+    first = next(i for i, bound in enumerate((40, 65, 80, 90, 97, 100)) if share < bound)
+    chosen = {first, (first + 2) % 6} if number % 4 == 0 else {first}
+    return [LIST_IDS[i] for i in sorted(chosen)]
+
+
+def test_a_stage_of_130000_is_split_by_list_and_pulled_completely(tls_material, tmp_path):
+    started = time.monotonic()
+    contacts = make_contacts([(COLD, 130_000), (REPLIED, 20_000)], lists=in_lists)
+    apollo = ApolloOnly(tls_material, contacts, labels=LISTS)
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            source = apollo.source()
+            result = pull_all(cache, apollo=source).apollo
+            # Then every contact is stored once, those in two lists counted once
+            assert result.status == COMPLETE, result.message
+            assert len(pulled_ids(cache)) == 150_000
+            assert result.details["apollo_full"]["reached"] == 150_000
+            slices = {s["name"]: s for s in result.details["apollo_full"]["slices"]}
+            cold = {k: v for k, v in slices.items() if k.startswith("stage Cold")}
+            assert "stage Cold, list Newsletter" in cold and "stage Cold, in no list" in cold
+            assert sum(s["total"] for s in cold.values()) == 130_000
+            assert all(s["seen"] == s["total"] for s in slices.values())
+            assert slices["stage Cold, in no list"]["total"] == 8_000
+            assert slices["stage Replied"] == {"name": "stage Replied", "total": 20_000,
+                                               "seen": 20_000}
+            # The lists hold 1.25 memberships a contact: reading them costs more than 1,500
+            # pages, but far less than every end of every slice.
+            pages = -(-sum(len(c["label_ids"]) for c in contacts[:130_000]) // 100)
+            assert 1_500 < source.api_calls < pages + 200 + 80 + 20, source.api_calls
+            assert cache.get_state("apollo:snapshot")["complete"] is True
+    finally:
+        apollo.close()
+    assert time.monotonic() - started < 90
+
+
+def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_material, tmp_path,
+                                                                       small_cap):
+    # Given a stage of 1,300 whose created and updated orders are the same (both ends reach
+    # 1,000), and every tenth contact in no list
+    contacts = make_contacts([(COLD, 1_300)], updated_like_created=True,
+                             lists=lambda n: in_lists(n, unlisted=lambda m: m % 10 == 0))
+    apollo = ApolloOnly(tls_material, contacts, labels=LISTS)
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            summary = pull_all(cache, apollo=apollo.source())
+            # Then every listed contact is reached, and the 30 unlisted ones in the middle
+            # are reported with the way to reach them
+            result = summary.apollo
+            assert result.status == INCOMPLETE
+            assert "1270 of 1300 contacts were reached, 30 not" in result.message
+            assert "stage Cold, in no list: reached 100 of 130" in result.message
+            assert "putting them in a list" in result.message
+            assert len(pulled_ids(cache)) == 1_270
+            assert cache.get_state("apollo:snapshot")["complete"] is False
+    finally:
+        apollo.close()
+
+
+def test_without_a_master_key_large_stages_are_not_split_and_the_message_says_why(
+        tls_material, tmp_path, small_cap):
+    contacts = make_contacts([(COLD, 1_300)], updated_like_created=True, lists=in_lists)
+    apollo = ApolloOnly(tls_material, contacts, labels=LISTS,
+                        key_routes=["contacts/search", "contact_stages/index", "labels/index"])
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            result = pull_all(cache, apollo=apollo.source()).apollo
+            assert result.status == INCOMPLETE
+            assert "stage Cold: reached 1000 of 1300" in result.message
+            assert "needs a master API key" in result.message
+    finally:
+        apollo.close()
+
+
+@pytest.mark.parametrize("labels_shape", ["array", "object"])
+def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path, small_cap,
+                                                    labels_shape):
+    # Given 1,300 contacts in no stage (too many for the unfiltered search's ends) and a
+    # list of accounts, which holds no contacts and must be left out
+    accounts_list = {"id": apollo_id(99, kind=0x8), "name": "Target accounts",
+                     "modality": "accounts"}
+    contacts = make_contacts([(None, 1_300), (COLD, 200)],
+                             lists=lambda n: in_lists(n, unlisted=lambda m: m < 100))
+    apollo = ApolloOnly(tls_material, contacts, labels=[*LISTS, accounts_list],
+                        labels_shape=labels_shape)
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            result = pull_all(cache, apollo=apollo.source()).apollo
+            assert result.status == COMPLETE, result.message
+            assert len(pulled_ids(cache)) == 1_500
+            names = [s["name"] for s in result.details["apollo_full"]["slices"]]
+            assert "contacts without a known stage, list Newsletter" in names
+            assert not any("Target accounts" in name for name in names)
+            none = [s for s in result.details["apollo_full"]["slices"]
+                    if s["name"].startswith("contacts without")]
+            assert sum(s["total"] for s in none) == 1_300
+            assert [s["total"] for s in none if s["name"].endswith("in no list")] == [100]
+    finally:
+        apollo.close()
+
+
+def test_a_pull_split_by_list_stops_and_resumes_to_the_same_cache(tls_material, tmp_path,
+                                                                  small_cap):
+    # Given a stage split by list, and 15 searches an hour
+    contacts = make_contacts([(COLD, 1_300), (REPLIED, 100)],
+                             lists=lambda n: in_lists(n, unlisted=lambda m: m < 60))
+    apollo = ApolloOnly(tls_material, contacts, labels=LISTS,
+                        limits={"minute": None, "hour": 15, "day": None})
+    try:
+        reference = reference_pull(apollo, tmp_path / "reference.sqlite")
+        apollo.app.limiter.reset()
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            stops = 0
+            while (summary := pull_all(cache, apollo=apollo.source())).apollo.status != COMPLETE:
+                # Then each pull stops cleanly and the next one goes on from there
+                assert summary.apollo.status == STOPPED, summary.apollo.message
+                stops += 1
+                assert stops < 20
+                apollo.clock.advance(hours=1, seconds=1)
+            assert stops >= 2
+            assert snapshot(cache) == reference
     finally:
         apollo.close()
