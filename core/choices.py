@@ -144,14 +144,13 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
     """
     wanted = {Strength(s).value for s in strengths}
     result = WritePlan()
-    sql, params = _PLAN_SQL, ()
     rows = []
     if link_ids is None:
-        rows = cache.conn.execute(sql).fetchall()
+        rows = cache.conn.execute(_PLAN_SQL).fetchall()
     else:
         for chunk in _chunks(link_ids):
             rows += cache.conn.execute(
-                sql + f" AND d.link_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                _PLAN_SQL + f" AND d.link_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     for (link_id, apollo_id, sf_id, sf_object, a_email, s_email, choice, choice_email,
          rec_winner, strength, status) in rows:
         if choice:

@@ -6,13 +6,12 @@ the same functions, so whatever the engine is tested on is what a real pull stor
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import orjson
 
 from .cache import iso, parse_time
 from .emails import comparison_key
-from .model import ApolloContact, EditTime, SalesforceRecord, TimeSource
+from .model import EditTime, TimeSource
 
 APOLLO_COLUMNS = (
     "id", "first_name", "last_name", "organization_name", "email", "email_key", "email_status",
@@ -142,57 +141,6 @@ def history_row(row: dict) -> tuple | None:
     new = row.get("NewValue")
     return (row["Id"], record_id, row.get("OldValue"), new, comparison_key(new),
             cache_time(row.get("CreatedDate")), row.get("CreatedById"))
-
-
-def _dt(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
-
-
-def apollo_contact(row, email_edit: EditTime | None = None, stage_name: str | None = None) -> ApolloContact:
-    """A model object from a cache row (a mapping with the ``apollo_contacts`` columns)."""
-    updated = _dt(row["updated_at"])
-    return ApolloContact(
-        id=row["id"],
-        email=row["email"],
-        email_status=row["email_status"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        organization_name=row["organization_name"],
-        email_from_customer=bool(row["email_from_customer"]),
-        contact_stage_id=row["contact_stage_id"],
-        contact_stage=stage_name,
-        salesforce_id=row["salesforce_id"],
-        salesforce_lead_id=row["salesforce_lead_id"],
-        salesforce_contact_id=row["salesforce_contact_id"],
-        created_at=_dt(row["created_at"]),
-        updated_at=updated,
-        email_edit=email_edit or EditTime.upper_bound(updated),
-    )
-
-
-def salesforce_record(row, email_edit: EditTime | None = None,
-                      apollo_user_ids: tuple[str, ...] = ()) -> SalesforceRecord:
-    """A model object from a cache row (a mapping with the ``sf_records`` columns)."""
-    modified = _dt(row["last_modified_at"])
-    return SalesforceRecord(
-        id=row["id"],
-        object=row["object"],
-        email=row["email"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        company=row["company"],
-        account_id=row["account_id"],
-        bounced_at=_dt(row["bounced_at"]),
-        bounce_reason=row["bounce_reason"],
-        is_converted=bool(row["is_converted"]),
-        converted_contact_id=row["converted_contact_id"],
-        created_at=_dt(row["created_at"]),
-        created_by_id=row["created_by_id"],
-        created_by_apollo=bool(row["created_by_id"]) and row["created_by_id"] in apollo_user_ids,
-        last_modified=modified,
-        system_modstamp=_dt(row["system_modstamp"]),
-        email_edit=email_edit or EditTime.upper_bound(modified),
-    )
 
 
 def edit_time(history_at: str | None, first_seen: str | None, prior_seen: str | None,

@@ -33,7 +33,7 @@ from ..model import UTC
 from ..workspace import Profile, Workspace
 from .errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      SourceError, SourceUnavailable)
-from .http import DEFAULT_TIMEOUT, RetryPolicy, make_session
+from .http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
 
 log = logging.getLogger(__name__)
 
@@ -137,17 +137,7 @@ class ApolloSource:
 
     def wait(self, seconds: float) -> None:
         """Wait; ends early with :class:`PullCancelled` when the pull is cancelled."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise PullCancelled()
-        if seconds > 0:
-            if self._sleep is not None:
-                self._sleep(seconds)
-            elif self.cancel is not None:
-                self.cancel.wait(seconds)
-            else:
-                time.sleep(seconds)
-        if self.cancel is not None and self.cancel.is_set():
-            raise PullCancelled()
+        cancellable_wait(seconds, sleep=self._sleep, cancel=self.cancel)
 
     def _wait_for_rate(self, seconds: float, reason: str) -> None:
         log.info("Apollo: %s; waiting %.1f s", reason, seconds)

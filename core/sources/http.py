@@ -60,6 +60,24 @@ class RetryPolicy:
         return self.rng.uniform(0.0, min(self.cap, self.base * (2 ** attempt)))
 
 
+def cancellable_wait(seconds: float, *, sleep=None, cancel=None) -> None:
+    """Wait ``seconds`` (with an injected ``sleep`` in tests); a set ``cancel`` event ends the
+    wait early with :class:`~core.sources.errors.PullCancelled`."""
+    from .errors import PullCancelled
+
+    if cancel is not None and cancel.is_set():
+        raise PullCancelled()
+    if seconds > 0:
+        if sleep is not None:
+            sleep(seconds)
+        elif cancel is not None:
+            cancel.wait(seconds)
+        else:
+            time.sleep(seconds)
+    if cancel is not None and cancel.is_set():
+        raise PullCancelled()
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """The ``Retry-After`` header in seconds (either form), or None."""
     value = response.headers.get("Retry-After")

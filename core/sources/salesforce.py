@@ -38,7 +38,7 @@ from ..model import UTC
 from ..workspace import SALESFORCE_API_VERSION, Profile, Workspace
 from .errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      QueryRefused, SourceError, SourceUnavailable)
-from .http import DEFAULT_TIMEOUT, RetryPolicy, make_session
+from .http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
 from .salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
                               PasswordAuth, RefreshTokenAuth, StaticTokenAuth)
 
@@ -214,16 +214,7 @@ class SalesforceSource:
 
     def wait(self, seconds: float) -> None:
         """Wait (backoff, bulk polls); ends early with :class:`PullCancelled` on a cancel."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise PullCancelled()
-        if self._sleep is not None:
-            self._sleep(seconds)
-        elif self.cancel is not None:
-            self.cancel.wait(seconds)
-        else:
-            time.sleep(seconds)
-        if self.cancel is not None and self.cancel.is_set():
-            raise PullCancelled()
+        cancellable_wait(seconds, sleep=self._sleep, cancel=self.cancel)
 
     def _observe(self, response: requests.Response) -> None:
         info = response.headers.get("Sforce-Limit-Info")

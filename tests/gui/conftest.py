@@ -10,28 +10,9 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
+from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """Secrets in a dict: what the tests can inspect after a dialog stored them."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.secrets.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @pytest.fixture(autouse=True)

@@ -14,28 +14,9 @@ import requests
 from core.cache import Cache
 from core.sandbox import tls
 from core.sandbox.workspace import start_sandbox
+from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that keeps secrets in a dict (a test stand-in for the OS keyring)."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.secrets.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @pytest.fixture
