@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
 
 from core.choices import WritePlan
 
+from . import sync_steps
+
 SAMPLE = 200  # writes listed in the dialog
 
 
@@ -55,6 +57,13 @@ class ConfirmWrites(QDialog):
         self.breakdown_label.setTextFormat(Qt.TextFormat.RichText)
         self.breakdown_label.setWordWrap(True)
         layout.addWidget(self.breakdown_label)
+        if plan.writes and not sync_steps.WRITE_BACK_AVAILABLE:
+            notice = QLabel("<b>This version cannot write to Apollo or Salesforce yet.</b> "
+                            "Confirming keeps your choices in this workspace; nothing is sent.")
+            notice.setObjectName("writeBackNotice")
+            notice.setTextFormat(Qt.TextFormat.RichText)
+            notice.setWordWrap(True)
+            layout.addWidget(notice)
         if plan.writes:
             table = QTableWidget(min(len(plan.writes), SAMPLE), 5)
             table.setHorizontalHeaderLabels(["System", "Record", "Now", "Will be", "Why"])

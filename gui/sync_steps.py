@@ -116,6 +116,11 @@ def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
     return PullOutcome(bool(parts), note, problems, summary)
 
 
+# Write-back (journaled, undoable writes to both systems) is not part of this version; the
+# confirmation says so before the user confirms, and write_plan writes nothing.
+WRITE_BACK_AVAILABLE = False
+
+
 class WriteBackPending(UserMessage):
     """Writing to Apollo and Salesforce is not part of Concord yet; nothing was written."""
 
