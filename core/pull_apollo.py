@@ -18,7 +18,8 @@ Apollo's contact search has no date filter and shows at most 500 pages of 100. S
   cover, is split further by list (``GET /labels``, master key): a slice per list, read
   from both ends, for the contacts whose first list (largest lists first) it is; the
   union counts of the first k lists give each slice's exact share. Its contacts in no list
-  can only come from both ends of the stage's created-at and updated-at orders. The ids
+  can only come from both ends of the stage's created-at and updated-at orders, which are
+  walked first (the listed contacts met there spare the lists' walks pages). The ids
   seen go to ``pull_seen``: a contact in several lists counts once, for its own slice, and
   a resumed pull knows new contacts from repeats and stops a slice once it has all of them.
 - **Commits**: pages are committed ten at a time (about 1,000 contacts) together with the
@@ -379,14 +380,17 @@ def _union(source: ApolloSource, plan: dict, group: str, labels: list[str]) -> i
 
 def _split_step(ctx: PullContext, source: ApolloSource, plan: dict, index: int,
                 pages: _Pages) -> None:
-    """Split the group of slice ``index`` by its next list, or finish splitting it.
+    """Split the group of slice ``index`` by list, list after list, then finish splitting.
 
     Lists go largest first. A list's slice counts the group's contacts whose first list it
-    is: the union count of the lists so far, less that of the lists before. The list's
-    first page is read here and its slice inserted before the group's, so it is walked
-    next. Once every contact is in a list before, or the lists are done, the group's slice
-    becomes its "in no list" slice, read from every end of the group's orders. The plan
-    changes only after the searches have answered, so a stop in between repeats the step.
+    is: the union count of the lists so far, less that of the lists before. Each list's
+    first page is read here and its slice goes after the group's. Once every contact is in
+    a list before, or the lists are done, the group's slice becomes its "in no list" slice,
+    walked first from every end of the group's orders: the listed contacts those walks
+    meet count for their lists, whose own walks then stop once the rest are found (near
+    the middle of their orders) instead of reading every page. The plan changes only after
+    a list's searches have answered and is committed with its pages, so a stop in between
+    repeats one list's searches.
     """
     slice_ = plan["slices"][index]
     split, group = slice_["split"], plan["groups"][slice_["group"]]
@@ -411,13 +415,12 @@ def _split_step(ctx: PullContext, source: ApolloSource, plan: dict, index: int,
         home = max(0, union - split["union"])
         split["union"] = max(split["union"], union)
         if home:
-            plan["slices"].insert(index, _slice(slice_["group"], label, name, total=home,
-                                                size=size, walks=_walks(size), first_page=page,
-                                                stage=stage))
+            split["slices"] = split.get("slices", 0) + 1
+            plan["slices"].insert(index + split["slices"],
+                                  _slice(slice_["group"], label, name, total=home, size=size,
+                                         walks=_walks(size), first_page=page, stage=stage))
         _Homes(plan).count(pages.new_contacts(page))
         pages.add(page)
-        if home:
-            return
     slice_.update(split=None, name=f"{group['name']}, in no list",
                   total=max(0, group["total"] - split["union"]))
 
@@ -472,8 +475,7 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
             plan["current"] = index
             slice_ = plan["slices"][index]
             if slice_.get("split"):
-                _split_step(ctx, source, plan, index, pages)
-                continue  # the slice at ``index`` is now a list's, or the group's last
+                _split_step(ctx, source, plan, index, pages)  # then walk it
             homes = _Homes(plan)
             stage, label = slice_["stage"], slice_["label"]
             # A slice stops once all its contacts are seen, some perhaps by earlier slices.
