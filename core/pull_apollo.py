@@ -306,12 +306,14 @@ class _Planner:
     Probe pages are kept in ``pages`` (stored, and counted once the plan is whole). A group
     too large for both ends of its orders gets one slice marked ``split``: it is split by
     list later, step by step, while the pull runs (see :func:`_split_step`), so the many
-    searches that takes are resumable like the rest.
+    searches that takes are resumable like the rest. Its probe page goes to ``uncounted``:
+    stored, but left for the split's slices to count.
     """
 
     def __init__(self, ctx: PullContext, source: ApolloSource, plan: dict):
         self.ctx, self.source, self.plan = ctx, source, plan
         self.pages: list[list[dict]] = []
+        self.uncounted: list[dict] = []
 
     def lists(self) -> list[list[str]]:
         """The team's lists of contacts as ``[id, name]``, largest first (asked once; none
@@ -332,8 +334,8 @@ class _Planner:
                first_page: list | None) -> None:
         self.plan["groups"][group] = {"name": name, "total": count}
         if count > 2 * CAP and self.lists():
-            # Split later; its first page is stored but not counted, the split's slices
-            # will count its contacts for their own lists.
+            # Split later: which slice its contacts count for is known only then.
+            self.uncounted.extend(first_page or ())
             self.plan["groups"][group]["lists"] = []
             slice_ = _slice(group, None, name, total=count, size=size, walks=list(EVERY_END),
                             first_page=None, stage=stage)
@@ -461,6 +463,7 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
         for page in planner.pages:
             homes.count(pages.new_contacts(page))
             pages.contacts.extend(page)
+        pages.contacts.extend(planner.uncounted)
     pages.commit()
     return plan
 
