@@ -289,6 +289,10 @@ def _v1_records(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (side, record_id, email_key)
         ) WITHOUT ROWID""")
     db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Email keys a Salesforce record moved away from, by change number: records still holding
+    # such an email (a Lead that was a Contact's twin) are re-matched by the next run.
+    db.execute("CREATE TABLE vacated_emails (seq INTEGER NOT NULL, email_key TEXT NOT NULL)")
+    db.execute("CREATE INDEX vacated_emails_seq ON vacated_emails(seq)")
     db["apollo_contacts"].create_index(["email_key"])
     db["apollo_contacts"].create_index(["seq"])
     # Incremental matching finds the contacts that point at a changed Salesforce record.
@@ -338,6 +342,15 @@ def _v2_decisions(db: sqlite_utils.Database) -> None:
             reason TEXT NOT NULL,
             PRIMARY KEY (apollo_id, sf_id)
         ) WITHOUT ROWID""")
+    # Blocking keys of one-sided records (fuzzy suggestions compare records sharing a key).
+    db.execute("""
+        CREATE TABLE link_blocks (
+            key TEXT NOT NULL,
+            side TEXT NOT NULL CHECK (side IN ('apollo', 'salesforce')),
+            record_id TEXT NOT NULL,
+            PRIMARY KEY (key, side, record_id)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX link_blocks_record ON link_blocks(record_id)")
     db.execute("""
         CREATE TABLE base (
             apollo_id TEXT NOT NULL,

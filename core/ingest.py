@@ -133,6 +133,9 @@ def _write(cache: Cache, table: _Table, rows: list[tuple], pulled_at: str, obser
         raws.append((row[0], raw))
     if moved:
         _keep_base(cache, table.side, moved, prior_seen or pulled_at)
+        if table.side == "salesforce":
+            cache.conn.executemany("INSERT INTO vacated_emails (seq, email_key) VALUES (?, ?)",
+                                   [(seq, old_key) for old_key, _ in moved.values() if old_key])
     cache.conn.executemany(table.upsert, writes)
     cache.conn.executemany(f"INSERT OR REPLACE INTO {table.raw} (id, raw) VALUES (?, ?)", raws)
     if observations:

@@ -15,7 +15,6 @@ changed since a given change number and those whose links they can affect.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -128,6 +127,14 @@ def _mark_dirty(conn, since_seq: int) -> None:
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT a.id FROM temp.dirty_sf d CROSS JOIN sf_records s ON s.id = d.id
         JOIN apollo_contacts a ON a.email_key = s.email_key WHERE s.email_key != ''""")
+    # Records still holding an email a Salesforce record moved away from (a Lead that was
+    # that Contact's twin, an Apollo contact that matched it by email).
+    conn.execute("""INSERT OR IGNORE INTO temp.dirty_sf
+        SELECT s.id FROM vacated_emails v CROSS JOIN sf_records s ON s.email_key = v.email_key
+        WHERE v.seq > ?""", (since_seq,))
+    conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
+        SELECT a.id FROM vacated_emails v CROSS JOIN apollo_contacts a ON a.email_key = v.email_key
+        WHERE v.seq > ?""", (since_seq,))
     # A changed Lead may stop (or start) being the twin noted on another pair's link.
     conn.execute("""INSERT OR IGNORE INTO temp.dirty_apollo
         SELECT l.apollo_id FROM temp.dirty_sf d CROSS JOIN links l ON l.twin_id = d.id
@@ -333,66 +340,89 @@ def _blocks(last_name: str, company: str, email_key: str) -> list[str]:
     return keys
 
 
-_UNLINKED_SF = """SELECT s.id, s.first_name, s.last_name, s.company, s.email_key
-    FROM links l JOIN sf_records s ON s.id = l.sf_id WHERE l.method = 'sf_only' {only}"""
-_UNLINKED_APOLLO = """SELECT a.id, a.first_name, a.last_name, a.organization_name, a.email_key
-    FROM links l JOIN apollo_contacts a ON a.id = l.apollo_id WHERE l.method = 'apollo_only' {only}"""
+_ONE_SIDED = {
+    "apollo": """SELECT a.id, a.last_name, a.organization_name, a.email_key
+        FROM links l JOIN apollo_contacts a ON a.id = l.apollo_id
+        WHERE l.method = 'apollo_only' {only}""",
+    "salesforce": """SELECT s.id, s.last_name, s.company, s.email_key
+        FROM links l JOIN sf_records s ON s.id = l.sf_id WHERE l.method = 'sf_only' {only}""",
+}
+_DIRTY_ONLY = {"apollo": "AND a.id IN (SELECT id FROM temp.dirty_apollo)",
+               "salesforce": "AND s.id IN (SELECT id FROM temp.dirty_sf)"}
+# Pairs of one-sided records sharing a blocking key, leaving out keys too common to compare.
+_CANDIDATES = """
+SELECT DISTINCT a.record_id, s.record_id, substr(a.key, 1, 1)
+FROM link_blocks a JOIN link_blocks s ON s.key = a.key AND s.side = 'salesforce'
+WHERE a.side = 'apollo' {only}
+  AND a.key NOT IN (SELECT key FROM link_blocks WHERE side = 'salesforce'
+                    GROUP BY key HAVING count(*) > :max_block)
+"""
 
 
 def _suggest(conn, incremental: bool = False) -> int:
     """Suggest links between unlinked Apollo contacts and unlinked Salesforce records.
 
-    A full run recomputes every suggestion; an incremental one only those involving the
-    records that changed (changed contacts against every unlinked record, and every unlinked
-    contact against the changed records).
+    Each one-sided record's blocking keys are kept in ``link_blocks``; records sharing a key
+    are scored by name and company. A full run rebuilds everything; an incremental one
+    refreshes the keys of the records that changed and scores only pairs involving them.
     """
-    if not incremental:
-        conn.execute("DELETE FROM link_suggestions")
-        found = _score(conn, _UNLINKED_SF.format(only=""), _UNLINKED_APOLLO.format(only=""))
-    else:
+    if incremental:
+        dirty = "(SELECT id FROM temp.dirty_apollo UNION ALL SELECT id FROM temp.dirty_sf)"
+        conn.execute(f"DELETE FROM link_blocks WHERE record_id IN {dirty}")
         conn.execute("DELETE FROM link_suggestions WHERE apollo_id IN (SELECT id FROM temp.dirty_apollo) "
                      "OR sf_id IN (SELECT id FROM temp.dirty_sf)")
-        found = _score(conn, _UNLINKED_SF.format(only=""), _UNLINKED_APOLLO.format(
-            only="AND a.id IN (SELECT id FROM temp.dirty_apollo)"))
-        found.update(_score(conn, _UNLINKED_SF.format(only="AND s.id IN (SELECT id FROM temp.dirty_sf)"),
-                            _UNLINKED_APOLLO.format(only="")))
+    else:
+        conn.execute("DELETE FROM link_blocks")
+        conn.execute("DELETE FROM link_suggestions")
+    for side, sql in _ONE_SIDED.items():
+        rows = conn.execute(sql.format(only=_DIRTY_ONLY[side] if incremental else ""))
+        conn.executemany("INSERT OR IGNORE INTO link_blocks (key, side, record_id) VALUES (?,?,?)",
+                         [(key, side, record_id) for record_id, last, company, email_key in rows
+                          for key in _blocks(last, company, email_key)])
+    only = ("AND (a.record_id IN (SELECT id FROM temp.dirty_apollo) "
+            "OR s.record_id IN (SELECT id FROM temp.dirty_sf))") if incremental else ""
+    candidates = conn.execute(_CANDIDATES.format(only=only), {"max_block": MAX_BLOCK}).fetchall()
+    found = _score(conn, candidates)
     conn.executemany(
         "INSERT OR REPLACE INTO link_suggestions (apollo_id, sf_id, score, reason) VALUES (?,?,?,?)",
         [(a, s, score, reason) for (a, s), (score, reason) in found.items()])
     return conn.execute("SELECT count(*) FROM link_suggestions").fetchone()[0]
 
 
-def _score(conn, sf_sql: str, apollo_sql: str) -> dict[tuple[str, str], tuple[float, str]]:
-    blocks: dict[str, list[tuple]] = defaultdict(list)
-    for sf_id, first, last, company, key in conn.execute(sf_sql):
-        name = f"{first} {last}".strip().lower()
-        for block in _blocks(last, company, key):
-            blocks[block].append((sf_id, name, company.lower()))
+def _names(conn, table: str, company: str, ids: set[str]) -> dict[str, tuple[str, str]]:
+    """``id -> (full name, company)`` lower-cased, for the records being scored."""
+    found = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for record_id, first, last, org in conn.execute(
+                f"SELECT id, first_name, last_name, {company} FROM {table} "
+                f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            found[record_id] = (f"{first} {last}".strip().lower(), (org or "").lower())
+    return found
+
+
+def _score(conn, candidates: list[tuple[str, str, str]]) -> dict[tuple[str, str], tuple[float, str]]:
+    """Score candidate pairs ``(apollo id, salesforce id, 'd'|'c')`` by name and company."""
+    apollo = _names(conn, "apollo_contacts", "organization_name", {c[0] for c in candidates})
+    salesforce = _names(conn, "sf_records", "company", {c[1] for c in candidates})
     found: dict[tuple[str, str], tuple[float, str]] = {}
-    if not blocks:
-        return found
-    for a_id, first, last, company, key in conn.execute(apollo_sql):
-        name = f"{first} {last}".strip().lower()
+    for a_id, sf_id, kind in candidates:
+        name, company = apollo[a_id]
+        sf_name, sf_company = salesforce[sf_id]
         if not name:
             continue
-        company_l = company.lower()
-        for block in _blocks(last, company, key):
-            candidates = blocks.get(block, ())
-            if len(candidates) > MAX_BLOCK:
-                continue
-            for sf_id, sf_name, sf_company in candidates:
-                name_score = fuzz.token_sort_ratio(name, sf_name)
-                if name_score < NAME_THRESHOLD:
-                    continue
-                company_score = (100.0 if block.startswith("d:")
-                                 else fuzz.token_set_ratio(company_l, sf_company))
-                if company_score < COMPANY_THRESHOLD:
-                    continue
-                score = round((name_score * 2 + company_score) / 3, 1)
-                via = "same email domain" if block.startswith("d:") else "similar company"
-                reason = f"names {name_score:.0f}% alike, {via}"
-                if score > found.get((a_id, sf_id), (0.0, ""))[0]:
-                    found[(a_id, sf_id)] = (score, reason)
+        name_score = fuzz.token_sort_ratio(name, sf_name)
+        if name_score < NAME_THRESHOLD:
+            continue
+        by_domain = kind == "d"
+        company_score = 100.0 if by_domain else fuzz.token_set_ratio(company, sf_company)
+        if company_score < COMPANY_THRESHOLD:
+            continue
+        score = round((name_score * 2 + company_score) / 3, 1)
+        reason = f"names {name_score:.0f}% alike, {'same email domain' if by_domain else 'similar company'}"
+        if score > found.get((a_id, sf_id), (0.0, ""))[0]:
+            found[(a_id, sf_id)] = (score, reason)
     return found
 
 
@@ -422,6 +452,7 @@ def _set_link(cache: Cache, apollo_id: str, sf_id: str, method: str) -> int:
     conn.executemany("DELETE FROM decisions WHERE link_id = ?", old)
     conn.executemany("DELETE FROM links WHERE link_id = ?", old)
     conn.execute("DELETE FROM link_suggestions WHERE apollo_id = ? OR sf_id = ?", (apollo_id, sf_id))
+    conn.execute("DELETE FROM link_blocks WHERE record_id IN (?, ?)", (apollo_id, sf_id))
     cur = conn.execute(
         "INSERT INTO links (apollo_id, sf_id, method, confirmed, agrees) VALUES (?, ?, ?, 1, "
         "(SELECT a.email_key = s.email_key FROM apollo_contacts a, sf_records s "

@@ -347,6 +347,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
                                round(time.perf_counter() - started, 3), round(matched - started, 3))
     with cache.transaction():
         cache.set_state("decided_seq", covered)
+        cache.conn.execute("DELETE FROM vacated_emails WHERE seq <= ?", (covered,))
         cache.conn.execute("UPDATE runs SET status = 'done', finished_at = ?, summary = ? "
                            "WHERE run_id = ?", (now_iso(), json.dumps(summary.as_dict()), run_id))
     return summary
