@@ -350,12 +350,14 @@ _ONE_SIDED = {
 _DIRTY_ONLY = {"apollo": "AND a.id IN (SELECT id FROM temp.dirty_apollo)",
                "salesforce": "AND s.id IN (SELECT id FROM temp.dirty_sf)"}
 # Pairs of one-sided records sharing a blocking key, leaving out keys too common to compare.
+# ``keys`` is every key (a full run) or the keys of the records that changed.
 _CANDIDATES = """
-SELECT DISTINCT a.record_id, s.record_id, substr(a.key, 1, 1)
-FROM link_blocks a JOIN link_blocks s ON s.key = a.key AND s.side = 'salesforce'
-WHERE a.side = 'apollo' {only}
-  AND a.key NOT IN (SELECT key FROM link_blocks WHERE side = 'salesforce'
-                    GROUP BY key HAVING count(*) > :max_block)
+SELECT DISTINCT a.record_id, s.record_id, substr(k.key, 1, 1)
+FROM {keys} k
+CROSS JOIN link_blocks a ON a.key = k.key AND a.side = 'apollo'
+CROSS JOIN link_blocks s ON s.key = k.key AND s.side = 'salesforce'
+WHERE (SELECT count(*) FROM link_blocks c WHERE c.key = k.key AND c.side = 'salesforce')
+      <= :max_block {only}
 """
 
 
@@ -379,9 +381,14 @@ def _suggest(conn, incremental: bool = False) -> int:
         conn.executemany("INSERT OR IGNORE INTO link_blocks (key, side, record_id) VALUES (?,?,?)",
                          [(key, side, record_id) for record_id, last, company, email_key in rows
                           for key in _blocks(last, company, email_key)])
-    only = ("AND (a.record_id IN (SELECT id FROM temp.dirty_apollo) "
-            "OR s.record_id IN (SELECT id FROM temp.dirty_sf))") if incremental else ""
-    candidates = conn.execute(_CANDIDATES.format(only=only), {"max_block": MAX_BLOCK}).fetchall()
+    if incremental:
+        keys = (f"(SELECT DISTINCT key FROM link_blocks WHERE record_id IN {dirty})")
+        only = ("AND (a.record_id IN (SELECT id FROM temp.dirty_apollo) "
+                "OR s.record_id IN (SELECT id FROM temp.dirty_sf))")
+    else:
+        keys, only = "(SELECT DISTINCT key FROM link_blocks)", ""
+    candidates = conn.execute(_CANDIDATES.format(keys=keys, only=only),
+                              {"max_block": MAX_BLOCK}).fetchall()
     found = _score(conn, candidates)
     conn.executemany(
         "INSERT OR REPLACE INTO link_suggestions (apollo_id, sf_id, score, reason) VALUES (?,?,?,?)",
