@@ -69,7 +69,8 @@ _GUARD_FOR = {"blank": Q_EMPTY, "invalid": Q_INVALID, "bounced": Q_BOUNCED}
 
 
 def _fmt_time(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M") if when else "an unknown time"
+    # isoformat is about twice as fast as strftime, and reasons are built for every pair.
+    return when.isoformat(" ", "minutes")[:16] if when else "an unknown time"
 
 
 def _fmt_edit(edit: EditTime) -> str:
