@@ -202,8 +202,13 @@ def _screenshot_when_ready(app, window: MainWindow, path: str, result: dict) -> 
         window.model.query_settled.connect(settled)
 
 
+def headless() -> bool:
+    """No display to open a window on (Linux without X11 or Wayland, no platform chosen)."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
+
+
 def offscreen_if_headless(screenshot: bool) -> None:
     """Use Qt's offscreen platform for a screenshot when there is no display."""
-    if screenshot and not os.environ.get("QT_QPA_PLATFORM") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if screenshot and headless():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -16,6 +16,18 @@ import argparse
 import sys
 
 WINDOW_COMMANDS = ("", "demo")
+NO_DISPLAY = ("concord: there is no display to open the window on. Run it from a desktop "
+              "session, or use `concord demo --text` (a summary in the terminal) or "
+              "`concord demo --screenshot PATH` (a picture of the window).")
+
+
+def _no_display() -> bool:
+    from .app import headless
+
+    if headless():
+        print(NO_DISPLAY, file=sys.stderr)
+        return True
+    return False
 
 
 def _demo_parser() -> argparse.ArgumentParser:
@@ -38,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "--workspace" or argv[0].startswith("--workspace="):
         args = _window_parser().parse_args(argv)
+        if _no_display():
+            return 3
         from .app import run_window
 
         return run_window(args.workspace)
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         from .app import offscreen_if_headless
 
         offscreen_if_headless(bool(args.screenshot))
+        if not args.screenshot and _no_display():
+            return 3
         from .app import run_demo
 
         return run_demo(args.records, args.seed, args.screenshot)

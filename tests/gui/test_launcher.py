@@ -41,3 +41,15 @@ def test_demo_screenshot_saves_a_picture_of_the_window(tmp_path):
 
     image = QImage(str(target))
     assert image.width() >= 1000 and image.height() >= 700
+
+
+def test_without_a_display_the_window_commands_say_what_to_do(monkeypatch, capsys):
+    from gui import launcher
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert launcher.main(["demo"]) == 3
+    assert launcher.main([]) == 3
+    message = capsys.readouterr().err
+    assert "no display" in message and "concord demo --text" in message
