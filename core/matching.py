@@ -95,6 +95,10 @@ def match(cache: Cache, since_seq: int | None = None) -> MatchCounts:
         if not fresh:
             _apply(conn, since_seq is None, counts)
             conn.execute("DROP TABLE temp.want")
+        # Links made by hand are never re-matched, but whether their emails agree can change.
+        conn.execute("""UPDATE links SET agrees = coalesce((SELECT a.email_key = s.email_key
+            FROM apollo_contacts a, sf_records s WHERE a.id = links.apollo_id
+            AND s.id = links.sf_id), 0) WHERE method IN ('manual', 'fuzzy')""")
         if since_seq is not None:
             _remember_rematched(conn)
         counts.twins = conn.execute(

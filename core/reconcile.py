@@ -70,22 +70,20 @@ class ReconcileSummary:
 
 # Agreeing pairs keep no decision row and no base row: their outcome is SAME and their base
 # is the value they agree on (see core.ingest, which stores the base when one side moves).
-_AGREEING = """JOIN apollo_contacts a ON a.id = l.apollo_id
-    JOIN sf_records s ON s.id = l.sf_id WHERE a.email_key = s.email_key"""
+# Matching has just noted which links agree (links.agrees) for every link in the run's scope.
 _FORGET_DECISIONS = {
-    "full": f"""DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM decisions d
-        JOIN links l ON l.link_id = d.link_id {_AGREEING})""",
-    "incremental": f"""DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM temp.scope sc
-        CROSS JOIN decisions d ON d.link_id = sc.link_id JOIN links l ON l.link_id = d.link_id
-        {_AGREEING})""",
+    "full": """DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM decisions d
+        CROSS JOIN links l ON l.link_id = d.link_id WHERE l.agrees = 1)""",
+    "incremental": """DELETE FROM decisions WHERE link_id IN (SELECT l.link_id FROM temp.scope sc
+        CROSS JOIN links l ON l.link_id = sc.link_id AND l.agrees = 1)""",
 }
 _FORGET_BASE = {
-    "full": f"""DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
-        FROM base b JOIN links l ON l.apollo_id = b.apollo_id AND l.sf_id = b.sf_id
-        {_AGREEING})""",
-    "incremental": f"""DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
-        FROM temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id
-        JOIN base b ON b.apollo_id = l.apollo_id AND b.sf_id = l.sf_id {_AGREEING})""",
+    "full": """DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
+        FROM base b CROSS JOIN links l ON l.apollo_id = b.apollo_id AND l.sf_id = b.sf_id
+        WHERE l.agrees = 1)""",
+    "incremental": """DELETE FROM base WHERE (apollo_id, sf_id) IN (SELECT b.apollo_id, b.sf_id
+        FROM temp.scope sc CROSS JOIN links l ON l.link_id = sc.link_id AND l.agrees = 1
+        CROSS JOIN base b ON b.apollo_id = l.apollo_id AND b.sf_id = l.sf_id)""",
 }
 
 _BUILD_SCOPE = (
@@ -95,6 +93,9 @@ _BUILD_SCOPE = (
     "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM sf_records s "
     "CROSS JOIN links l ON l.sf_id = s.id WHERE s.seq > :since",
     "INSERT OR IGNORE INTO temp.scope SELECT link_id FROM decisions WHERE in_flight = 1",
+    # A differing pair with no decision yet (e.g. a link just made by hand).
+    "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM links l WHERE l.agrees = 0 "
+    "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.link_id = l.link_id)",
 )
 
 
@@ -284,14 +285,13 @@ def _tally(conn, counts: DecideCounts) -> None:
                  - conn.execute("SELECT count(*) FROM links WHERE method IN "
                                 "('apollo_only', 'sf_only')").fetchone()[0])
     differing = 0
-    for native, rec, strength, status, two, n in conn.execute(
-            "SELECT d.native_rule, d.rec_rule, d.strength, d.status, l.apollo_id IS NOT NULL "
-            "AND l.sf_id IS NOT NULL, count(*) FROM decisions d JOIN links l USING (link_id) "
-            "GROUP BY 1, 2, 3, 4, 5"):
+    for native, rec, strength, status, n in conn.execute(
+            "SELECT native_rule, rec_rule, strength, status, count(*) FROM decisions "
+            "GROUP BY 1, 2, 3, 4"):
         for target, key in ((counts.by_rule, native), (counts.by_recommendation, rec),
                             (counts.by_strength, strength), (counts.by_status, status)):
             target[key] = target.get(key, 0) + n
-        differing += n if two else 0
+        differing += 0 if native in rules.ONE_SIDED_RULES else n
     same = two_sided - differing
     if same:
         for target, key in ((counts.by_rule, rules.SAME), (counts.by_recommendation, rules.SAME),

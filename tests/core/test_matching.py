@@ -102,3 +102,22 @@ def test_incremental_matching_follows_an_email_change(cache):
     matching.match(cache, since_seq=seq)
     assert links(cache) == {("a1", "003A", "email"), ("a2", "003B", "email")}
     assert cache.conn.execute("SELECT link_id FROM links WHERE apollo_id='a1'").fetchone()[0] == link_a1
+
+
+def test_a_manual_link_follows_its_emails_agreeing_or_not(cache):
+    from core.reconcile import reconcile
+
+    load(cache, [contact("a1", "jo@acme.com")], [sf("003A", "Contact", "x@y.com")])
+    reconcile(cache)
+    matching.link_manually(cache, "a1", "003A")
+    reconcile(cache)
+    assert cache.conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+    load(cache, records=[sf("003A", "Contact", "jo@acme.com", modified="2026-02-01T00:00:00.000+0000")],
+         when="2026-02-01T00:00:00.000Z")
+    reconcile(cache)
+    assert cache.conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0, "now in sync"
+    load(cache, [contact("a1", "jo.smith@acme.com", updated="2026-03-01T00:00:00.000Z")],
+         when="2026-03-01T00:00:00.000Z")
+    reconcile(cache, full=True)
+    rule = cache.conn.execute("SELECT native_rule FROM decisions").fetchone()[0]
+    assert rule == "ONE_SIDED", "differs again, and the full run sees it"
