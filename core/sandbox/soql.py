@@ -442,6 +442,10 @@ class CompiledQuery:
     count_sql: str
     fetch_sql: str
     relationships: list[tuple[str, schema.SObject]] = field(default_factory=list)
+    # Like fetch_sql, but ``[rowid, <the wire record as JSON text>]`` built by SQLite itself;
+    # takes ``:url`` (the sObjects URL prefix) and ``:ids``. None when the record would need
+    # more arguments than SQLite's json_object accepts.
+    json_sql: str | None = None
 
     @property
     def header(self) -> list[str]:
@@ -648,7 +652,51 @@ class _Compiler:
                      f"WHERE {MAIN}.rowid IN (SELECT value FROM json_each(?))")
         return CompiledQuery(self.soql, self.obj, columns, q.count_only, ids_sql, params,
                              count_sql, fetch_sql,
-                             [(name, self.joins[name][1]) for name, _ in related])
+                             [(name, self.joins[name][1]) for name, _ in related],
+                             self._json_sql(columns, joins))
+
+    def _json_sql(self, columns: list[Column], joins: str) -> str | None:
+        """SQL building each wire record (``attributes`` first, nested relationships where
+        first selected, booleans as JSON booleans) so a page needs no Python per record."""
+        def attributes(obj: schema.SObject, id_sql: str) -> str:
+            return f"json_object('attributes', json_object('type', {_literal(obj.name)}, " \
+                   f"'url', :url || {_literal(obj.name + '/')} || {id_sql})"
+
+        def value(column: Column) -> str:
+            if column.field.type == "boolean":
+                return (f"CASE WHEN {column.sql} IS NULL THEN NULL WHEN {column.sql} "
+                        "THEN json('true') ELSE json('false') END")
+            return column.sql
+
+        members: dict[str, list[str]] = {}  # key -> its value's SQL (nested: its parts)
+        for column in columns:
+            key = column.path[0]
+            if len(column.path) == 1:
+                members[key] = [value(column)]
+            else:
+                members.setdefault(key, []).append(f"{_literal(column.path[1])}, {value(column)}")
+        parts, arguments = [], 2
+        for key, sql in members.items():
+            if key in self.joins:
+                _, target, alias = self.joins[key]
+                nested = attributes(target, f'{alias}."Id"') + ", " + ", ".join(sql) + ")"
+                sql = [f'CASE WHEN {alias}."Id" IS NULL THEN NULL ELSE {nested} END']
+                arguments = max(arguments, 2 + 2 * len(members[key]))
+            parts.append(f"{_literal(key)}, {sql[0]}")
+        arguments = max(arguments, 2 + 2 * len(parts))
+        if arguments > _JSON_OBJECT_MAX_ARGS:
+            return None
+        record = attributes(self.obj, f'{MAIN}."Id"') + "".join(f", {p}" for p in parts) + ")"
+        return (f"SELECT {MAIN}.rowid, {record} FROM {self.obj.table} AS {MAIN}{joins} "
+                f"WHERE {MAIN}.rowid IN (SELECT value FROM json_each(:ids))")
+
+
+# SQLite's default limit on a function's arguments (SQLITE_MAX_FUNCTION_ARG).
+_JSON_OBJECT_MAX_ARGS = 127
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def compile_query(soql: str, *, include_deleted: bool = False) -> CompiledQuery:

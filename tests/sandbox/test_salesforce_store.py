@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 
 from core.sandbox.ids import CONCORD_USER, OTHER_USER, salesforce_id, to18
@@ -264,3 +265,23 @@ def test_concurrent_writers_are_serialised(sf_store):
     assert [sf_store.get("Contact", contact_id(n))["Email"] for n in (1, 2, 4, 5)] == [
         f"p{n}.19@x.example" for n in (1, 2, 4, 5)]
     assert len(sf_store.history("Contact", contact_id(1))) == 20
+
+
+# -- query pages: records as JSON built by SQLite are the records built in Python ------------
+
+@pytest.mark.parametrize("soql", [
+    "SELECT Id, FirstName, LastName, Email, AccountId, Account.Name, EmailBouncedDate, "
+    "CreatedDate, LastModifiedDate, SystemModstamp, IsDeleted FROM Contact",
+    "SELECT Id, Company, Email, IsConverted, ConvertedContactId, IsDeleted FROM Lead",
+    "SELECT Account.Name, Email, Account.Id, Id FROM Contact ORDER BY Email DESC",
+    "SELECT Id FROM Lead WHERE IsConverted = true",
+])
+def test_json_pages_equal_python_records(sf_store, soql):
+    sf_store.create("Contact", {"FirstName": "Zoë \"Q\" \\ O'Brien", "LastName": "Ünal\t😀",
+                                "Email": "zoe@bucher.example"}, user_id=OTHER_USER)
+    plan = sf_store.compile(soql)
+    ids = sf_store.query_ids(plan)
+    assert len(ids) > 0
+    expected = [orjson.dumps(r).decode() for r in sf_store.fetch_records(plan, ids, "60.0")]
+    assert sf_store.fetch_records_json(plan, ids, "60.0") == expected
+    assert sf_store.fetch_records_json(plan, ids[::-1], "60.0") == expected[::-1]  # page order
