@@ -67,6 +67,9 @@ def parse_time(text: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
+PAGE_SIZE = 16384
+
+
 def _create_private_file(path: Path) -> None:
     """Create the database file 0600 (and its directory 0700) before SQLite touches it."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -119,6 +122,9 @@ class Cache:
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=10.0)
+            # Takes effect only on a new, empty file: 16 KiB pages make bulk upserts about a
+            # quarter cheaper than the 4 KiB default (bench/pull.py measures ingest).
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")

@@ -21,6 +21,7 @@ def test_a_new_cache_is_created_private_with_the_whole_schema(tmp_path):
         assert {"apollo_contacts", "sf_records", "links", "decisions", "base", "observations",
                 "sf_email_history", "runs", "sync_state", "settings"} <= tables(cache.conn)
         assert cache.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cache.conn.execute("PRAGMA page_size").fetchone()[0] == cache_mod.PAGE_SIZE
         with cache.transaction():
             cache.set_state("probe", 1)
     assert file_mode(path) == 0o600
@@ -43,6 +44,8 @@ def test_migrating_from_the_previous_version_keeps_the_records(tmp_path):
     with Cache(path) as cache:
         assert cache.version() == SCHEMA_VERSION
         assert cache.conn.execute("SELECT email FROM apollo_contacts").fetchone()[0] == "Jo@Acme.com"
+        # An existing file keeps the page size it was made with.
+        assert cache.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert "decisions" in tables(cache.conn)
 
 
