@@ -12,6 +12,7 @@ checks the connection with one API call and keeps what it was given in the keyri
 from __future__ import annotations
 
 import threading
+import webbrowser
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
@@ -62,6 +63,8 @@ class ConnectDialog(QDialog):
     """Workspace name, Salesforce sign-in, Apollo API key; Save stores them."""
 
     saved = Signal(str)  # the workspace name
+    sign_in_page = Signal(str, bool)  # the browser sign-in address, whether a browser opened
+    open_browser = staticmethod(webbrowser.open)  # tests replace it with a fake browser
 
     def __init__(self, tasks: TaskManager | None, workspace: str = "default",
                  profile: Profile | None = None, parent=None, root=None,
@@ -157,6 +160,15 @@ class ConnectDialog(QDialog):
         self.sf_result.setWordWrap(True)
         sf_test.addWidget(self.sf_result, 1)
         sf_layout.addLayout(sf_test)
+        # The sign-in address, for when no browser opens (a remote or headless session):
+        # the user can copy it into a browser that reaches this machine.
+        self.sign_in_url = QLineEdit()
+        self.sign_in_url.setObjectName("signInUrl")
+        self.sign_in_url.setReadOnly(True)
+        self.sign_in_url.setAccessibleName("Sign-in address")
+        self.sign_in_url.hide()
+        sf_layout.addWidget(self.sign_in_url)
+        self.sign_in_page.connect(self._show_sign_in_page)
         layout.addWidget(sf)
 
         apollo = QGroupBox("Apollo")
@@ -297,6 +309,16 @@ class ConnectDialog(QDialog):
         label.setText("Waiting for the browser sign-in…" if form.profile.salesforce_auth == "pkce"
                       and system == "salesforce" else "Testing…")
 
+        def show_page(url: str) -> None:  # on the worker: a signal takes it to the UI thread
+            try:
+                opened = bool(self.open_browser(url))
+            except Exception:  # noqa: BLE001 (no usable browser is an answer, not a failure)
+                opened = False
+            try:
+                self.sign_in_page.emit(url, opened)
+            except RuntimeError:
+                pass  # the dialog was closed; its cancel ends the wait
+
         def run():
             if not workspace.exists():
                 workspace.create(form.profile)
@@ -309,16 +331,28 @@ class ConnectDialog(QDialog):
                 client_secret=secrets.get(credentials.SALESFORCE_CLIENT_SECRET) or None,
                 password=secrets.get(credentials.SALESFORCE_PASSWORD) or None,
                 security_token=secrets.get(credentials.SALESFORCE_SECURITY_TOKEN) or None,
-                cancel=cancel)
+                open_browser=show_page, cancel=cancel)
 
         def ok(result):
+            self.sign_in_url.hide()
             where = f" to {result.instance_url}" if result.instance_url else ""
             notices = " ".join(result.notices)
             label.setText(f"Connected{where}; kept in the keyring. {notices}".strip())
 
         def bad(error):
+            self.sign_in_url.hide()
             label.setText(f"Failed: {credentials.redact(str(error))}")
         self._run(run, ok, bad)
+
+    def _show_sign_in_page(self, url: str, opened: bool) -> None:
+        self.sf_result.setText(
+            "Waiting for the browser sign-in… If the page did not open, copy this address "
+            "into a browser on this computer:" if opened else
+            "No browser could be opened here. Copy this address into a browser on this "
+            "computer and sign in; Concord is waiting:")
+        self.sign_in_url.setText(url)
+        self.sign_in_url.setCursorPosition(0)
+        self.sign_in_url.show()
 
     def _browser_sign_in(self) -> None:
         self._test("salesforce")

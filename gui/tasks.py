@@ -338,7 +338,7 @@ class Detached(QObject):
                  progress: Callable[[str, int, int], None] | None = None, parent=None):
         super().__init__(parent)
         self.job = Job("start")
-        self.job._report = lambda phase, n, total: self._progress.emit(phase, n, total)
+        self.job._report = lambda phase, n, total: self._emit(self._progress, phase, n, total)
         self._on_done = done
         self._on_progress = progress
         # Bound slots of this (main-thread) object: emitted from the worker, run on the main thread.
@@ -365,7 +365,14 @@ class Detached(QObject):
             result, error = fn(self.job), None
         except BaseException as exc:
             result, error = None, exc
-        self._done.emit(result, error)
+        self._emit(self._done, result, error)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the window that asked was closed meanwhile: nobody is left to tell
 
 
 def run_off_ui(tasks: TaskManager | None, fn: Callable[[], Any], done: Callable[[Any], None],

@@ -101,3 +101,23 @@ def test_testing_apollo_checks_the_key_with_the_sandbox(qtbot, dialog, memory_ke
         assert dialog.apollo_result.text().startswith("Connected"), dialog.apollo_result.text()
         assert memory_keyring.secrets[(credentials.SERVICE, "acme:apollo_api_key")] == \
             sandbox.apollo_api_key
+
+
+@pytest.mark.parametrize("browser_opens, says", [
+    (False, "No browser could be opened"),
+    (True, "If the page did not open"),
+])
+def test_browser_sign_in_shows_the_address_to_copy(qtbot, dialog, memory_keyring, concord_home,
+                                                   browser_opens, says):
+    """On a remote or headless session no browser opens: the address is shown, not a silent
+    five-minute wait."""
+    shown = []
+    dialog.open_browser = lambda url: shown.append(url) or browser_opens
+    dialog.fields["pkce_client_id"].setText("3MVG9consumer")
+    dialog.sf_test_button.click()
+    qtbot.waitUntil(dialog.sign_in_url.isVisible, timeout=5_000)
+    assert dialog.sign_in_url.text() == shown[0]
+    assert "code_challenge=" in shown[0] and "client_id=3MVG9consumer" in shown[0]
+    assert says in dialog.sf_result.text()
+    dialog.reject()  # stops the wait for the loopback redirect
+    qtbot.waitUntil(lambda: not dialog.sign_in_url.isVisible(), timeout=5_000)
