@@ -9,10 +9,11 @@ copies it, then in this process measures:
 - ``window_ready_s``: from the start of this script (before Qt is imported) to a shown window
   whose list has painted its first screen of rows (``list_settled_s``: until the full row
   count is known);
-- ``filter_ms``: from applying a filter (after the box's 150 ms debounce) to the repainted
+- ``filter_ms``: from applying a filter (after the filter box's debounce) to the repainted
   list, per needle (a whole email, a last name, a company, no match; the median of
   ``--repeat`` runs, each from the whole list) and the worst of them;
-  ``filter_keystroke_ms`` adds the debounce;
+  ``filter_keystroke_worst_ms`` adds the debounce (``FILTER_DELAY_MS``): a keystroke to
+  repainted results, which is what the 200 ms target is held to;
 - ``sort_by_name``: clicking the Name header, to the first page and to the whole order;
 - ``scroll``: dragging the scroll bar from top to bottom in ``--steps`` jumps, each until
   every visible row is loaded and painted, plus 200 page-downs from the top;
@@ -93,7 +94,7 @@ def run(cache_path: Path, args, excluded: float) -> dict:
     from PySide6.QtCore import QCoreApplication
 
     from gui.app import application
-    from gui.main_window import MainWindow
+    from gui.main_window import FILTER_DELAY_MS, MainWindow
     from gui.pair_model import LoadedRole
     from gui.sync_steps import Connection
 
@@ -218,7 +219,7 @@ def run(cache_path: Path, args, excluded: float) -> dict:
         "search_index_ready_s": round(search_ready, 3),
         "filter_ms": filters,
         "filter_worst_ms": worst_filter,
-        "filter_keystroke_worst_ms": round(worst_filter + 150, 1),
+        "filter_keystroke_worst_ms": round(worst_filter + FILTER_DELAY_MS, 1),
         "sort_by_name": {"first_page_ms": round(sort_first * 1000, 1),
                          "settled_s": round(sort_settled, 3)},
         "scroll": {
@@ -233,7 +234,7 @@ def run(cache_path: Path, args, excluded: float) -> dict:
         },
         "peak_rss_mb": round(peak_rss_mb, 1),
         "targets": {"window_ready_s": 2.0, "filter_ms": 200, "peak_rss_mb": 600},
-        "met": {"window_ready": window_ready <= 2.0, "filter": worst_filter <= 200,
+        "met": {"window_ready": window_ready <= 2.0, "filter": worst_filter + FILTER_DELAY_MS <= 200,
                 "peak_rss": peak_rss_mb <= 600},
     }
 

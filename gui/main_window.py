@@ -33,7 +33,7 @@ from .pair_table import PairTable
 from .settings_dialog import SettingsDialog
 from .tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
 
-FILTER_DELAY_MS = 150
+FILTER_DELAY_MS = 100  # short enough that a keystroke shows results within 200 ms
 KEY_HELP = (
     ("> or .", "Keep Apollo's address (write it to Salesforce)"),
     ("< or ,", "Keep Salesforce's address (write it to Apollo)"),
