@@ -1,7 +1,7 @@
 """The user's decisions beside the engine's, and the write plan they add up to.
 
 A choice is stored next to the recommendation (never instead of it), so "revert to
-recommendation" is always possible (Unison's default and user direction). The plan turns
+recommendation" is always possible. The plan turns
 chosen or recommended directions into concrete writes: the winning email goes to the
 losing side; a typed value goes to both sides that do not hold it already. Write-back
 (DESIGN §5) executes a plan; nothing here talks to a remote system.

@@ -152,7 +152,7 @@ class SalesforceRecord:
 
 @dataclass(frozen=True, slots=True)
 class Base:
-    """The last email both systems agreed on, and when (Unison's archive)."""
+    """The last email both systems agreed on, and when."""
 
     email: str
     synced_at: datetime | None = None

@@ -1,8 +1,8 @@
 """Orchestration over a whole cache: match → decide → persist, in bulk or incrementally.
 
 Agreeing pairs (equal comparison keys) are most pairs and their outcome is fixed (SAME), so
-they are settled in one SQL statement, and their agreement advances the base (Unison: equal
-contents update the archive). Every other pair is read with both records, the base, the
+they are settled in one SQL statement, and their agreement advances the base (equal
+contents update the last agreed value). Every other pair is read with both records, the base, the
 field history and the observations in one query and goes through :func:`core.rules.decide`.
 The user's choice is kept beside the new recommendation while both emails are unchanged.
 Incremental runs revisit only pairs whose records changed since the last run (by the

@@ -1,7 +1,7 @@
 """The decision table (DESIGN §3.2): what Apollo's sync will do, and what Concord recommends.
 
 Pure functions, no I/O. :func:`decide` first compares each side with the base (the last
-email both systems agreed on, Unison's archive): a one-sided change simply propagates; only
+email both systems agreed on): a one-sided change simply propagates; only
 when both changed, or there is no base, do edit times matter. Then the quality guards keep
 a blank, invalid or bounced address from winning over a good one, and a policy preset may
 replace the native prediction. Every outcome names its rule and gives a one-sentence reason.

@@ -1,4 +1,4 @@
-"""The one place errors are shown to the user (Anki's ``show_exception``).
+"""The one place errors are shown to the user.
 
 Typed errors from core become a plain message with what to do; a user's cancel is silent;
 anything unexpected is shown with its details (secrets redacted) and logged. Dialogs are

@@ -1,4 +1,4 @@
-"""The window's operations on the cache, one function each (Anki's ``operations/``).
+"""The window's operations on the cache, one function each.
 
 Each builds a :class:`gui.tasks.CacheOp` or :class:`gui.tasks.QueryOp` around a core call and
 returns it; the caller adds what to do on success. Workers see core objects only.
@@ -18,7 +18,7 @@ from . import sync_steps
 from .pair_details import link_pair, load_details
 from .tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
-# What a change touched, so each part of the window refreshes only that (Anki's OpChanges).
+# What a change touched, so each part of the window refreshes only that.
 CHOICES, DECISIONS = "choices", "decisions"
 
 

@@ -1,6 +1,6 @@
 """Everything the pair panel shows about one pair, read from the cache as plain data.
 
-No Qt here (Picard's diff-as-data): the panel only maps this to widgets and colours. The
+No Qt here (the difference is data): the panel only maps this to widgets and colours. The
 email difference is :func:`core.emails.diff`'s segments, never recomputed by the view; edit
 times are :func:`core.records.edit_time` over the same evidence the engine used.
 """

@@ -40,7 +40,7 @@ COLUMNS = (
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 DIRECTION_COLUMN = COLUMN_KEYS.index("direction")
 
-# Named roles (Vorta's habit): what a view or a test can ask of any cell.
+# Named roles: what a view or a test can ask of any cell.
 LinkIdRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2
 DirectionRole = Qt.ItemDataRole.UserRole + 3

@@ -1,4 +1,4 @@
-"""The list view: fixed row heights, Unison's keys, no per-row work proportional to the list."""
+"""The list view: fixed row heights, one key a direction, no work proportional to the list."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from .pair_model import COLUMN_KEYS
 
-# Single keys of the list (Unison's GUI keys), by the text they type.
+# Single keys of the list (one key a direction), by the text they type.
 KEYS = {
     ">": "apollo", ".": "apollo",
     "<": "salesforce", ",": "salesforce",

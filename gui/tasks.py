@@ -1,6 +1,6 @@
 """Background work: one serial writer, one reader, results back on the main thread.
 
-In the shape of Anki's ``CollectionOp``/``QueryOp`` and its task manager:
+Two kinds of background operation and one task manager:
 
 - :class:`CacheOp` runs ``op(cache)`` on the **writer**, a single thread with its own
   :class:`core.cache.Cache` connection, so every change to the cache goes down one serial
