@@ -148,7 +148,7 @@ def bench_ingest(records: int, seed: int, page: int = 2000) -> dict:
 
     from core.cache import Cache, now_iso
     from core.ingest import upsert_apollo, upsert_salesforce
-    from core.pull import PULL_CHECKPOINT_PAGES
+    from core.pull import pull_checkpoint_pages
     from core.pull_salesforce import _canonical
     from core.sandbox.dataset import Dataset
 
@@ -158,7 +158,7 @@ def bench_ingest(records: int, seed: int, page: int = 2000) -> dict:
         with Cache(Path(tmp) / "cache.sqlite") as cache:
             # As a pull does it: orjson decodes, one transaction per page, the pull's WAL
             # checkpoint interval.
-            cache.conn.execute(f"PRAGMA wal_autocheckpoint = {PULL_CHECKPOINT_PAGES}")
+            cache.conn.execute(f"PRAGMA wal_autocheckpoint = {pull_checkpoint_pages(cache)}")
             figures = {}
             for side, pages, key, upsert in (
                     ("salesforce", _pages(dataset.salesforce_records(), "records", page), "records",

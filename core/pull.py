@@ -36,7 +36,12 @@ CANCELLED = "cancelled"  # the user cancelled; continues on the next pull
 FAILED = "failed"  # could not run (sign-in, network, refused); the message says why
 SKIPPED = "skipped"  # not attempted (no connection given, or the pull was cancelled before)
 MAX_RECORD_ERRORS = 200  # kept per system and run; the count is always exact
-PULL_CHECKPOINT_PAGES = 16384
+PULL_CHECKPOINT_BYTES = 64 << 20  # WAL checkpoint interval while pulling
+
+
+def pull_checkpoint_pages(cache: Cache) -> int:
+    """:data:`PULL_CHECKPOINT_BYTES` in pages of this cache (``wal_autocheckpoint``'s unit)."""
+    return PULL_CHECKPOINT_BYTES // cache.conn.execute("PRAGMA page_size").fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class PullContext:
                  api_calls: Callable[[], dict]):
         self.cache = cache
         self.full = full
+        self.sweep = False  # a Salesforce re-read that marks records it does not see deleted
         self._progress = progress
         self.cancel = cancel
         self._api_calls = api_calls
@@ -224,10 +230,10 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
                 "apollo": _api_calls(apollo) - start_calls["apollo"]}
 
     ctx = PullContext(cache, full=full, progress=progress, cancel=cancel, api_calls=calls_so_far)
-    # Checkpoint the WAL every 64 MB rather than every 4 MB while pulling: a checkpoint
+    # Checkpoint the WAL every 64 MB rather than every 1000 pages while pulling: a checkpoint
     # (copy and fsync) after nearly every batch costs a quarter of the ingest time.
     checkpoint = cache.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    cache.conn.execute(f"PRAGMA wal_autocheckpoint = {PULL_CHECKPOINT_PAGES}")
+    cache.conn.execute(f"PRAGMA wal_autocheckpoint = {pull_checkpoint_pages(cache)}")
     try:
         for source, result, pull in ((salesforce, summary.salesforce, pull_salesforce),
                                      (apollo, summary.apollo, pull_apollo)):

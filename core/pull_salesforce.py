@@ -22,11 +22,18 @@ Per object, in ``sync_state``:
 A page whose record count falls short of the query's ``totalSize`` (or a bulk job's
 processed count), or a record that cannot be read, leaves the snapshot incomplete:
 ``salesforce:snapshot`` says so, and nothing is ever deleted because it was not seen.
+
+Records emptied from the recycle bin (by a user, or by Salesforce after 15 days) no longer
+come back from ``queryAll``, so an incremental pull cannot see them go. When the last
+complete pull is older than the recycle bin keeps records, or a full pull is asked for on a
+cache that already holds records, the pull re-reads everything and notes each id it sees
+in ``pull_seen`` (committed with its page, so a resumed pull keeps counting). Only if that
+snapshot is complete are the cached records it did not see marked deleted ("swept").
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from .cache import now_iso, parse_time
 from .ingest import IngestCounts, add_history, upsert_salesforce
@@ -38,6 +45,7 @@ from .sources.salesforce import SalesforceSource
 SYSTEM = "salesforce"
 OBJECTS = ("Contact", "Lead")
 LOOKBACK = timedelta(seconds=60)
+RECYCLE_BIN = timedelta(days=15)  # how long Salesforce keeps deleted records queryable
 _BOOLEAN = frozenset({"IsDeleted", "IsConverted"})
 _DATETIME = frozenset({"EmailBouncedDate", "CreatedDate", "LastModifiedDate", "SystemModstamp"})
 HISTORY_FIELDS = "Id, {parent}Id, Field, OldValue, NewValue, CreatedDate, CreatedById"
@@ -92,7 +100,12 @@ def _stamp_of(record: dict) -> str | None:
 
 def _ingest(ctx: PullContext, records: list[dict], object_name: str, prior_seen: str | None,
             result: SystemResult) -> IngestCounts:
-    """Upsert a page (inside the caller's transaction); unreadable records are reported."""
+    """Upsert a page (inside the caller's transaction); unreadable records are reported.
+    During a sweeping pull, the ids seen are noted with the page."""
+    if ctx.sweep:
+        ctx.cache.conn.executemany(
+            "INSERT OR IGNORE INTO pull_seen (system, id) VALUES ('salesforce', ?)",
+            [(r["Id"],) for r in records if isinstance(r, dict) and r.get("Id")])
     pulled_at = now_iso()
     try:
         return upsert_salesforce(ctx.cache, records, pulled_at, object_name=object_name,
@@ -256,16 +269,26 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
     last = cache.get_state(_key("last_complete")) or {}
     prior_seen = last.get("started_at")
     current = cache.get_state(_key("pull"))
+    stale = _older_than_recycle_bin(prior_seen)
     if current is None or ctx.full:
-        current = {"started_at": now_iso()}
+        has_records = cache.conn.execute("SELECT 1 FROM sf_records LIMIT 1").fetchone()
+        current = {"started_at": now_iso(),
+                   "sweep": bool(has_records) and (ctx.full or stale)}
         with cache.transaction():
             cache.set_state(_key("pull"), current)
-            if ctx.full:
+            cache.conn.execute("DELETE FROM pull_seen WHERE system = 'salesforce'")
+            if current["sweep"]:
                 for name in OBJECTS:
                     for state in (f"{name}:watermark", f"{name}History:watermark"):
                         cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (_key(state),))
-    result.mode = "full" if ctx.full or cache.get_state(_key("Contact:watermark")) is None \
-        else "incremental"
+    ctx.sweep = bool(current.get("sweep"))
+    if ctx.sweep and stale and not ctx.full:
+        result.notices.append(
+            f"The last complete Salesforce pull began {prior_seen[:10]}, longer ago than "
+            f"Salesforce keeps deleted records ({RECYCLE_BIN.days} days), so this pull reads "
+            "everything again to find the records deleted since.")
+    result.mode = "full" if ctx.full or ctx.sweep or \
+        cache.get_state(_key("Contact:watermark")) is None else "incremental"
     for object_name in OBJECTS:
         bulk_pending = cache.get_state(_key(f"{object_name}:bulk")) is not None
         if bulk_pending or (cache.get_state(_key(f"{object_name}:watermark")) is None
@@ -281,12 +304,39 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
     reason = _incomplete_reason(result)
     result.message = "" if complete else reason
     with cache.transaction():
+        if ctx.sweep and complete:
+            _sweep(ctx, result)
+        cache.conn.execute("DELETE FROM pull_seen WHERE system = 'salesforce'")
         cache.set_state(_key("snapshot"), {"complete": complete, "as_of": current["started_at"],
                                            "reason": reason})
         cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (_key("pull"),))
         if complete:
             cache.set_state(_key("last_complete"), {"started_at": current["started_at"],
                                                     "finished_at": now_iso()})
+
+
+def _older_than_recycle_bin(started_at: str | None) -> bool:
+    if not started_at:
+        return False
+    return datetime.now(UTC) - parse_time(started_at) > RECYCLE_BIN
+
+
+def _sweep(ctx: PullContext, result: SystemResult) -> None:
+    """After a complete re-read: cached records Salesforce no longer has are deleted.
+
+    ``queryAll`` returns records in the recycle bin too, so a record it did not return was
+    emptied from the bin. It is marked deleted (kept, with its data), like a deletion read
+    from the API, and a new change number lets the next reconciliation unlink it.
+    """
+    seq = ctx.cache.next_seq()
+    swept = ctx.cache.conn.execute(
+        "UPDATE sf_records SET is_deleted = 1, seq = ? WHERE is_deleted = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM pull_seen p WHERE p.system = 'salesforce' AND p.id = sf_records.id)",
+        (seq,)).rowcount
+    result.details["swept"] = swept
+    if swept:
+        result.notices.append(f"{swept} Salesforce record(s) no longer exist in Salesforce "
+                              "(emptied from its recycle bin); they are marked deleted.")
 
 
 def _incomplete_reason(result: SystemResult) -> str:

@@ -91,6 +91,7 @@ class SalesforceStore:
         self.track_history = track_history
         self._lock = threading.RLock()
         self._depth = 0
+        self._purged: dict[str, list[tuple[str, str]]] = {}  # object -> (Id, deletedDate)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # The sandbox's data is disposable: no fsync, and a private temporary file keeps its
         # rollback journal in memory (a WAL roughly halves bulk-load speed); a named file
@@ -671,6 +672,19 @@ class SalesforceStore:
                 f'"LastModifiedDate" = ?, "LastModifiedById" = ? WHERE "Id" = ?',
                 (now, now, to18(user_id) if user_id else current["LastModifiedById"], record_id))
 
+    def purge(self, object_name: str, record_id: str) -> None:
+        """Empty a deleted record from the recycle bin (as Salesforce does after 15 days, or
+        a user at once): queryAll no longer returns it; getDeleted still lists it."""
+        obj = self._object(object_name)
+        record_id = self._check_id(obj, record_id)
+        with self.transaction():
+            row = self._conn.execute(f'SELECT "IsDeleted", "SystemModstamp" FROM {obj.table} '
+                                     f'WHERE "Id" = ?', (record_id,)).fetchone()
+            if row is None or not row[0]:
+                raise StoreError(400, "INVALID_ID_FIELD", "the record is not in the recycle bin")
+            self._conn.execute(f'DELETE FROM {obj.table} WHERE "Id" = ?', (record_id,))
+            self._purged.setdefault(obj.name, []).append((record_id, row[1]))
+
     def external_edit(self, object_name: str, record_id: str, fields: dict, *,
                       user_id: str = OTHER_USER, min_gap: timedelta = timedelta(seconds=1)) -> dict:
         """Someone else saves the record: LastModifiedDate moves at least ``min_gap`` on.
@@ -716,8 +730,10 @@ class SalesforceStore:
                     end: datetime) -> list[tuple[str, str]]:
         """``(Id, deletedDate)`` of records deleted within [start, end]."""
         obj = self._object(object_name)
+        low, high = format_datetime(start), format_datetime(end)
         with self._lock:
-            return list(self._conn.execute(
+            rows = list(self._conn.execute(
                 f'SELECT "Id", "SystemModstamp" FROM {obj.table} WHERE "IsDeleted" = 1 AND '
-                f'"SystemModstamp" >= ? AND "SystemModstamp" <= ? ORDER BY "SystemModstamp"',
-                (format_datetime(start), format_datetime(end))))
+                f'"SystemModstamp" >= ? AND "SystemModstamp" <= ?', (low, high)))
+            rows += [r for r in self._purged.get(obj.name, ()) if low <= r[1] <= high]
+        return sorted(rows, key=lambda r: r[1])

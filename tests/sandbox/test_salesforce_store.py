@@ -285,3 +285,17 @@ def test_json_pages_equal_python_records(sf_store, soql):
     expected = [orjson.dumps(r).decode() for r in sf_store.fetch_records(plan, ids, "60.0")]
     assert sf_store.fetch_records_json(plan, ids, "60.0") == expected
     assert sf_store.fetch_records_json(plan, ids[::-1], "60.0") == expected[::-1]  # page order
+
+
+def test_emptying_the_recycle_bin(sf_store):
+    record = contact_id(1)
+    with pytest.raises(StoreError) as err:
+        sf_store.purge("Contact", record)  # still live: not in the recycle bin
+    assert err.value.error_code == "INVALID_ID_FIELD"
+    sf_store.delete("Contact", record, user_id=OTHER_USER)
+    assert sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{record}'", include_deleted=True)
+    sf_store.purge("Contact", record)
+    assert not sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{record}'",
+                              include_deleted=True)
+    early, late = START - timedelta(days=1), datetime.now(timezone.utc) + timedelta(days=1)
+    assert [r[0] for r in sf_store.deleted_ids("Contact", early, late)] == [record]

@@ -5,6 +5,9 @@ lost); either way, pulling again ends with exactly what a pull without faults st
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from core.cache import Cache
@@ -204,3 +207,82 @@ def test_a_bulk_load_killed_between_pages_continues_the_same_job(tls_dir, tmp_pa
             assert snapshot(cache) == snapshot(reference)
     finally:
         running.stop()
+
+
+# -- records emptied from the recycle bin -------------------------------------------------------
+
+def _purge_a_contact(store) -> str:
+    contact = store.query("SELECT Id FROM Contact ORDER BY Id LIMIT 1")[0]["Id"]
+    store.delete("Contact", contact, user_id=OTHER_USER)
+    store.purge("Contact", contact)
+    return contact
+
+
+def _is_deleted(cache, record_id) -> int:
+    return cache.conn.execute("SELECT is_deleted FROM sf_records WHERE id = ?",
+                              (record_id,)).fetchone()[0]
+
+
+def _last_pull_began(cache, days_ago: int) -> None:
+    began = (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with cache.transaction():
+        cache.set_state("salesforce:last_complete", {"started_at": began, "finished_at": began})
+
+
+# (situation, days since the last complete pull, full pull asked, a short page, swept)
+RECYCLE_BIN = [
+    ("last pull 20 days ago: everything is re-read", 20, False, False, 1),
+    ("a full pull is asked for", 0, True, False, 1),
+    ("a recent incremental pull never guesses", 1, False, False, 0),
+    ("an incomplete re-read deletes nothing", 20, False, True, 0),
+]
+
+
+@pytest.mark.parametrize("situation, days, full, short, swept", RECYCLE_BIN,
+                         ids=[r[0] for r in RECYCLE_BIN])
+def test_records_emptied_from_the_recycle_bin(org, tmp_path, situation, days, full, short, swept):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        purged = _purge_a_contact(org.sf_store)
+        # queryAll no longer returns it; getDeleted still lists it
+        assert not org.sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{purged}'",
+                                      include_deleted=True)
+        _last_pull_began(cache, days)
+        if short:
+            org.salesforce_app.faults.add("status", route=OBJECTS_QUERY, count=1, status=200,
+                                          body={"totalSize": 9, "done": True, "records": []})
+        result = pull_all(cache, source(org), full=full).salesforce
+        assert result.status == (INCOMPLETE if short else COMPLETE)
+        assert result.details.get("swept", 0) == swept
+        assert _is_deleted(cache, purged) == swept
+        # nothing else was touched, and the bookkeeping is gone
+        assert cache.conn.execute("SELECT count(*) FROM sf_records WHERE is_deleted = 1 "
+                                  "AND id != ?", (purged,)).fetchone()[0] == \
+            len(org.sf_store.query("SELECT Id FROM Contact WHERE IsDeleted = true",
+                                   include_deleted=True)) + \
+            len(org.sf_store.query("SELECT Id FROM Lead WHERE IsDeleted = true",
+                                   include_deleted=True))
+        assert cache.conn.execute("SELECT count(*) FROM pull_seen").fetchone()[0] == 0
+        if days > 15 and not short:
+            assert "15 days" in " ".join(result.notices)
+
+
+def test_a_sweep_cancelled_midway_resumes_and_still_sweeps(org, tmp_path):
+    cancel = threading.Event()
+
+    def stop_after_a_page(progress):
+        if progress.system == "salesforce" and progress.done >= 200:
+            cancel.set()
+
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        purged = _purge_a_contact(org.sf_store)
+        _last_pull_began(cache, 30)
+        first = pull_all(cache, source(org), progress=stop_after_a_page, cancel=cancel)
+        assert first.salesforce.status != COMPLETE and _is_deleted(cache, purged) == 0
+        assert cache.conn.execute("SELECT count(*) FROM pull_seen").fetchone()[0] >= 200
+        resumed = pull_all(cache, source(org)).salesforce
+        assert resumed.status == COMPLETE and resumed.details["swept"] == 1
+        assert _is_deleted(cache, purged) == 1
+        again = pull_all(cache, source(org)).salesforce  # now recent: incremental again
+        assert again.mode == "incremental" and "swept" not in again.details
