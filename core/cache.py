@@ -41,6 +41,9 @@ class CacheTooNew(CacheError):
     """The file was written by a newer Concord with a schema this one does not know."""
 
 
+ID_CHUNK = 900  # ids per ``IN (...)`` list: under SQLite's bound-parameter limit
+
+
 def now_iso() -> str:
     """The current UTC time in the cache's timestamp format."""
     return iso(datetime.now(UTC))
@@ -448,8 +451,9 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     return version
 
 
-def chunked(rows: Iterable, size: int) -> Iterator[list]:
-    """Split an iterable into lists of at most ``size`` items."""
+def chunked(rows: Iterable, size: int = ID_CHUNK) -> Iterator[list]:
+    """Split an iterable into lists of at most ``size`` items (by default, ids for one
+    ``WHERE id IN (...)``)."""
     batch = []
     for row in rows:
         batch.append(row)

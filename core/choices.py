@@ -13,22 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import emails
-from .cache import Cache, now_iso
+from .cache import Cache, chunked, now_iso
 from .model import Side, Strength
 from .reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
 
 CHOICES = ("apollo", "salesforce", "skip", "custom")
-_CHUNK = 900
 
 
 class ChoiceError(ValueError):
     """A choice cannot be stored; the message says why (for example an invalid typed email)."""
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    ids = list(ids)
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
 
 
 def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
@@ -47,20 +40,11 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
     elif email is not None:
         raise ChoiceError("an email is only given with the 'custom' choice")
     status = SKIPPED if choice == "skip" else CHOSEN
-    changed: list[int] = []
-    with cache.transaction():
-        for chunk in _chunks(link_ids):
-            marks = ",".join("?" * len(chunk))
-            rows = cache.conn.execute(
-                f"SELECT d.link_id FROM decisions d JOIN links l USING (link_id) "
-                f"WHERE d.link_id IN ({marks}) AND d.status != '{IN_SYNC}' "
-                f"AND l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL", chunk).fetchall()
-            ids = [r[0] for r in rows]
-            cache.conn.executemany(
-                "UPDATE decisions SET choice = ?, choice_email = ?, status = ?, error = NULL "
-                "WHERE link_id = ?", [(choice, typed, status, i) for i in ids])
-            changed.extend(ids)
-    return changed
+    return _update(cache, link_ids,
+                   "choice = ?, choice_email = ?, status = ?, error = NULL",
+                   f"status != '{IN_SYNC}' AND EXISTS (SELECT 1 FROM links l WHERE l.link_id = "
+                   "decisions.link_id AND l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL)",
+                   (choice, typed, status))
 
 
 def accept_recommendation(cache: Cache, link_ids: Sequence[int]) -> list[int]:
@@ -77,15 +61,17 @@ def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
                    "choice IS NOT NULL")
 
 
-def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str) -> list[int]:
-    """Apply one UPDATE to the decisions of ``link_ids`` that meet ``condition``; return them."""
+def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str,
+            values: tuple = ()) -> list[int]:
+    """Apply one UPDATE (``values`` fill the assignments' ``?``) to the decisions of
+    ``link_ids`` that meet ``condition``; return them."""
     changed: list[int] = []
     with cache.transaction():
-        for chunk in _chunks(link_ids):
+        for chunk in chunked(link_ids):
             marks = ",".join("?" * len(chunk))
             cur = cache.conn.execute(
                 f"UPDATE decisions SET {assignments} WHERE link_id IN ({marks}) AND {condition} "
-                f"RETURNING link_id", chunk)
+                f"RETURNING link_id", (*values, *chunk))
             changed.extend(r[0] for r in cur.fetchall())
     return changed
 
@@ -148,7 +134,7 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
     if link_ids is None:
         rows = cache.conn.execute(_PLAN_SQL).fetchall()
     else:
-        for chunk in _chunks(link_ids):
+        for chunk in chunked(link_ids):
             rows += cache.conn.execute(
                 _PLAN_SQL + f" AND d.link_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     for (link_id, apollo_id, sf_id, sf_object, a_email, s_email, choice, choice_email,
@@ -196,10 +182,8 @@ def _note(plan_: WritePlan, why: str) -> None:
 
 def mark(cache: Cache, link_ids: Sequence[int], status: str, error: str | None = None) -> None:
     """Record an outcome on decisions (used by write-back: applied, failed, conflict)."""
-    with cache.transaction():
-        cache.conn.executemany(
-            "UPDATE decisions SET status = ?, error = ?, decided_at = ? WHERE link_id = ?",
-            [(status, error, now_iso(), i) for i in link_ids])
+    _update(cache, link_ids, "status = ?, error = ?, decided_at = ?", "1",
+            (status, error, now_iso()))
 
 
 __all__ = ["CHOICES", "ChoiceError", "PlannedWrite", "WritePlan", "accept_recommendation", "mark",

@@ -14,10 +14,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .cache import Cache
+from .cache import Cache, chunked
 from .records import APOLLO_COLUMNS, SF_COLUMNS, apollo_row, history_row, sf_row
-
-_ID_CHUNK = 900  # stays under SQLite's bound-parameter limit
 
 
 @dataclass
@@ -65,8 +63,7 @@ def content_hash(raw: str) -> int:
 def _existing(cache: Cache, table: str, ids: list[str]) -> dict[str, tuple]:
     """``id -> (email_key, raw_hash, email)`` of the rows already cached."""
     found: dict[str, tuple] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start:start + _ID_CHUNK]
+    for chunk in chunked(ids):
         marks = ",".join("?" * len(chunk))
         for row in cache.conn.execute(
                 f"SELECT id, email_key, raw_hash, email FROM {table} WHERE id IN ({marks})", chunk):
@@ -88,10 +85,8 @@ def _keep_base(cache: Cache, side: str, moved: dict[str, tuple[str, str]], when:
     Agreeing pairs keep no base row (their base is the value they share); the moment one
     side moves, that shared value becomes the base the next decision compares against.
     """
-    ids = list(moved)
     rows = []
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start:start + _ID_CHUNK]
+    for chunk in chunked(moved):
         sql = _PARTNERS[side].format(marks=",".join("?" * len(chunk)))
         for apollo_id, sf_id, partner_key in cache.conn.execute(sql, chunk):
             old_key, old_email = moved[apollo_id if side == "apollo" else sf_id]

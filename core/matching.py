@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from .cache import Cache
+from .cache import Cache, chunked
 from .emails import GMAIL_DOMAINS
 
 FREE_MAIL = frozenset(GMAIL_DOMAINS | {"yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
@@ -403,9 +403,7 @@ def _suggest(conn, incremental: bool = False) -> int:
 def _names(conn, table: str, company: str, ids: set[str]) -> dict[str, tuple[str, str]]:
     """``id -> (full name, company)`` lower-cased, for the records being scored."""
     found = {}
-    ids = list(ids)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in chunked(ids):
         for record_id, first, last, org in conn.execute(
                 f"SELECT id, first_name, last_name, {company} FROM {table} "
                 f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):

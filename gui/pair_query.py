@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from core import rules
+from core.cache import chunked
 from core.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
 
 from .pair_search import SearchText
@@ -357,8 +358,7 @@ class ListReader:
     def rows_for(self, link_ids: list[int]) -> list[PairRow]:
         """Rows for link ids, in the given order (missing ids are left out)."""
         found: dict[int, PairRow] = {}
-        for start in range(0, len(link_ids), 900):
-            chunk = link_ids[start:start + 900]
+        for chunk in chunked(link_ids):
             values = ", ".join(f"({int(i)})" for i in chunk)
             for v in self.conn.execute(
                     f"WITH r(link_id) AS (VALUES {values}) SELECT {_ROW_COLUMNS} FROM r {_ROW_JOINS}"):
