@@ -24,11 +24,13 @@ processed count), or a record that cannot be read, leaves the snapshot incomplet
 ``salesforce:snapshot`` says so, and nothing is ever deleted because it was not seen.
 
 Records emptied from the recycle bin (by a user, or by Salesforce after 15 days) no longer
-come back from ``queryAll``, so an incremental pull cannot see them go. When the last
-complete pull is older than the recycle bin keeps records, or a full pull is asked for on a
-cache that already holds records, the pull re-reads everything and notes each id it sees
-in ``pull_seen`` (committed with its page, so a resumed pull keeps counting). Only if that
-snapshot is complete are the cached records it did not see marked deleted ("swept").
+come back from ``queryAll``, so an incremental pull cannot see them go. When the last pull
+that read to the end is older than the recycle bin keeps records, or a full pull is asked
+for on a cache that already holds records, the pull re-reads everything (a pending bulk
+job is dropped) and notes each id it sees in ``pull_seen`` (committed with its page, so a
+resumed pull keeps counting). Only if that snapshot is complete, and the live records seen
+add up to Salesforce's own count of each object, are the cached records it did not see
+marked deleted ("swept").
 """
 
 from __future__ import annotations
@@ -168,8 +170,9 @@ def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
             job = None  # gone (jobs live 7 days): start over; what was stored stays
     if job is None:
         soql = f"SELECT {', '.join(SF_FIELDS[object_name])} FROM {object_name}"
-        job = {"id": source.bulk_start(object_name, soql), "locator": "", "max": None,
-               "received": 0}
+        # queryAll, as the REST pass reads: records in the recycle bin come too.
+        job = {"id": source.bulk_start(object_name, soql, include_deleted=True),
+               "locator": "", "max": None, "received": 0}
         with ctx.cache.transaction():
             ctx.cache.set_state(key, job)
     info = source.bulk_wait(object_name, job["id"])
@@ -269,24 +272,31 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
     last = cache.get_state(_key("last_complete")) or {}
     prior_seen = last.get("started_at")
     current = cache.get_state(_key("pull"))
-    stale = _older_than_recycle_bin(prior_seen)
+    # Deletions are visible while records sit in the recycle bin, so what counts is when
+    # the last pull read to the end (complete or not), not when the last complete one ran.
+    last_read = (cache.get_state(_key("snapshot")) or {}).get("as_of") or prior_seen
+    stale = _older_than_recycle_bin(last_read)
     if current is None or ctx.full:
         has_records = cache.conn.execute("SELECT 1 FROM sf_records LIMIT 1").fetchone()
         current = {"started_at": now_iso(),
                    "sweep": bool(has_records) and (ctx.full or stale)}
+        # A sweep re-reads every record from scratch (a pending bulk job's earlier pages
+        # were never noted as seen); a full pull also re-reads the Email history.
+        reset = ([f"{name}:{what}" for name in OBJECTS for what in ("watermark", "bulk")]
+                 if current["sweep"] else [])
+        if ctx.full:
+            reset += [f"{name}History:watermark" for name in OBJECTS]
         with cache.transaction():
             cache.set_state(_key("pull"), current)
             cache.conn.execute("DELETE FROM pull_seen WHERE system = 'salesforce'")
-            if current["sweep"]:
-                for name in OBJECTS:
-                    for state in (f"{name}:watermark", f"{name}History:watermark"):
-                        cache.conn.execute("DELETE FROM sync_state WHERE key = ?", (_key(state),))
+            cache.conn.executemany("DELETE FROM sync_state WHERE key = ?",
+                                   [(_key(state),) for state in reset])
     ctx.sweep = bool(current.get("sweep"))
     if ctx.sweep and stale and not ctx.full:
         result.notices.append(
-            f"The last complete Salesforce pull began {prior_seen[:10]}, longer ago than "
-            f"Salesforce keeps deleted records ({RECYCLE_BIN.days} days), so this pull reads "
-            "everything again to find the records deleted since.")
+            f"The last Salesforce pull began {last_read[:10]}, longer ago than Salesforce "
+            f"keeps deleted records ({RECYCLE_BIN.days} days), so this pull reads everything "
+            "again to find the records deleted since.")
     result.mode = "full" if ctx.full or ctx.sweep or \
         cache.get_state(_key("Contact:watermark")) is None else "incremental"
     for object_name in OBJECTS:
@@ -298,6 +308,8 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
         _rest_pull(ctx, source, object_name, prior_seen, result, lookback)
     for object_name in OBJECTS:
         _history_pull(ctx, source, object_name, result, lookback)
+    if ctx.sweep and not result.details.get("shortfalls"):
+        _check_sweep_totals(ctx, source, result)
     complete = not result.details.get("shortfalls") and not result.record_error_count
     result.status = COMPLETE if complete else INCOMPLETE
     result.details["history"] = cache.get_state(_key("history"), {})
@@ -321,6 +333,21 @@ def _older_than_recycle_bin(started_at: str | None) -> bool:
     return datetime.now(UTC) - parse_time(started_at) > RECYCLE_BIN
 
 
+def _check_sweep_totals(ctx: PullContext, source: SalesforceSource,
+                        result: SystemResult) -> None:
+    """A re-read may sweep only if it saw every live record Salesforce counts now.
+
+    A page that came short in an earlier, interrupted attempt is not caught by the page
+    totals of the resumed one; the count is (one call per object, on sweeping pulls only).
+    """
+    for name in OBJECTS:
+        seen = ctx.cache.conn.execute(
+            "SELECT count(*) FROM pull_seen p JOIN sf_records s ON s.id = p.id "
+            "WHERE p.system = 'salesforce' AND s.object = ? AND s.is_deleted = 0",
+            (name,)).fetchone()[0]
+        _check_total(result, f"{name} (all records re-read)", seen, source.count(name))
+
+
 def _sweep(ctx: PullContext, result: SystemResult) -> None:
     """After a complete re-read: cached records Salesforce no longer has are deleted.
 
@@ -329,10 +356,11 @@ def _sweep(ctx: PullContext, result: SystemResult) -> None:
     from the API, and a new change number lets the next reconciliation unlink it.
     """
     seq = ctx.cache.next_seq()
+    # No content hash: should the record ever be read again, ingest rewrites it whole.
     swept = ctx.cache.conn.execute(
-        "UPDATE sf_records SET is_deleted = 1, seq = ? WHERE is_deleted = 0 AND NOT EXISTS "
-        "(SELECT 1 FROM pull_seen p WHERE p.system = 'salesforce' AND p.id = sf_records.id)",
-        (seq,)).rowcount
+        "UPDATE sf_records SET is_deleted = 1, raw_hash = NULL, seq = ? WHERE is_deleted = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM pull_seen p WHERE p.system = 'salesforce' "
+        "AND p.id = sf_records.id)", (seq,)).rowcount
     result.details["swept"] = swept
     if swept:
         result.notices.append(f"{swept} Salesforce record(s) no longer exist in Salesforce "

@@ -227,6 +227,7 @@ def _last_pull_began(cache, days_ago: int) -> None:
     began = (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with cache.transaction():
         cache.set_state("salesforce:last_complete", {"started_at": began, "finished_at": began})
+        cache.set_state("salesforce:snapshot", {"complete": True, "as_of": began, "reason": ""})
 
 
 # (situation, days since the last complete pull, full pull asked, a short page, swept)
@@ -286,3 +287,58 @@ def test_a_sweep_cancelled_midway_resumes_and_still_sweeps(org, tmp_path):
         assert _is_deleted(cache, purged) == 1
         again = pull_all(cache, source(org)).salesforce  # now recent: incremental again
         assert again.mode == "incremental" and "swept" not in again.details
+
+
+def _live_marked_deleted(cache, store) -> list[str]:
+    live = {r["Id"] for obj in ("Contact", "Lead")
+            for r in store.query(f"SELECT Id FROM {obj} WHERE IsDeleted = false")}
+    return [r[0] for r in cache.conn.execute("SELECT id FROM sf_records WHERE is_deleted = 1")
+            if r[0] in live]
+
+
+def test_a_full_pull_over_an_unfinished_bulk_load_sweeps_nothing_alive(tls_dir, tmp_path):
+    running = sandbox(2400, 12, tls_dir=tls_dir)
+    try:
+        def bulk_source():
+            return source(running, bulk_threshold=100, bulk_page_size=300)
+
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            reports = []
+
+            def power_cut(progress):
+                reports.append(progress)
+                if len(reports) == 2:
+                    raise RuntimeError("power cut")
+
+            with pytest.raises(RuntimeError):
+                pull_all(cache, bulk_source(), progress=power_cut)
+            assert cache.get_state("salesforce:Contact:bulk") is not None
+            result = pull_all(cache, bulk_source(), full=True).salesforce
+            assert result.status == COMPLETE
+            assert result.details["swept"] == 0
+            assert _live_marked_deleted(cache, running.sf_store) == []
+    finally:
+        running.stop()
+
+
+def test_a_page_short_before_a_cancel_stops_the_sweep_after_the_resume(org, tmp_path):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        _last_pull_began(cache, 20)
+        rows = org.sf_store.query("SELECT Id, FirstName, LastName, Email, SystemModstamp "
+                                  "FROM Contact ORDER BY SystemModstamp, Id LIMIT 50")
+        skipped = rows[10]["Id"]
+        org.salesforce_app.faults.add("status", route=OBJECTS_QUERY, count=1, status=200, body={
+            "totalSize": 50, "done": True, "records": rows[:10] + rows[11:]})
+        cancel = threading.Event()
+
+        def cancel_after_the_page(progress):
+            if progress.system == "salesforce":
+                cancel.set()
+
+        first = pull_all(cache, source(org), progress=cancel_after_the_page, cancel=cancel)
+        assert first.salesforce.status != COMPLETE
+        resumed = pull_all(cache, source(org)).salesforce
+        assert resumed.status == INCOMPLETE and "all records re-read" in resumed.message
+        assert "swept" not in resumed.details
+        assert _is_deleted(cache, skipped) == 0
