@@ -91,7 +91,6 @@ class SalesforceStore:
         self.track_history = track_history
         self._lock = threading.RLock()
         self._depth = 0
-        self._purged: dict[str, list[tuple[str, str]]] = {}  # object -> (Id, deletedDate)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # The sandbox's data is disposable: no fsync, and a private temporary file keeps its
         # rollback journal in memory (a WAL roughly halves bulk-load speed); a named file
@@ -122,6 +121,9 @@ class SalesforceStore:
                                    f"(rowid INTEGER PRIMARY KEY, {', '.join(columns)})")
                 for statement in _indexes(obj).values():
                     self._conn.execute(statement)
+            # Records emptied from the recycle bin, for getDeleted.
+            self._conn.execute('CREATE TABLE IF NOT EXISTS purged ("object" TEXT NOT NULL, '
+                               '"Id" TEXT NOT NULL, "deletedDate" TEXT NOT NULL)')
 
     def close(self) -> None:
         """Close the database; a temporary file is removed."""
@@ -674,7 +676,8 @@ class SalesforceStore:
 
     def purge(self, object_name: str, record_id: str) -> None:
         """Empty a deleted record from the recycle bin (as Salesforce does after 15 days, or
-        a user at once): queryAll no longer returns it; getDeleted still lists it."""
+        a user at once): queryAll no longer returns it, nor its field history; getDeleted
+        still lists it."""
         obj = self._object(object_name)
         record_id = self._check_id(obj, record_id)
         with self.transaction():
@@ -683,7 +686,11 @@ class SalesforceStore:
             if row is None or not row[0]:
                 raise StoreError(400, "INVALID_ID_FIELD", "the record is not in the recycle bin")
             self._conn.execute(f'DELETE FROM {obj.table} WHERE "Id" = ?', (record_id,))
-            self._purged.setdefault(obj.name, []).append((record_id, row[1]))
+            self._conn.execute("INSERT INTO purged VALUES (?, ?, ?)", (obj.name, record_id, row[1]))
+            hist = schema.HISTORY_OF.get(obj.name)
+            if hist is not None:  # its field history goes with it
+                self._conn.execute(f'DELETE FROM {hist.table} WHERE "{obj.name}Id" = ?',
+                                   (record_id,))
 
     def external_edit(self, object_name: str, record_id: str, fields: dict, *,
                       user_id: str = OTHER_USER, min_gap: timedelta = timedelta(seconds=1)) -> dict:
@@ -732,8 +739,8 @@ class SalesforceStore:
         obj = self._object(object_name)
         low, high = format_datetime(start), format_datetime(end)
         with self._lock:
-            rows = list(self._conn.execute(
+            return list(self._conn.execute(
                 f'SELECT "Id", "SystemModstamp" FROM {obj.table} WHERE "IsDeleted" = 1 AND '
-                f'"SystemModstamp" >= ? AND "SystemModstamp" <= ?', (low, high)))
-            rows += [r for r in self._purged.get(obj.name, ()) if low <= r[1] <= high]
-        return sorted(rows, key=lambda r: r[1])
+                f'"SystemModstamp" BETWEEN :low AND :high UNION ALL SELECT "Id", "deletedDate" '
+                f'FROM purged WHERE "object" = :object AND "deletedDate" BETWEEN :low AND :high '
+                f'ORDER BY 2', {"low": low, "high": high, "object": obj.name}))

@@ -169,7 +169,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                           headers, body)
 
         if split.path.startswith("/__sandbox/"):
-            self._send(server.admin(request))
+            try:
+                response = server.admin(request)
+            except HTTPError as exc:  # e.g. a body that is not JSON: say so, do not hang up
+                response = exc.response
+            self._send(response)
             return
 
         struck = app.faults.draw(request.method, request.path)

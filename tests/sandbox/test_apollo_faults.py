@@ -9,7 +9,7 @@ import requests
 
 from core.sandbox.ids import apollo_id
 
-from .apollo_fixtures import apollo, tls_material  # noqa: F401
+from .apollo_fixtures import admin_headers, apollo, tls_material  # noqa: F401
 
 CONTACT = f"/api/v1/contacts/{apollo_id(7)}"
 
@@ -150,4 +150,12 @@ def test_admin_needs_its_token(apollo):
     response = apollo.session.post(apollo.base_url + "/__sandbox/faults", json={"kind": "drop"},
                                    headers={"X-Sandbox-Admin": "wrong"})
     assert response.status_code == 403
+    assert apollo.app.faults.rules() == []
+
+
+def test_admin_answers_a_body_that_is_not_json_with_a_400(apollo):
+    response = apollo.session.post(apollo.base_url + "/__sandbox/faults", data=b"{bad",
+                                   headers={**admin_headers(apollo.server.admin_token),
+                                            "Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400
     assert apollo.app.faults.rules() == []

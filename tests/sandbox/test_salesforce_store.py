@@ -292,10 +292,23 @@ def test_emptying_the_recycle_bin(sf_store):
     with pytest.raises(StoreError) as err:
         sf_store.purge("Contact", record)  # still live: not in the recycle bin
     assert err.value.error_code == "INVALID_ID_FIELD"
+    sf_store.update("Contact", record, {"Email": "moved@acme.example"}, user_id=OTHER_USER)
+    assert sf_store.query(f"SELECT Id FROM ContactHistory WHERE ContactId = '{record}'")
     sf_store.delete("Contact", record, user_id=OTHER_USER)
     assert sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{record}'", include_deleted=True)
     sf_store.purge("Contact", record)
     assert not sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{record}'",
                               include_deleted=True)
+    early, late = START - timedelta(days=1), datetime.now(timezone.utc) + timedelta(days=1)
+    assert [r[0] for r in sf_store.deleted_ids("Contact", early, late)] == [record]
+    assert not sf_store.query(f"SELECT Id FROM ContactHistory WHERE ContactId = '{record}'")
+
+
+def test_a_purge_rolled_back_leaves_no_trace(sf_store):
+    record = contact_id(2)
+    sf_store.delete("Contact", record, user_id=OTHER_USER)
+    with pytest.raises(RuntimeError), sf_store.transaction():
+        sf_store.purge("Contact", record)
+        raise RuntimeError("rolled back")
     early, late = START - timedelta(days=1), datetime.now(timezone.utc) + timedelta(days=1)
     assert [r[0] for r in sf_store.deleted_ids("Contact", early, late)] == [record]
