@@ -92,9 +92,12 @@ def _keep_base(cache: Cache, side: str, moved: dict[str, tuple[str, str]], when:
             old_key, old_email = moved[apollo_id if side == "apollo" else sf_id]
             if partner_key == old_key:
                 rows.append((apollo_id, sf_id, old_email or "", old_key, when))
+    # Both sides held the old value just now: that is the latest agreement, newer than any
+    # base a run has not yet settled.
     cache.conn.executemany(
-        "INSERT OR IGNORE INTO base (apollo_id, sf_id, email, email_key, synced_at) "
-        "VALUES (?,?,?,?,?)", rows)
+        "INSERT INTO base (apollo_id, sf_id, email, email_key, synced_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (apollo_id, sf_id) DO UPDATE SET email = excluded.email, "
+        "email_key = excluded.email_key, synced_at = excluded.synced_at", rows)
 
 
 def _write(cache: Cache, table: _Table, rows: list[tuple], pulled_at: str, observe: bool,

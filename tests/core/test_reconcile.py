@@ -163,6 +163,26 @@ def test_when_one_side_moves_the_value_they_agreed_on_becomes_the_base(tmp_path)
         assert summary.decide.base_settled == 1
 
 
+def test_the_latest_agreement_is_the_base_even_without_a_run_between_pulls(tmp_path):
+    with Cache(tmp_path / "c.sqlite") as cache:
+        load(cache, [contact("a1", "jo@acme.com", sf="003A", contact_id="003A")],
+             [sf("003A", "Contact", "jo@acme.com")])
+        reconcile(cache, now=NOW)
+        load(cache, [contact("a1", "jo.smith@acme.com", sf="003A", contact_id="003A",
+                             updated="2026-10-29T00:00:00.000Z")], when="2026-10-29T00:00:00.000Z")
+        reconcile(cache, now=NOW)  # base: jo@acme.com
+        # Pulls only: Salesforce catches up, then Apollo moves on again.
+        load(cache, records=[sf("003A", "Contact", "jo.smith@acme.com",
+                                modified="2026-10-30T00:00:00.000+0000")],
+             when="2026-10-30T00:00:00.000Z")
+        load(cache, [contact("a1", "joanna@acme.com", sf="003A", contact_id="003A",
+                             updated="2026-10-31T00:00:00.000Z")], when="2026-10-31T00:00:00.000Z")
+        assert cache.conn.execute("SELECT email FROM base").fetchone()[0] == "jo.smith@acme.com"
+        reconcile(cache, now=NOW)
+        row = cache.conn.execute("SELECT native_rule, native_winner, strength FROM decisions").fetchone()
+        assert row == (rules.ONE_SIDED, "apollo", "strong")
+
+
 def test_cancel_leaves_a_consistent_cache_and_the_next_run_finishes(generated, tmp_path):
     path = tmp_path / "c.sqlite"
     shutil.copyfile(generated[0], path)
