@@ -11,11 +11,9 @@ from datetime import datetime
 import orjson
 
 from .cache import parse_time
-from .model import (
-    UTC, ApolloContact, Base, CreatePolicy, EditTime, Preset, SalesforceRecord, Settings,
-    TimeSource,
-)
+from .model import UTC, ApolloContact, Base, EditTime, SalesforceRecord, Settings, TimeSource
 from .rules import decide
+from .settings import settings_from_dict
 
 
 class InputError(ValueError):
@@ -121,30 +119,12 @@ def base_from_json(obj: dict | None) -> Base | None:
 
 def settings_from_json(obj: dict | None) -> Settings:
     """:class:`Settings` from the ``settings`` member; missing keys take the defaults."""
-    obj = _object(obj, "settings") or {}
     try:
-        policy = CreatePolicy(obj.get("create_policy", "off"))
-    except ValueError:
-        raise InputError(f"settings.create_policy must be off, on or stages, got "
-                         f"{obj.get('create_policy')!r}") from None
-    try:
-        preset = Preset(obj.get("preset", "most_recent_edit") or "most_recent_edit")
-    except ValueError:
-        raise InputError(f"settings.preset must be one of {', '.join(p.value for p in Preset)}, "
-                         f"got {obj.get('preset')!r}") from None
-    stages = obj.get("create_stages", []) or []
-    if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
-        raise InputError("settings.create_stages must be a list of stage names")
-    create_as = obj.get("create_as", "Lead")
-    if create_as not in ("Lead", "Contact"):
-        raise InputError(f"settings.create_as must be 'Lead' or 'Contact', got {create_as!r}")
-    return Settings(
-        create_policy=policy,
-        create_stages=tuple(stages),
-        create_as=create_as,
-        manage_crm_as_contacts=_bool(obj, "manage_crm_as_contacts", "settings", True),
-        preset=preset,
-    )
+        return settings_from_dict(_object(obj, "settings") or {}, where="settings.")
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def decide_obj(line: dict) -> dict:

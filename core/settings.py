@@ -12,6 +12,7 @@ import json
 from .model import CreatePolicy, Preset, Settings, Strength
 
 _ENUMS = {"create_policy": CreatePolicy, "preset": Preset, "auto_apply": Strength}
+CREATE_AS = ("Lead", "Contact")
 
 
 def settings_to_dict(settings: Settings) -> dict:
@@ -27,23 +28,32 @@ def settings_to_dict(settings: Settings) -> dict:
     return out
 
 
-def settings_from_dict(values: dict) -> Settings:
-    """Settings from a dict; unknown keys are ignored, bad values raise ValueError naming them."""
+def settings_from_dict(values: dict, where: str = "setting ") -> Settings:
+    """Settings from a dict; unknown keys are ignored, a bad value raises ValueError naming
+    it as ``{where}{name}``."""
     kwargs = {}
     for f in dataclasses.fields(Settings):
         if f.name not in values:
             continue
-        value = values[f.name]
+        value, name = values[f.name], f"{where}{f.name}"
         if f.name in _ENUMS:
             try:
                 value = _ENUMS[f.name](value)
             except ValueError:
                 choices = ", ".join(e.value for e in _ENUMS[f.name])
-                raise ValueError(f"setting {f.name} must be one of {choices}, got {value!r}") from None
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}") from None
         elif isinstance(f.default, tuple):
-            if not isinstance(value, (list, tuple)):
-                raise ValueError(f"setting {f.name} must be a list, got {value!r}")
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name} must be a list of strings, got {value!r}")
             value = tuple(value)
+        elif isinstance(f.default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+        elif isinstance(f.default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a whole number above 0, got {value!r}")
+        elif f.name == "create_as" and value not in CREATE_AS:
+            raise ValueError(f"{name} must be 'Lead' or 'Contact', got {value!r}")
         kwargs[f.name] = value
     return Settings(**kwargs)
 

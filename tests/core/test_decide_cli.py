@@ -1,9 +1,14 @@
 """`concord decide`: JSON Lines in, one decision per line out (the engine as a black box)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from core.decide_json import InputError, decide_obj, settings_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +87,25 @@ def test_one_sided_lines_and_nulls():
     assert code == 0
     assert out[0]["native"]["rule"] == "APOLLO_ONLY_CREATE" and out[0]["conflict"] is False
     assert out[1]["native"]["rule"] == "SFDC_ONLY_IN_CRM"
+
+
+@pytest.mark.parametrize("settings, says", [
+    ({"unicode_emails": "yes"}, "settings.unicode_emails must be true or false"),
+    ({"apollo_pull_minutes": "abc"}, "settings.apollo_pull_minutes must be a whole number"),
+    ({"create_as": "Account"}, "settings.create_as must be 'Lead' or 'Contact'"),
+    ({"create_stages": "Hot"}, "settings.create_stages must be a list of strings"),
+    ({"create_policy": "sometimes"}, "settings.create_policy must be one of"),
+])
+def test_every_setting_is_checked(settings, says):
+    with pytest.raises(InputError, match=re.escape(says)):
+        settings_from_json(settings)
+
+
+def test_every_setting_is_honoured():
+    """A workspace with Email Address Internationalization accepts a non-ASCII address."""
+    line = {"id": "u", "apollo": {"email": "jürgen@acme.example", "email_status": "verified"},
+            "salesforce": {"object": "Contact", "email": ""}}
+    plain = decide_obj(line)["recommendation"]
+    eai = decide_obj({**line, "settings": {"unicode_emails": True}})["recommendation"]
+    assert "Internationalization" in plain["reason"] and plain["winner"] == "none"
+    assert "Internationalization" not in eai["reason"] and eai["winner"] == "apollo"
