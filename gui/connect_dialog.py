@@ -357,8 +357,8 @@ class ConnectDialog(QDialog):
     def _browser_sign_in(self) -> None:
         self._test("salesforce")
 
-    def reject(self) -> None:  # noqa: D102 (stop waiting for a browser sign-in)
+    def done(self, result: int) -> None:  # noqa: D102 (closing stops a browser sign-in)
         cancel = getattr(self, "_cancel_test", None)
         if cancel is not None:
             cancel.set()
-        super().reject()
+        super().done(result)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 import core
+from core.choices import ChoiceError
 from core.workspace import Workspace
 
 from . import operations, pair_query, sync_steps
@@ -70,7 +71,6 @@ class MainWindow(QMainWindow):
         self.model = PairTableModel(None, self)
         self.counts: dict[str, int] = {}
         self._details_link: int | None = None
-        self._dialogs: list[QDialog] = []
         self._job = None
         self._build()
         self._update_title()
@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
             self.tasks.close()
             self.tasks.deleteLater()
             self.tasks = None
+            self._busy_changed(False)  # its results are no longer delivered: clear the bar
         self.panel.show_details(None)
         self._set_enabled(False)
 
@@ -522,7 +523,7 @@ class MainWindow(QMainWindow):
             op.success(lambda changed: (self.panel.close_editor(),
                                         self._choices_stored(ids, changed, _CHOICE_WORDS["custom"])))
             op.failure(lambda error: self.panel.show_editor_error(str(error))
-                       if not hasattr(error, "title") else show_exception(self, error))
+                       if isinstance(error, ChoiceError) else show_exception(self, error))
             op.run_in_background()
         self.model.resolve_link_ids(rows, store)
 
@@ -556,9 +557,8 @@ class MainWindow(QMainWindow):
         self._start_job(op)
 
     def _keep(self, dialog: QDialog) -> None:
-        self._dialogs.append(dialog)
-        dialog.finished.connect(lambda _=None, d=dialog: self._dialogs.remove(d)
-                                if d in self._dialogs else None)
+        """A dialog lives until it closes (with whatever it holds, such as a write plan)."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     # -- long operations --------------------------------------------------------------------------
 
@@ -583,6 +583,7 @@ class MainWindow(QMainWindow):
                 widget.setVisible(False)
             self._job = None
         self.act_reconcile.setEnabled(not busy and self.tasks is not None)
+        self.act_settings.setEnabled(not busy)  # saving settings starts a job of its own
 
     def cancel_operation(self) -> None:
         """Cancel the running long operation; what it wrote so far stays consistent."""
@@ -632,15 +633,20 @@ class MainWindow(QMainWindow):
 
     # -- sandbox, links, dialogs -------------------------------------------------------------------
 
+    def _set_syncing(self, syncing: bool) -> None:
+        """The banner button and the menu item start the same sync: one at a time."""
+        for control in (self.sync_button, self.act_sync):
+            control.setEnabled(not syncing)
+
     def let_apollo_sync(self) -> None:
         """Apollo's own pull in the sandbox, then read both systems and decide again."""
         demo = self.connection.demo
-        if demo is None or self.tasks is None or self.tasks.busy:
+        if demo is None or self.tasks is None or self.tasks.busy or not self.act_sync.isEnabled():
             return
-        self.sync_button.setEnabled(False)
+        self._set_syncing(True)
 
         def synced(report):
-            self.sync_button.setEnabled(True)
+            self._set_syncing(False)
             updated = len(getattr(report, "updated", []) or [])
             op = operations.reconcile_all(self.tasks, self.connection, plan=False, parent=self)
             op.success(lambda result: (
@@ -653,7 +659,7 @@ class MainWindow(QMainWindow):
             self._start_job(op)
 
         def failed(error):
-            self.sync_button.setEnabled(True)
+            self._set_syncing(False)
             show_exception(self, error)
         from .tasks import NetworkOp
 

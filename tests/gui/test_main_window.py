@@ -241,6 +241,25 @@ def test_cancel_stops_reconcile_all_and_leaves_the_cache_as_it_was(qtbot, window
         assert cache.check_integrity() == []
 
 
+def test_closing_the_cache_mid_operation_clears_the_progress(qtbot, window, monkeypatch):
+    started = threading.Event()
+    monkeypatch.setattr(sync_steps, "pull", slow_pull(30, started))
+    window.act_reconcile.trigger()
+    qtbot.waitUntil(started.is_set, timeout=5_000)
+    qtbot.waitUntil(window.cancel_button.isVisible, timeout=5_000)
+    window.close_cache()
+    assert not window.cancel_button.isVisible() and not window.progress_bar.isVisible()
+    assert window._job is None
+
+
+def test_a_closed_confirmation_is_freed_with_its_plan(qtbot, window):
+    dialog = window.confirm_plan(choices.WritePlan(), "Go", "Nothing chosen.")
+    destroyed = []
+    dialog.destroyed.connect(lambda: destroyed.append(True))
+    dialog.reject()
+    qtbot.waitUntil(lambda: destroyed == [True], timeout=5_000)
+
+
 def test_the_event_loop_keeps_running_during_a_long_operation(qtbot, window, monkeypatch):
     monkeypatch.setattr(sync_steps, "pull", slow_pull(1.5))
     ticks = []
@@ -270,8 +289,11 @@ def test_the_filter_box_is_debounced_and_filters(qtbot, window, cache_path):
     with Cache(cache_path) as cache:
         name = cache.conn.execute(f"SELECT name FROM decisions WHERE {ATTENTION} LIMIT 1"
                                   ).fetchone()[0]
+    applied = []
+    window._filter_timer.timeout.connect(lambda: applied.append(window.filter_box.text()))
     with qtbot.waitSignal(window.model.query_settled, timeout=5_000):
         qtbot.keyClicks(window.filter_box, name)
+    assert applied == [name]  # one filter for the whole name, not one per keystroke
     assert 0 < window.model.rowCount() <= 3
     assert window.model.row_data(0).name == name
     assert "matching" in window.counts_label.text()
