@@ -202,13 +202,6 @@ class Cache:
         self.set_state("seq", seq)
         return seq
 
-    def counts(self) -> dict[str, int]:
-        """Row counts of the main tables, for summaries."""
-        tables = ("apollo_contacts", "sf_records", "links", "decisions", "base", "observations",
-                  "sf_email_history", "link_suggestions", "runs")
-        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-
-
 def quarantine(path: str | os.PathLike) -> Path:
     """Move a damaged cache (and its WAL/SHM sidecars) aside; return where it went."""
     path = Path(path)

@@ -92,12 +92,3 @@ def connect_apollo(workspace: Workspace, api_key: str, profile: Profile | None =
     credentials.store_secret(workspace.name, credentials.APOLLO_API_KEY, api_key)
     return ConnectResult("apollo", profile.apollo_base_url, [], {"health": health})
 
-
-def disconnect(workspace: Workspace, system: str) -> None:
-    """Forget a system's secrets for this workspace (``salesforce`` or ``apollo``)."""
-    names = ([credentials.APOLLO_API_KEY] if system == "apollo" else
-             [credentials.SALESFORCE_REFRESH_TOKEN, credentials.SALESFORCE_ACCESS_TOKEN,
-              credentials.SALESFORCE_CLIENT_SECRET, credentials.SALESFORCE_PASSWORD,
-              credentials.SALESFORCE_SECURITY_TOKEN, credentials.SALESFORCE_PRIVATE_KEY])
-    for key in names:
-        credentials.delete_secret(workspace.name, key)

@@ -216,11 +216,6 @@ def check(raw: str | None, *, allow_unicode: bool = False) -> EmailCheck:
     return EmailCheck(key, True, None, hints)
 
 
-def mailbox_key(raw: str | None) -> str:
-    """A looser key for *hints only*: plus-tag removed, and dots removed on consumer Gmail."""
-    return _mailbox(comparison_key(raw))
-
-
 def _mailbox(key: str) -> str:
     local, at, domain = key.rpartition("@")
     if not at:

@@ -28,11 +28,6 @@ class IngestCounts:
     unchanged: int = 0
     email_changes: int = 0
 
-    def add(self, other: "IngestCounts") -> None:
-        for name in ("received", "inserted", "updated", "unchanged", "email_changes"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
 @dataclass(frozen=True)
 class _Table:
     name: str

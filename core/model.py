@@ -112,16 +112,6 @@ class ApolloContact:
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @property
-    def linked_salesforce_ids(self) -> tuple[str, ...]:
-        """The Salesforce ids Apollo holds for this contact, Contact id first."""
-        ids = (self.salesforce_contact_id, self.salesforce_id, self.salesforce_lead_id)
-        seen: list[str] = []
-        for sf_id in ids:
-            if sf_id and sf_id not in seen:
-                seen.append(sf_id)
-        return tuple(seen)
-
 
 @dataclass(frozen=True, slots=True)
 class SalesforceRecord:

@@ -31,7 +31,6 @@ Progress = Callable[[str, int, int], None]
 # Statuses of a decision row.
 IN_SYNC, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT = (
     "in_sync", "open", "chosen", "skipped", "applied", "failed", "conflict")
-STATUSES = (IN_SYNC, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT)
 _KEPT_STATUSES = (CHOSEN, SKIPPED, FAILED, CONFLICT)
 
 
@@ -65,7 +64,6 @@ class ReconcileSummary:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
 
 
 # Agreeing pairs keep no decision row and no base row: their outcome is SAME and their base

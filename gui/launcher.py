@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-WINDOW_COMMANDS = ("", "demo")
 NO_DISPLAY = ("concord: there is no display to open the window on. Run it from a desktop "
               "session, or use `concord demo --text` (a summary in the terminal) or "
               "`concord demo --screenshot PATH` (a picture of the window).")

@@ -18,19 +18,6 @@ from . import sync_steps
 from .pair_details import link_pair, load_details
 from .tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
-# What a change touched, so each part of the window refreshes only that.
-CHOICES, DECISIONS = "choices", "decisions"
-
-
-@dataclass
-class Changes:
-    """What an operation changed: ``kind`` and the pairs (None: possibly all of them)."""
-
-    kind: str
-    link_ids: list[int] | None = None
-    message: str = ""
-
-
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
                   email: str | None = None, parent=None) -> CacheOp:
     """Store the user's direction for pairs (``apollo``, ``salesforce``, ``skip``, ``custom``)."""

@@ -502,11 +502,6 @@ class ApolloStore:
             row = self._db.execute("SELECT data FROM contacts WHERE id = ?", (contact_id,)).fetchone()
         return row[0] if row else None
 
-    def was_pushed(self, contact_id: str) -> bool:
-        """Whether Apollo ever created or updated a Salesforce record from this contact."""
-        with self._lock:
-            return bool(self._scalar("SELECT pushed FROM contacts WHERE id = ?", (contact_id,)))
-
     def _rows(self, where: str, params: tuple) -> list[dict]:
         with self._lock:
             return [orjson.loads(d) for (d,) in
@@ -516,10 +511,6 @@ class ApolloStore:
         """Contacts whose primary email equals ``email`` (case-insensitive)."""
         key = email_key(email)
         return self._rows("email_key = ?", (key,)) if key else []
-
-    def find_by_name(self, first: str | None, last: str | None, company: str | None) -> list[dict]:
-        """Contacts with this first name, last name and company (case-insensitive)."""
-        return self._rows("name_key = ?", (name_key(first, last, company),))
 
     def find_linked(self, salesforce_id: str) -> list[dict]:
         """Contacts linked to this Salesforce Lead or Contact id (15 or 18 characters)."""

@@ -75,10 +75,6 @@ class RateLimiter:
         """Count one request to ``route`` if every window allows it."""
         return self._check(route, count=True)
 
-    def peek(self, route: str) -> Verdict:
-        """The usage of ``route`` right now, without counting a request."""
-        return self._check(route, count=False)
-
     def _check(self, route: str, *, count: bool) -> Verdict:
         with self._lock:
             now = self._now()

@@ -10,7 +10,6 @@ binds only the loopback address on an ephemeral port, and applies the generic fa
 from __future__ import annotations
 
 import http.server
-import json
 import logging
 import re
 import secrets
@@ -106,7 +105,6 @@ class App:
         self.faults = FaultPlan(seed)
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
         self.lock = threading.RLock()  # emulator state is changed under this lock
-        self.requests_served = 0
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """Register ``handler(request, **groups)`` for a method and a full-path regex."""
@@ -207,7 +205,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     log.exception("sandbox %s failed on %s %s", app.name, request.method, request.path)
                     response = json_response(500, [{"errorCode": "UNKNOWN_EXCEPTION",
                                                     "message": "An unexpected error occurred."}])
-        app.requests_served += 1
         app.decorate(request, response)
         if any(r.kind == "drop_after" for r in struck):
             self._drop()
@@ -323,6 +320,3 @@ class SandboxServer:
 def admin_headers(token: str) -> dict[str, str]:
     return {"X-Sandbox-Admin": token, "Content-Type": "application/json"}
 
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=2)

@@ -101,7 +101,7 @@ def test_counts_follow_a_change_of_a_contacts_lists(listed):
     ({LABEL_ID}, None),
     ({WEBINAR}, None),
     ({WEBINAR, TRADE_SHOW}, None),  # several lists: contacts in any of them
-    ({WEBINAR}, STAGES[0]["id"]),
+    ({TRADE_SHOW}, STAGES[0]["id"]),  # the stage filter leaves some of the list out
     ({LABEL_ID, WEBINAR, TRADE_SHOW}, STAGES[1]["id"]),
     ({apollo_id(50, 0x8)}, None),  # a list nobody is in
 ])
