@@ -121,7 +121,7 @@ _DIFFER_COLUMNS = (
     "WHERE h.record_id = s.id AND h.new_key = s.email_key)",
     "oa.first_seen_at", "oa.prior_seen_at", "os.first_seen_at", "os.prior_seen_at",
     "d.choice", "d.choice_email", "d.status", "d.error", "d.apollo_email", "d.sf_email",
-    "d.native_rule", "d.rec_rule", "d.reason",
+    "d.native_rule", "d.rec_rule", "d.reason", "d.name", "d.company",
 )
 _DIFFER_SQL = f"""
 SELECT {', '.join(_DIFFER_COLUMNS)}
@@ -191,20 +191,21 @@ def _status_for(decision: Decision) -> str:
 def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, seq: int):
     """The decisions-table row for a differing pair, or None when nothing changed."""
     (d_choice, d_choice_email, d_status, d_error, d_a_email, d_s_email, d_native, d_rec,
-     d_reason) = row[36:]
+     d_reason, d_name, d_company) = row[36:]
     rec, native = decision.recommendation, decision.native
     a_email = apollo.email if apollo else None
     s_email = sf.email if sf else None
     choice = choice_email = error = None
     status = _status_for(decision)
+    name = (apollo or sf).name
+    company = (apollo.organization_name if apollo else sf.company) or ""
     if d_status is not None and d_a_email == a_email and d_s_email == s_email:
-        if d_native == native.rule and d_rec == rec.rule and d_reason == rec.reason:
+        if (d_native, d_rec, d_reason, d_name, d_company) == (native.rule, rec.rule, rec.reason,
+                                                                name, company):
             return None  # nothing new to store
         if d_status in _KEPT_STATUSES:  # the user's choice still applies to these emails
             choice, choice_email, status, error = d_choice, d_choice_email, d_status, d_error
-    person = apollo or sf
-    company = apollo.organization_name if apollo else sf.company
-    return (row[0], person.name, company or "", a_email, s_email, sf.object if sf else None,
+    return (row[0], name, company, a_email, s_email, sf.object if sf else None,
             int(decision.conflict), native.winner.value, native.email, native.rule,
             int(native.in_flight), rec.winner.value, rec.email, rec.rule, rec.strength.value,
             rec.reason, " ".join(decision.hints), choice, choice_email, status, error,

@@ -163,6 +163,21 @@ def test_when_one_side_moves_the_value_they_agreed_on_becomes_the_base(tmp_path)
         assert summary.decide.base_settled == 1
 
 
+def test_a_renamed_contact_shows_its_new_name_and_keeps_the_choice(tmp_path):
+    with Cache(tmp_path / "c.sqlite") as cache:
+        load(cache, [contact("a1", "jo.smith@acme.com", sf="003A", contact_id="003A")],
+             [sf("003A", "Contact", "jo@acme.com")])
+        reconcile(cache, now=NOW)
+        link_id = cache.conn.execute("SELECT link_id FROM decisions").fetchone()[0]
+        choices.set_choice(cache, [link_id], "salesforce")
+        load(cache, [contact("a1", "jo.smith@acme.com", sf="003A", contact_id="003A",
+                             first="Joanna", org="Acme Global")],  # the email's times as they were
+             when="2026-10-01T00:00:00.000Z")
+        reconcile(cache, now=NOW)
+        assert cache.conn.execute("SELECT name, company, choice FROM decisions").fetchone() == \
+            ("Joanna Smith", "Acme Global", "salesforce")
+
+
 def test_the_latest_agreement_is_the_base_even_without_a_run_between_pulls(tmp_path):
     with Cache(tmp_path / "c.sqlite") as cache:
         load(cache, [contact("a1", "jo@acme.com", sf="003A", contact_id="003A")],
