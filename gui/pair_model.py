@@ -277,24 +277,26 @@ class PairTableModel(QAbstractTableModel):
                 first, last = page * PAGE + min(changed), page * PAGE + max(changed)
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
-    def resolve_link_ids(self, rows: list[int], done: Callable[[list[int]], None]) -> None:
-        """The link ids at row positions (loaded ones at once, others through the reader)."""
-        ids, missing = [], []
-        for row in sorted(set(rows)):
-            data = self._peek(row)
-            if data is None:
-                missing.append(row)
-            else:
-                ids.append(data.link_id)
+    def resolve_link_ids(self, ranges: list[tuple[int, int]],
+                         done: Callable[[list[int]], None]) -> None:
+        """The link ids of row ranges ``(first, last)``: a small selection from the loaded
+        pages at once, anything else through the reader (never a loop over a big selection
+        on the UI thread)."""
+        ids: list[int] = []
+        missing = ranges
+        if sum(last - first + 1 for first, last in ranges) <= PAGE:
+            missing = []
+            for first, last in ranges:
+                for row in range(first, last + 1):
+                    data = self._peek(row)
+                    if data is None:
+                        missing.append((row, row))
+                    else:
+                        ids.append(data.link_id)
         if not missing:
-            done(ids)
+            done(sorted(set(ids)))
             return
-        ranges: list[tuple[int, int]] = []
-        for row in missing:
-            if ranges and ranges[-1][1] == row - 1:
-                ranges[-1] = (ranges[-1][0], row)
-            else:
-                ranges.append((row, row))
+        ranges = missing
         token, gen = self._token, self._gen
 
         def finish(found, error):

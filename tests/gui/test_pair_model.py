@@ -210,6 +210,12 @@ def test_lazy_paging_at_a_million_rows(qtbot, app, tmp_path):
             cell(model, row, 0)
         qtbot.waitUntil(lambda: not model._pending, timeout=10_000)
         assert model.loaded_rows() <= MAX_PAGES * PAGE
+        # Selecting everything resolves its link ids on the reader, not row by row here
+        resolved = []
+        model.resolve_link_ids([(0, 499_999), (500_000, 999_999)], resolved.append)
+        assert resolved == []  # not answered on the UI thread
+        qtbot.waitUntil(lambda: bool(resolved), timeout=20_000)
+        assert len(resolved[0]) == 1_000_000
         # A filter narrows a million rows to the matching ones
         model.set_query(PairQuery(view="differing", text="P99999"))
         assert settle(qtbot, model, 20_000) == 11  # P99999 and P999990..P999999
