@@ -212,6 +212,33 @@ def test_cancel_leaves_a_consistent_cache_and_the_next_run_finishes(generated, t
         assert cache.conn.execute("SELECT status FROM runs ORDER BY run_id DESC").fetchone()[0] == "done"
 
 
+def test_a_cancel_between_decide_batches_resumes_to_the_full_result(generated, tmp_path,
+                                                                     monkeypatch):
+    reference, path = tmp_path / "ref.sqlite", tmp_path / "c.sqlite"
+    shutil.copyfile(generated[0], reference)
+    shutil.copyfile(generated[0], path)
+    with Cache(reference) as cache:
+        reconcile(cache, now=NOW, full=True)
+        expected = _state(cache)
+    monkeypatch.setattr("core.reconcile.BATCH", 200)  # several batches, so one can be cut
+    with Cache(path) as cache:
+        with cache.transaction():
+            cache.conn.execute("DELETE FROM decisions")  # everything to decide again
+        cancel = threading.Event()
+
+        def cut_after_the_first_batch(phase, done, total):
+            if phase == "decide" and done > 0:
+                cancel.set()
+
+        with pytest.raises(Cancelled):
+            reconcile(cache, now=NOW, full=True, cancel=cancel, progress=cut_after_the_first_batch)
+        written = cache.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+        assert 0 < written < len(expected[1])  # stopped part-way through deciding
+        assert cache.check_integrity() == []
+        reconcile(cache, now=NOW)
+        assert _state(cache) == expected
+
+
 def test_progress_is_reported(generated, tmp_path):
     path = tmp_path / "c.sqlite"
     shutil.copyfile(generated[0], path)
