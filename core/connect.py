@@ -49,15 +49,38 @@ def connect_salesforce(workspace: Workspace, profile: Profile | None = None, *,
     profile = profile or workspace.load_profile()
     credentials.check_backend()
     name = workspace.name
-    for key, value in ((credentials.SALESFORCE_CLIENT_SECRET, client_secret),
-                       (credentials.SALESFORCE_PASSWORD, password),
-                       (credentials.SALESFORCE_SECURITY_TOKEN, security_token),
-                       (credentials.SALESFORCE_PRIVATE_KEY, private_key)):
-        if value:
+    given = {key: value for key, value in ((credentials.SALESFORCE_CLIENT_SECRET, client_secret),
+                                           (credentials.SALESFORCE_PASSWORD, password),
+                                           (credentials.SALESFORCE_SECURITY_TOKEN, security_token),
+                                           (credentials.SALESFORCE_PRIVATE_KEY, private_key))
+             if value}
+    # The sign-in reads what it needs from the keyring and the profile, so the new values go
+    # there first; if it fails, what worked before is put back (a typo never costs a
+    # working connection).
+    before = {key: credentials.get_secret(name, key)
+              for key in (*given, credentials.SALESFORCE_ACCESS_TOKEN)}
+    old_profile = workspace.load_profile() if workspace.exists() else None
+    try:
+        for key, value in given.items():
             credentials.store_secret(name, key, value)
-    # A new sign-in replaces any session kept from before.
-    credentials.delete_secret(name, credentials.SALESFORCE_ACCESS_TOKEN)
-    workspace.save_profile(profile)
+        # A new sign-in replaces any session kept from before.
+        credentials.delete_secret(name, credentials.SALESFORCE_ACCESS_TOKEN)
+        workspace.save_profile(profile)
+        return _sign_in_salesforce(workspace, profile, open_browser, timeout, cancel,
+                                   source_options)
+    except BaseException:
+        for key, value in before.items():
+            if value:
+                credentials.store_secret(name, key, value)
+            else:
+                credentials.delete_secret(name, key)
+        if old_profile is not None:
+            workspace.save_profile(old_profile)
+        raise
+
+
+def _sign_in_salesforce(workspace: Workspace, profile: Profile, open_browser, timeout: float,
+                        cancel: threading.Event | None, source_options: dict) -> ConnectResult:
     source = SalesforceSource.from_profile(workspace, profile, **source_options)
     if profile.salesforce_auth == "pkce":
         if not profile.salesforce_client_id:

@@ -133,6 +133,23 @@ def test_client_credentials(small_sandbox, memory_keyring, tmp_path):
     assert len(token_requests) == 1 and "grant_type=client_credentials" in token_requests[0][2]
 
 
+def test_a_mistyped_secret_keeps_the_connection_that_worked(small_sandbox, memory_keyring,
+                                                            tmp_path):
+    sf = small_sandbox.info()["salesforce"]
+    space = Workspace("typo", root=tmp_path / "ws").create(Profile(
+        salesforce_login_url=sf["login_url"], salesforce_auth="client_credentials",
+        salesforce_client_id=sf["client_id"], ca_path=small_sandbox.ca_path))
+    connect_salesforce(space, client_secret=sf["client_secret"])
+    token = credentials.get_secret("typo", credentials.SALESFORCE_ACCESS_TOKEN)
+    assert token
+    with pytest.raises(AuthError):
+        connect_salesforce(space, client_secret="mistyped-" + "x" * 20)
+    assert credentials.get_secret("typo", credentials.SALESFORCE_CLIENT_SECRET) == \
+        sf["client_secret"]
+    assert credentials.get_secret("typo", credentials.SALESFORCE_ACCESS_TOKEN) == token
+    assert SalesforceSource.from_profile(space).count("Contact") > 0
+
+
 def test_client_credentials_refused_with_a_wrong_secret_never_shows_it(small_sandbox):
     sf = small_sandbox.info()["salesforce"]
     secret = "wrong-secret-" + "x" * 20
