@@ -82,41 +82,38 @@ def cmd_reconcile(args) -> int:
     """Pull both systems, then match and decide; print what Apollo will do and what to review."""
     from . import cli_pull
     from .credentials import CredentialError
-    from .pull import pull_all
     from .reconcile import reconcile
     from .text_summary import print_summary
 
-    try:
-        cache, salesforce, apollo, problems = cli_pull.open_target(args)
-    except cli_pull.UsageProblem as exc:
-        raise UsageError(str(exc)) from None
-    except CredentialError as exc:
-        print(f"concord: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    with cache:
-        pull_code = EXIT_OK
-        if not args.no_pull:
-            if salesforce is None and apollo is None:
-                for problem in problems:
-                    print(f"concord: {problem}", file=sys.stderr)
-                return EXIT_FAILED
-            bar = cli_pull.ProgressBar() if sys.stderr.isatty() and not args.json else None
-            try:
-                pulled = pull_all(cache, salesforce, apollo, progress=bar, full=args.full)
-            finally:
-                if bar is not None:
-                    bar.close()
-            pull_code = cli_pull.exit_code(pulled, problems)
-            if not args.json:
-                print(cli_pull.describe(pulled, problems) + "\n")
-        summary = reconcile(cache, full=args.full or None)
-        review = sum(n for status, n in summary.decide.by_status.items()
-                     if status in ("open", "chosen", "failed", "conflict"))
-        if args.json:
-            print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review}, indent=2))
-        else:
-            print_summary(cache, summary, examples=args.examples)
-            print(f"\n{review:,} pairs need attention; open the window (concord) to review them.")
+    with cli_pull.redacted_logging():
+        try:
+            cache, salesforce, apollo, problems = cli_pull.open_target(
+                args, connect=not args.no_pull)
+        except cli_pull.UsageProblem as exc:
+            raise UsageError(str(exc)) from None
+        except CredentialError as exc:
+            print(f"concord: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        with cache:
+            pull_code = EXIT_OK
+            if not args.no_pull:
+                if salesforce is None and apollo is None:
+                    for problem in problems:
+                        print(f"concord: {problem}", file=sys.stderr)
+                    return EXIT_FAILED
+                pulled = cli_pull.pull_with_progress(cache, salesforce, apollo,
+                                                     bar=not args.json, full=args.full)
+                pull_code = cli_pull.exit_code(pulled, problems)
+                if not args.json:
+                    print(cli_pull.describe(pulled, problems) + "\n")
+            summary = reconcile(cache, full=args.full or None)
+            review = sum(n for status, n in summary.decide.by_status.items()
+                         if status in ("open", "chosen", "failed", "conflict"))
+            if args.json:
+                print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review}, indent=2))
+            else:
+                print_summary(cache, summary, examples=args.examples)
+                print(f"\n{review:,} pairs need attention; open the window (concord) to review them.")
     if pull_code == EXIT_FAILED:
         return EXIT_FAILED
     return EXIT_REVIEW if review or pull_code else EXIT_OK

@@ -15,6 +15,7 @@ run (no secure keyring, sign-in refused, system unreachable, cache unusable).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shutil
@@ -56,15 +57,17 @@ class UsageProblem(Exception):
     """Bad arguments or input (exit 2)."""
 
 
-def open_target(args) -> tuple[Cache, object | None, object | None, list[str]]:
+def open_target(args, *, connect: bool = True
+                ) -> tuple[Cache, object | None, object | None, list[str]]:
     """The cache and both sources for the arguments; problems connecting one system are
-    returned as messages (the other still pulls)."""
+    returned as messages (the other still pulls). ``connect=False``: the cache alone (no
+    keyring, no network)."""
     from .sources.apollo import ApolloSource
     from .sources.salesforce import SalesforceSource
     from .workspace import Workspace, WorkspaceError
 
     problems: list[str] = []
-    sources: dict[str, object | None] = {}
+    sources: dict[str, object | None] = {"salesforce": None, "apollo": None}
     if args.workspace:
         try:
             workspace = Workspace(args.workspace)
@@ -72,6 +75,8 @@ def open_target(args) -> tuple[Cache, object | None, object | None, list[str]]:
         except WorkspaceError as exc:
             raise UsageProblem(str(exc)) from None
         for name, factory in (("salesforce", SalesforceSource), ("apollo", ApolloSource)):
+            if not connect:
+                break
             try:
                 sources[name] = factory.from_profile(workspace, profile)
             except SourceError as exc:
@@ -82,8 +87,9 @@ def open_target(args) -> tuple[Cache, object | None, object | None, list[str]]:
         path = Path(args.sandbox_info)
         try:
             info = json.loads(path.read_text())
-            sources["salesforce"] = SalesforceSource.from_sandbox_info(info)
-            sources["apollo"] = ApolloSource.from_sandbox_info(info)
+            if connect:
+                sources["salesforce"] = SalesforceSource.from_sandbox_info(info)
+                sources["apollo"] = ApolloSource.from_sandbox_info(info)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageProblem(f"Cannot use the sandbox info file {path}: "
                                f"{type(exc).__name__}: {exc}") from None
@@ -174,10 +180,7 @@ def describe(summary: PullSummary, problems: list[str]) -> str:
 
 def run(args) -> int:
     """Handle ``concord pull``; returns the exit code."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    logging.getLogger().addHandler(handler)
-    try:
+    with redacted_logging():
         try:
             cache, salesforce, apollo, problems = open_target(args)
         except UsageProblem as exc:
@@ -190,18 +193,9 @@ def run(args) -> int:
             for problem in problems:
                 print(f"concord pull: {problem}", file=sys.stderr)
             return EXIT_FAILED
-        cancel = threading.Event()
-        bar = ProgressBar() if sys.stderr.isatty() and not args.json else None
-        previous = _install_interrupt(cancel)
-        try:
-            with cache:
-                summary = pull_all(cache, salesforce, apollo, progress=bar, cancel=cancel,
-                                   full=args.full)
-        finally:
-            if bar is not None:
-                bar.close()
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+        with cache:
+            summary = pull_with_progress(cache, salesforce, apollo, bar=not args.json,
+                                         full=args.full)
         code = exit_code(summary, problems)
         if args.json:
             print(json.dumps({**summary.as_dict(), "not_pulled": problems, "exit_code": code},
@@ -209,8 +203,32 @@ def run(args) -> int:
         else:
             print(describe(summary, problems))
         return code
+
+
+@contextlib.contextmanager
+def redacted_logging():
+    """Log warnings to standard error with secrets masked, for the length of a command."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def pull_with_progress(cache: Cache, salesforce, apollo, *, bar: bool, full: bool) -> PullSummary:
+    """:func:`pull_all` with a progress bar on a terminal and Ctrl-C as a clean cancel."""
+    cancel = threading.Event()
+    progress = ProgressBar() if bar and sys.stderr.isatty() else None
+    previous = _install_interrupt(cancel)
+    try:
+        return pull_all(cache, salesforce, apollo, progress=progress, cancel=cancel, full=full)
+    finally:
+        if progress is not None:
+            progress.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _install_interrupt(cancel: threading.Event):

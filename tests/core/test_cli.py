@@ -71,3 +71,22 @@ def test_a_damaged_cache_is_reported_not_traced(tmp_path, capsys):
     assert cli.main(["runs", "--cache", str(bad)]) == 3
     err = capsys.readouterr().err
     assert str(bad) in err and "Traceback" not in err
+
+
+def test_reconcile_without_a_pull_needs_no_keyring(tmp_path, monkeypatch, capsys):
+    """Deciding on what the cache holds reads no secret, so an unusable keyring is no matter."""
+    import keyring
+    import keyring.backends.fail
+
+    from core.workspace import Profile, Workspace
+
+    monkeypatch.setenv("CONCORD_HOME", str(tmp_path))
+    Workspace("offline").create(Profile())
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        assert cli.main(["reconcile", "--workspace", "offline", "--no-pull",
+                         "--examples", "0"]) == 0
+    finally:
+        keyring.set_keyring(previous)
+    assert "keyring" not in capsys.readouterr().err.lower()
