@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .model import UTC
+from core.model import UTC
 
 APPLICATION_ID = 0x434F4E43  # "CONC": marks a file as a Concord cache
 SCHEMA_VERSION = 3

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from . import emails
-from .cache import Cache, chunked, now_iso
-from .model import Side, Strength
-from .reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
+from core import emails
+from core.cache import Cache, chunked, now_iso
+from core.model import Side, Strength
+from core.reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
 
 CHOICES = ("apollo", "salesforce", "skip", "custom")
 

@@ -24,10 +24,10 @@ import sys
 import threading
 from pathlib import Path
 
-from .cache import Cache, CacheError
-from .credentials import CredentialError, RedactingFilter
-from .pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
-from .sources.errors import SourceError
+from core.cache import Cache, CacheError
+from core.credentials import CredentialError, RedactingFilter
+from core.pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
+from core.sources.errors import SourceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
@@ -62,9 +62,9 @@ def open_target(args, *, connect: bool = True
     """The cache and both sources for the arguments; problems connecting one system are
     returned as messages (the other still pulls). ``connect=False``: the cache alone (no
     keyring, no network)."""
-    from .sources.apollo import ApolloSource
-    from .sources.salesforce import SalesforceSource
-    from .workspace import Workspace, WorkspaceError
+    from core.sources.apollo import ApolloSource
+    from core.sources.salesforce import SalesforceSource
+    from core.workspace import Workspace, WorkspaceError
 
     problems: list[str] = []
     sources: dict[str, object | None] = {"salesforce": None, "apollo": None}
@@ -101,7 +101,7 @@ def open_target(args, *, connect: bool = True
 def adopt_sandbox_settings(cache: Cache, info: dict) -> None:
     """A new cache for a sandbox takes the sandbox's mirrored Apollo settings (as a user would
     enter their own org's in the settings dialog); a cache with settings keeps its own."""
-    from .settings import save_settings, settings_from_dict
+    from core.settings import save_settings, settings_from_dict
 
     if cache.conn.execute("SELECT 1 FROM settings LIMIT 1").fetchone():
         return

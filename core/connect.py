@@ -13,12 +13,12 @@ import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import credentials
-from .sources.apollo import ApolloSource
-from .sources.errors import NotConnected
-from .sources.salesforce import SalesforceSource
-from .sources.salesforce_auth import KeyringTokenStore, authorize_in_browser
-from .workspace import Profile, Workspace
+from core import credentials
+from core.sources.apollo import ApolloSource
+from core.sources.errors import NotConnected
+from core.sources.salesforce import SalesforceSource
+from core.sources.salesforce_auth import KeyringTokenStore, authorize_in_browser
+from core.workspace import Profile, Workspace
 
 
 @dataclass

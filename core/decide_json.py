@@ -10,10 +10,10 @@ from datetime import datetime
 
 import orjson
 
-from .cache import parse_time
-from .model import UTC, ApolloContact, Base, EditTime, SalesforceRecord, Settings, TimeSource
-from .rules import decide
-from .settings import settings_from_dict
+from core.cache import parse_time
+from core.model import UTC, ApolloContact, Base, EditTime, SalesforceRecord, Settings, TimeSource
+from core.rules import decide
+from core.settings import settings_from_dict
 
 
 class InputError(ValueError):

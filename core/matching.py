@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from .cache import Cache, chunked
-from .emails import GMAIL_DOMAINS
+from core.cache import Cache, chunked
+from core.emails import GMAIL_DOMAINS
 
 FREE_MAIL = frozenset(GMAIL_DOMAINS | {"yahoo.com", "outlook.com", "hotmail.com", "icloud.com",
                                        "aol.com", "proton.me", "protonmail.com", "gmx.de",

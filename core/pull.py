@@ -21,9 +21,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from .cache import Cache, now_iso
-from .ingest import IngestCounts
-from .sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied,
+from core.cache import Cache, now_iso
+from core.ingest import IngestCounts
+from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied,
                              PullCancelled, SourceError)
 
 log = logging.getLogger(__name__)
@@ -218,8 +218,8 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     other; a cancel stops both. Unexpected errors (bugs, a full disk) propagate after the
     run is recorded as failed; whatever was committed stays and the next pull continues.
     """
-    from .pull_apollo import pull_apollo
-    from .pull_salesforce import pull_salesforce
+    from core.pull_apollo import pull_apollo
+    from core.pull_salesforce import pull_salesforce
 
     run_id, started = _start_run(cache)
     summary = PullSummary(run_id, started)

@@ -36,12 +36,12 @@ Stage names are kept in ``apollo_stages`` (``{id: name}``) for the decision rule
 
 from __future__ import annotations
 
-from .cache import now_iso
-from .ingest import IngestCounts, upsert_apollo
-from .pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from .records import RecordError, apollo_row, cache_time
-from .sources.apollo import MAX_PAGES, PER_PAGE, ApolloSource
-from .sources.errors import PermissionDenied, SourceError
+from core.cache import now_iso
+from core.ingest import IngestCounts, upsert_apollo
+from core.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
+from core.records import RecordError, apollo_row, cache_time
+from core.sources.apollo import MAX_PAGES, PER_PAGE, ApolloSource
+from core.sources.errors import PermissionDenied, SourceError
 
 SYSTEM = "apollo"
 CAP = MAX_PAGES * PER_PAGE  # what one search can show

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .cache import now_iso, parse_time
-from .ingest import IngestCounts, add_history, upsert_salesforce
-from .pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from .records import SF_FIELDS, RecordError, cache_time, history_row, sf_row
-from .sources.errors import QueryRefused
-from .sources.salesforce import SalesforceSource
+from core.cache import now_iso, parse_time
+from core.ingest import IngestCounts, add_history, upsert_salesforce
+from core.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
+from core.records import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from core.sources.errors import QueryRefused
+from core.sources.salesforce import SalesforceSource
 
 SYSTEM = "salesforce"
 OBJECTS = ("Contact", "Lead")

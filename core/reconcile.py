@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from . import matching, rules
-from .cache import Cache, iso, now_iso, parse_time
-from .model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
-from .records import edit_time
-from .settings import load_settings
+from core import matching, rules
+from core.cache import Cache, iso, now_iso, parse_time
+from core.model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
+from core.records import edit_time
+from core.settings import load_settings
 
 BATCH = 20_000
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import orjson
 
-from .cache import iso, parse_time
-from .emails import comparison_key
-from .model import EditTime, TimeSource
+from core.cache import iso, parse_time
+from core.emails import comparison_key
+from core.model import EditTime, TimeSource
 
 APOLLO_COLUMNS = (
     "id", "first_name", "last_name", "organization_name", "email", "email_key", "email_status",

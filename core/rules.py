@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import emails
-from .model import (
+from core import emails
+from core.model import (
     ApolloContact, Base, Decision, EditTime, Prediction, Preset, Recommendation,
     SalesforceRecord, Settings, Side, Strength, TimeSource,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from .model import CreatePolicy, Preset, Settings, Strength
+from core.model import CreatePolicy, Preset, Settings, Strength
 
 _ENUMS = {"create_policy": CreatePolicy, "preset": Preset, "auto_apply": Strength}
 CREATE_AS = ("Lead", "Contact")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .cache import Cache
+from core.cache import Cache
 
 APP_NAME = "Concord"
 SALESFORCE_API_VERSION = "59.0"

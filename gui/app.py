@@ -14,14 +14,14 @@ from PySide6.QtWidgets import QApplication
 import core
 from core.workspace import Workspace, WorkspaceError, list_workspaces
 
-from . import theme
-from .demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
-from .errors import show_exception
-from .icons import app_icon, style_sheet
-from .main_window import MainWindow
-from .sync_steps import Connection
-from .tasks import Detached, run_off_ui
-from .window_state import last_workspace, remember_workspace
+from gui import theme
+from gui.demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
+from gui.errors import show_exception
+from gui.icons import app_icon, style_sheet
+from gui.main_window import MainWindow
+from gui.sync_steps import Connection
+from gui.tasks import Detached, run_off_ui
+from gui.window_state import last_workspace, remember_workspace
 
 log = logging.getLogger(__name__)
 SCREENSHOT_TIMEOUT_S = 120

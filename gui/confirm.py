@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from core.choices import WritePlan
 
-from . import sync_steps
+from gui import sync_steps
 
 SAMPLE = 200  # writes listed in the dialog
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from core import credentials
 from core.workspace import Profile, Workspace, WorkspaceError
 
-from .tasks import TaskManager, run_off_ui
+from gui.tasks import TaskManager, run_off_ui
 
 METHODS = (
     ("pkce", "Sign in with the browser (OAuth with PKCE, recommended)"),

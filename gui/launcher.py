@@ -21,7 +21,7 @@ NO_DISPLAY = ("concord: there is no display to open the window on. Run it from a
 
 
 def _no_display() -> bool:
-    from .app import headless
+    from gui.app import headless
 
     if headless():
         print(NO_DISPLAY, file=sys.stderr)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _window_parser().parse_args(argv)
         if _no_display():
             return 3
-        from .app import run_window
+        from gui.app import run_window
 
         return run_window(args.workspace)
     if argv[0] == "demo" and "--text" not in argv:
@@ -59,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.records < 1:
             print("concord demo: --records must be at least 1", file=sys.stderr)
             return 2
-        from .app import offscreen_if_headless
+        from gui.app import offscreen_if_headless
 
         offscreen_if_headless(bool(args.screenshot))
         if not args.screenshot and _no_display():
             return 3
-        from .app import run_demo
+        from gui.app import run_demo
 
         return run_demo(args.records, args.seed, args.screenshot)
     from core import cli

@@ -21,18 +21,18 @@ import core
 from core.choices import ChoiceError
 from core.workspace import Workspace
 
-from . import operations, pair_query, sync_steps
-from .confirm import ConfirmWrites
-from .connect_dialog import ConnectDialog
-from .errors import show_exception, show_info
-from .history_dialog import ExportDialog, RunHistoryDialog, load_runs
-from .icons import app_icon, icon
-from .labels import RULE_LABELS
-from .pair_model import PairTableModel
-from .pair_panel import PairPanel
-from .pair_table import PairTable
-from .settings_dialog import SettingsDialog
-from .tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
+from gui import operations, pair_query, sync_steps
+from gui.confirm import ConfirmWrites
+from gui.connect_dialog import ConnectDialog
+from gui.errors import show_exception, show_info
+from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
+from gui.icons import app_icon, icon
+from gui.labels import RULE_LABELS
+from gui.pair_model import PairTableModel
+from gui.pair_panel import PairPanel
+from gui.pair_table import PairTable
+from gui.settings_dialog import SettingsDialog
+from gui.tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
 
 FILTER_DELAY_MS = 100  # short enough that a keystroke shows results within 200 ms
 KEY_HELP = (
@@ -611,7 +611,7 @@ class MainWindow(QMainWindow):
         self._start_job(op)
 
     def _reconcile_failed(self, error) -> None:
-        from .errors import is_cancel
+        from gui.errors import is_cancel
 
         self.after_decisions_changed()
         if is_cancel(error):
@@ -670,7 +670,7 @@ class MainWindow(QMainWindow):
         def failed(error):
             self._set_syncing(False)
             show_exception(self, error)
-        from .tasks import NetworkOp
+        from gui.tasks import NetworkOp
 
         NetworkOp(self.tasks, demo.sandbox.pull_tick, self).success(synced).failure(failed) \
             .run_in_background()
@@ -722,7 +722,7 @@ class MainWindow(QMainWindow):
         run_off_ui(self.tasks, read_profile, show, parent=self)
 
     def _connected(self, name: str) -> None:
-        from .window_state import remember_workspace
+        from gui.window_state import remember_workspace
 
         self.statusBar().showMessage(f"Saved the connection of workspace {name}; secrets are in "
                                      f"the keyring.", 8000)

@@ -14,9 +14,9 @@ from core.model import Strength
 from core.reconcile import ReconcileSummary, reconcile
 from core.settings import load_settings, save_settings
 
-from . import sync_steps
-from .pair_details import link_pair, load_details
-from .tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
+from gui import sync_steps
+from gui.pair_details import link_pair, load_details
+from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
                   email: str | None = None, parent=None) -> CacheOp:

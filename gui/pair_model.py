@@ -21,9 +21,9 @@ from PySide6.QtGui import QFont
 
 from core import rules
 
-from . import labels, theme
-from .pair_query import PAGE, PairQuery, PairRow
-from .tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
+from gui import labels, theme
+from gui.pair_query import PAGE, PairQuery, PairRow
+from gui.tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
 
 MAX_PAGES = 64  # pages kept in memory (16,384 rows)
 
@@ -190,7 +190,7 @@ class PairTableModel(QAbstractTableModel):
         self.query_settled.emit(total)
 
     def _report(self, error) -> None:
-        from .errors import show_exception
+        from gui.errors import show_exception
 
         show_exception(None, error)
 

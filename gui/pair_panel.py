@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 
 from core import emails
 
-from . import labels, theme
-from .icons import icon
-from .pair_details import PairDetails, Side, describe_edit
+from gui import labels, theme
+from gui.icons import icon
+from gui.pair_details import PairDetails, Side, describe_edit
 
 # (command, button text, key shown, icon) in the order of the action row.
 ACTIONS = (

@@ -28,7 +28,7 @@ from core import rules
 from core.cache import chunked
 from core.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
 
-from .pair_search import SearchText
+from gui.pair_search import SearchText
 
 PAGE = 256  # rows per page (fetch unit) and the size of a query's first page
 SEARCH_CHUNK = 50_000  # decisions rows read into the search text per background step

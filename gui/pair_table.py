@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from .pair_model import COLUMN_KEYS
+from gui.pair_model import COLUMN_KEYS
 
 # Single keys of the list (one key a direction), by the text they type.
 KEYS = {

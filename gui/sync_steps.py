@@ -20,7 +20,7 @@ from core.cache import Cache
 from core.choices import WritePlan
 from core.reconcile import Cancelled
 
-from .errors import UserMessage
+from gui.errors import UserMessage
 
 _NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
 

@@ -35,7 +35,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from core.cache import Cache
 
-from .pair_query import ListReader
+from gui.pair_query import ListReader
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ class _Op:
         if self._failure is not None:
             self._failure(error)
             return
-        from .errors import show_exception
+        from gui.errors import show_exception
         show_exception(self._parent, error)
 
 
@@ -393,6 +393,6 @@ def run_off_ui(tasks: TaskManager | None, fn: Callable[[], Any], done: Callable[
         elif failure is not None:
             failure(error)
         else:
-            from .errors import show_exception
+            from gui.errors import show_exception
             show_exception(parent, error)
     Detached(lambda job: fn(), finished, parent=parent).start()

@@ -28,12 +28,12 @@ from datetime import datetime, timedelta
 import orjson
 import requests
 
-from .. import credentials
-from ..model import UTC
-from ..workspace import Profile, Workspace
-from .errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
+from core import credentials
+from core.model import UTC
+from core.workspace import Profile, Workspace
+from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      SourceError, SourceUnavailable)
-from .http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
+from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..credentials import redact
+from core.credentials import redact
 
 
 class SourceError(Exception):

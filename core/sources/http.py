@@ -33,8 +33,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from .. import __version__
-from ..credentials import redact
+from core import __version__
+from core.credentials import redact
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RetryPolicy:
 def cancellable_wait(seconds: float, *, sleep=None, cancel=None) -> None:
     """Wait ``seconds`` (with an injected ``sleep`` in tests); a set ``cancel`` event ends the
     wait early with :class:`~core.sources.errors.PullCancelled`."""
-    from .errors import PullCancelled
+    from core.sources.errors import PullCancelled
 
     if cancel is not None and cancel.is_set():
         raise PullCancelled()

@@ -33,13 +33,13 @@ from simple_salesforce.exceptions import (SalesforceError, SalesforceExpiredSess
                                           SalesforceMalformedRequest, SalesforceRefusedRequest,
                                           SalesforceResourceNotFound)
 
-from .. import credentials
-from ..model import UTC
-from ..workspace import SALESFORCE_API_VERSION, Profile, Workspace
-from .errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
+from core import credentials
+from core.model import UTC
+from core.workspace import SALESFORCE_API_VERSION, Profile, Workspace
+from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      QueryRefused, SourceError, SourceUnavailable)
-from .http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
-from .salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
+from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
+from core.sources.salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
                               PasswordAuth, RefreshTokenAuth, StaticTokenAuth)
 
 log = logging.getLogger(__name__)

@@ -40,9 +40,9 @@ import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import soap_login
 
-from .. import credentials
-from ..credentials import remember_for_redaction
-from .errors import AuthError, NotConnected, SourceUnavailable
+from core import credentials
+from core.credentials import remember_for_redaction
+from core.sources.errors import AuthError, NotConnected, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
