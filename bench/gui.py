@@ -45,7 +45,7 @@ FORMAT = 1  # bump when the synthesised shape changes
 
 
 def _generate(path: str, pairs: int) -> None:
-    from core.cache import Cache
+    from core.store.cache import Cache
     from tests.gui.synth import synthesize
 
     tmp = path + ".part"
@@ -96,7 +96,7 @@ def run(cache_path: Path, args, excluded: float) -> dict:
     from gui.app import application
     from gui.main_window import FILTER_DELAY_MS, MainWindow
     from gui.pair_model import LoadedRole
-    from gui.sync_steps import Connection
+    from core.sync.connections import Connection
 
     def since_start() -> float:
         return time.perf_counter() - STARTED - excluded

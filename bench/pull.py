@@ -61,7 +61,7 @@ def sources(info: dict):
 
 
 def timed_pull(cache, salesforce=None, apollo=None) -> dict:
-    from core.pull import pull_all
+    from core.sync.pull import pull_all
 
     started = time.perf_counter()
     summary = pull_all(cache, salesforce, apollo)
@@ -92,7 +92,7 @@ def make_changes(info: dict, changes: int) -> None:
 
 
 def bench_pull(records: int, seed: int, changes: int) -> dict:
-    from core.cache import Cache
+    from core.store.cache import Cache
 
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="concord-bench-pull-") as tmp:
@@ -146,10 +146,10 @@ def bench_ingest(records: int, seed: int, page: int = 2000) -> dict:
     page (generating the pages is not counted)."""
     import orjson
 
-    from core.cache import Cache, now_iso
-    from core.ingest import upsert_apollo, upsert_salesforce
-    from core.pull import pull_checkpoint_pages
-    from core.pull_salesforce import _canonical
+    from core.store.cache import Cache, now_iso
+    from core.store.ingest import upsert_apollo, upsert_salesforce
+    from core.sync.pull import pull_checkpoint_pages
+    from core.sync.pull_salesforce import _canonical
     from core.sandbox.dataset import Dataset
 
     dataset = Dataset(records, seed)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from core.cache import Cache, chunked
+from core.store.cache import Cache, chunked
 from core.emails import GMAIL_DOMAINS
 
 FREE_MAIL = frozenset(GMAIL_DOMAINS | {"yahoo.com", "outlook.com", "hotmail.com", "icloud.com",

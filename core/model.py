@@ -237,3 +237,13 @@ class Decision:
             },
             "hints": list(self.hints),
         }
+
+
+class UserMessage(Exception):
+    """Something the user should read, not a failure: shown as information."""
+
+    def __init__(self, title: str, text: str, details: str = ""):
+        super().__init__(text)
+        self.title = title
+        self.text = text
+        self.details = details

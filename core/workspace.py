@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from core.cache import Cache
+from core.store.cache import Cache
 
 APP_NAME = "Concord"
 SALESFORCE_API_VERSION = "59.0"

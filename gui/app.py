@@ -15,11 +15,11 @@ import core
 from core.workspace import Workspace, WorkspaceError, list_workspaces
 
 from gui import theme
-from gui.demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
+from core.sync.demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
 from gui.errors import show_exception
 from gui.icons import app_icon, style_sheet
 from gui.main_window import MainWindow
-from gui.sync_steps import Connection
+from core.sync.connections import Connection
 from gui.tasks import Detached, run_off_ui
 from gui.window_state import last_workspace, remember_workspace
 

@@ -1,6 +1,6 @@
 """The confirmation before anything is written: how many writes go to which system, and why.
 
-The counts come from :func:`core.choices.plan`; :func:`breakdown` only groups its writes.
+The counts come from :func:`core.sync.choices.plan`; :func:`breakdown` only groups its writes.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
-from core.choices import WritePlan
+from core.sync.choices import WritePlan
 
-from gui import sync_steps
+from core.sync import connections as sync_steps
 
 SAMPLE = 200  # writes listed in the dialog
 

@@ -5,7 +5,7 @@ the workspace profile; every secret goes to the operating system's keyring throu
 :mod:`core.credentials` and nowhere else. Saving and keyring calls run off the UI thread
 (a keyring may wait on the desktop's secret service).
 
-Signing in with the browser and the test buttons call :mod:`core.connect`, which signs in,
+Signing in with the browser and the test buttons call :mod:`core.sync.connect`, which signs in,
 checks the connection with one API call and keeps what it was given in the keyring.
 """
 
@@ -291,7 +291,7 @@ class ConnectDialog(QDialog):
     def _test(self, system: str) -> None:
         """Sign in (Salesforce: with the chosen method; browser sign-in opens the browser)
         and check the connection with one call; what works is kept in the keyring."""
-        from core import connect
+        from core.sync import connect
 
         label = self.sf_result if system == "salesforce" else self.apollo_result
         try:

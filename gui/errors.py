@@ -14,26 +14,17 @@ import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core.cache import CacheError
-from core.choices import ChoiceError
+from core.store.cache import CacheError
+from core.sync.choices import ChoiceError
 from core.credentials import CredentialError, redact
 from core.emails import EmailError
-from core.reconcile import Cancelled
+from core.sync.reconcile import Cancelled
+from core.model import UserMessage
 from core.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
 _open_boxes: list[QMessageBox] = []  # keep non-blocking boxes alive until closed
-
-
-class UserMessage(Exception):
-    """Something the user should read, not a failure: shown as information."""
-
-    def __init__(self, title: str, text: str, details: str = ""):
-        super().__init__(text)
-        self.title = title
-        self.text = text
-        self.details = details
 
 
 def is_cancel(exc: BaseException) -> bool:

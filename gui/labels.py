@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import rules
-from core.reconcile import arrow
+from core.sync.reconcile import arrow
 
 STATUS_LABELS = {
     "open": "Open",

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 import core
-from core.choices import ChoiceError
+from core.sync.choices import ChoiceError
 from core.workspace import Workspace
 
-from gui import operations, pair_query, sync_steps
+from gui import operations
+from core.store import pairs as pair_query
+from core.sync import connections as sync_steps
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core import choices
-from core.choices import WritePlan
+from core.sync import choices
+from core.sync.choices import WritePlan
 from core.model import Strength
-from core.reconcile import ReconcileSummary, reconcile
-from core.settings import load_settings, save_settings
+from core.sync.reconcile import ReconcileSummary, reconcile
+from core.store.settings import load_settings, save_settings
 
-from gui import sync_steps
-from gui.pair_details import link_pair, load_details
+from core.sync import connections as sync_steps
+from core.store.details import link_pair, load_details
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,

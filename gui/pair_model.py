@@ -1,7 +1,7 @@
 """The list of pairs as a ``QAbstractTableModel``: windowed, lazy, usable at a million rows.
 
 The model never holds the list. A query's rows live in the reader connection
-(:mod:`gui.pair_query`); the model holds the row count and a small LRU of pages, and asks
+(:mod:`core.store.pairs`); the model holds the row count and a small LRU of pages, and asks
 the reader for a page the first time the view paints one of its rows (showing a blank row
 for the few milliseconds that takes). All reading happens on the reader thread; the model
 only ever runs on the main thread.
@@ -22,7 +22,7 @@ from PySide6.QtGui import QFont
 from core import rules
 
 from gui import labels, theme
-from gui.pair_query import PAGE, PairQuery, PairRow
+from core.store.pairs import PAGE, PairQuery, PairRow
 from gui.tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
 
 MAX_PAGES = 64  # pages kept in memory (16,384 rows)
@@ -80,7 +80,7 @@ def _missing(system: str) -> str:
 
 
 class PairTableModel(QAbstractTableModel):
-    """Rows of :class:`gui.pair_query.PairRow`, read page by page from the reader."""
+    """Rows of :class:`core.store.pairs.PairRow`, read page by page from the reader."""
 
     query_started = Signal(object)  # PairQuery
     first_page_shown = Signal(int, bool)  # rows shown, whether that is all of them

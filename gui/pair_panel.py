@@ -1,6 +1,6 @@
 """The pair panel: Apollo card | Salesforce card, the decision, and the actions.
 
-The panel renders a :class:`gui.pair_details.PairDetails` (plain data) and emits commands;
+The panel renders a :class:`core.store.details.PairDetails` (plain data) and emits commands;
 it reads nothing and writes nothing itself. The email difference is drawn from
 :func:`core.emails.diff`'s segments: the part only Apollo's address has on the Apollo card,
 the part only Salesforce's has on the Salesforce card.
@@ -21,7 +21,7 @@ from core import emails
 
 from gui import labels, theme
 from gui.icons import icon
-from gui.pair_details import PairDetails, Side, describe_edit
+from core.store.details import PairDetails, Side, describe_edit
 
 # (command, button text, key shown, icon) in the order of the action row.
 ACTIONS = (

@@ -3,7 +3,7 @@
 Two kinds of background operation and one task manager:
 
 - :class:`CacheOp` runs ``op(cache)`` on the **writer**, a single thread with its own
-  :class:`core.cache.Cache` connection, so every change to the cache goes down one serial
+  :class:`core.store.cache.Cache` connection, so every change to the cache goes down one serial
   path. Long operations (reconcile, pull) take ``op(cache, job)`` and report progress and
   watch ``job.cancel``.
 - :class:`QueryOp` runs ``op(reader)`` on the **reader**, a single thread with another
@@ -33,9 +33,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from core.cache import Cache
+from core.store.cache import Cache
 
-from gui.pair_query import ListReader
+from core.store.pairs import ListReader
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .. import rules
-from ..cache import Cache, chunked, iso
 from ..emails import comparison_key
-from ..ingest import add_history, upsert_apollo, upsert_salesforce
 from ..model import UTC, CreatePolicy, Settings
-from ..settings import save_settings
+from ..store.cache import Cache, chunked, iso
+from ..store.ingest import add_history, upsert_apollo, upsert_salesforce
+from ..store.settings import save_settings
 from . import ids, names
 
 DAY = 86400

@@ -1,7 +1,7 @@
 """Small builders of API-shaped records for engine tests."""
 
-from core.cache import Cache
-from core.ingest import upsert_apollo, upsert_salesforce
+from core.store.cache import Cache
+from core.store.ingest import upsert_apollo, upsert_salesforce
 
 T0 = "2026-01-01T00:00:00.000Z"
 

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from core import cache as cache_mod
-from core.cache import Cache, CacheCorrupt, CacheTooNew, SCHEMA_VERSION, file_mode, migrate, quarantine
+from core.store import cache as cache_mod
+from core.store.cache import Cache, CacheCorrupt, CacheTooNew, SCHEMA_VERSION, file_mode, migrate, quarantine
 
 
 def tables(conn) -> set[str]:

@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core import choices
-from core.cache import Cache
-from core.reconcile import reconcile
+from core.sync import choices
+from core.store.cache import Cache
+from core.sync.reconcile import reconcile
 
-from .builders import contact, load, sf
+from tests.core.builders import contact, load, sf
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

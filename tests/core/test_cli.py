@@ -45,8 +45,8 @@ def test_runs_lists_pulls_and_reconciliations_with_api_calls(info_file, capsys):
 
 
 def test_a_sandbox_cache_takes_the_sandbox_settings(info_file):
-    from core.cache import Cache
-    from core.settings import load_settings
+    from core.store.cache import Cache
+    from core.store.settings import load_settings
 
     cli.main(["reconcile", "--sandbox-info", str(info_file), "--no-pull", "--examples", "0"])
     with Cache(str(info_file) + ".cache.sqlite") as cache:

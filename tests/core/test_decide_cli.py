@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.decide_json import InputError, decide_obj, settings_from_json
+from core.cli.decide import InputError, decide_obj, settings_from_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,9 +3,9 @@
 import pytest
 
 from core import matching
-from core.cache import Cache
+from core.store.cache import Cache
 
-from .builders import contact, links, load, sf
+from tests.core.builders import contact, links, load, sf
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_incremental_matching_follows_an_email_change(cache):
 
 
 def test_a_manual_link_follows_its_emails_agreeing_or_not(cache):
-    from core.reconcile import reconcile
+    from core.sync.reconcile import reconcile
 
     load(cache, [contact("a1", "jo@acme.com")], [sf("003A", "Contact", "x@y.com")])
     reconcile(cache)

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-import core.pull_apollo as pull_apollo
-from core.cache import Cache
-from core.cli_pull import ProgressBar, main as pull_main
-from core.pull import CANCELLED, COMPLETE, STOPPED, PullProgress, pull_all
+import core.sync.pull_apollo as pull_apollo
+from core.store.cache import Cache
+from core.cli.pull import ProgressBar, main as pull_main
+from core.sync.pull import CANCELLED, COMPLETE, STOPPED, PullProgress, pull_all
 from core.sources.apollo import ApolloSource
 from core.sources.salesforce import SalesforceSource
 from tests.sources.harness import (cache, memory_keyring, sandbox, snapshot,  # noqa: F401

@@ -8,13 +8,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core import choices, rules
-from core.cache import Cache
-from core.ingest import upsert_apollo, upsert_salesforce
-from core.reconcile import Cancelled, reconcile
+from core.sync import choices
+from core import rules
+from core.store.cache import Cache
+from core.store.ingest import upsert_apollo, upsert_salesforce
+from core.sync.reconcile import Cancelled, reconcile
 from core.sandbox.dataset import Dataset, SITUATION_NAMES, write_cache
 
-from .builders import contact, load, sf
+from tests.core.builders import contact, load, sf
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -220,7 +221,7 @@ def test_a_cancel_between_decide_batches_resumes_to_the_full_result(generated, t
     with Cache(reference) as cache:
         reconcile(cache, now=NOW, full=True)
         expected = _state(cache)
-    monkeypatch.setattr("core.reconcile.BATCH", 200)  # several batches, so one can be cut
+    monkeypatch.setattr("core.sync.reconcile.BATCH", 200)  # several batches, so one can be cut
     with Cache(path) as cache:
         with cache.transaction():
             cache.conn.execute("DELETE FROM decisions")  # everything to decide again

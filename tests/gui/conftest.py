@@ -34,8 +34,8 @@ def concord_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def reconciled_template(tmp_path_factory):
     """A generated workspace (the demo's mix), written and reconciled once per session."""
-    from core.cache import Cache
-    from core.reconcile import reconcile
+    from core.store.cache import Cache
+    from core.sync.reconcile import reconcile
     from core.sandbox.dataset import Dataset, write_cache
 
     path = tmp_path_factory.mktemp("template") / "cache.sqlite"
@@ -68,7 +68,7 @@ def app(qapp):
 def window(app, qtbot, cache_path):
     """The main window on the reconciled workspace, its list loaded."""
     from gui.main_window import MainWindow
-    from gui.sync_steps import Connection
+    from core.sync.connections import Connection
 
     win = MainWindow()
     qtbot.addWidget(win)

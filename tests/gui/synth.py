@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from core.cache import Cache
+from core.store.cache import Cache
 
 FIRST = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea",
          "Max", "Nia", "Oli", "Pia", "Quin", "Rae", "Sol", "Tom", "Uma", "Vic", "Wes", "Xia",

@@ -9,10 +9,11 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core import choices, emails
-from core.cache import Cache
-from core.reconcile import Cancelled
-from gui import sync_steps
+from core.sync import choices
+from core import emails
+from core.store.cache import Cache
+from core.sync.reconcile import Cancelled
+from core.sync import connections as sync_steps
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
 

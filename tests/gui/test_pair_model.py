@@ -7,15 +7,15 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from core.cache import Cache
+from core.store.cache import Cache
 from gui.pair_model import (
     COLUMN_KEYS, DIRECTION_COLUMN, MAX_PAGES, DirectionRole, LinkIdRole, LoadedRole,
     PairTableModel, RowRole, StatusRole, UserChoiceRole,
 )
-from gui.pair_query import PAGE, ListReader, PairQuery, selection_sql
+from core.store.pairs import PAGE, ListReader, PairQuery, selection_sql
 from gui.tasks import TaskManager
 
-from .synth import synthesize, synthesize_lean
+from tests.gui.synth import synthesize, synthesize_lean
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import QMessageBox
 
-from core.choices import ChoiceError
-from core.reconcile import Cancelled
+from core.sync.choices import ChoiceError
+from core.sync.reconcile import Cancelled
 from gui import errors
 from gui.tasks import PRIO_BACKGROUND, PRIO_PAGE, CacheOp, QueryOp, TaskManager
 

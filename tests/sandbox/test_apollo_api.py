@@ -7,7 +7,7 @@ import pytest
 from core.sandbox.apollo_store import default_stages
 from core.sandbox.ids import apollo_id
 
-from .apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
+from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
                               sample_contacts, tls_material)
 
 STAGES = default_stages()

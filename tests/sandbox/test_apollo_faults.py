@@ -9,7 +9,7 @@ import requests
 
 from core.sandbox.ids import apollo_id
 
-from .apollo_fixtures import admin_headers, apollo, tls_material  # noqa: F401
+from tests.sandbox.apollo_fixtures import admin_headers, apollo, tls_material  # noqa: F401
 
 CONTACT = f"/api/v1/contacts/{apollo_id(7)}"
 

@@ -9,7 +9,7 @@ import requests
 from core.sandbox.apollo_store import MASK_BITS, ApolloStore, ContactQuery, default_stages
 from core.sandbox.ids import apollo_id
 
-from .apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
+from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
                               sample_contacts, tls_material)
 
 STAGES = default_stages()

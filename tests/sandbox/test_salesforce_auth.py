@@ -24,7 +24,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from core.sandbox.ids import CONCORD_USER, ORG_ID, to18
 from core.sandbox.salesforce_auth import pkce_pair
 
-from .conftest import LoopbackRewrite, contact_id
+from tests.sandbox.conftest import LoopbackRewrite, contact_id
 
 
 @pytest.fixture

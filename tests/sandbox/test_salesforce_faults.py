@@ -19,7 +19,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
 from core.sandbox.ids import OTHER_USER, to18
 from core.sandbox.salesforce_values import parse_wire_datetime
 
-from .conftest import LoopbackRewrite, contact_id
+from tests.sandbox.conftest import LoopbackRewrite, contact_id
 
 QUERY = "SELECT Id, Email FROM Contact WHERE Email LIKE '%acme%'"
 

@@ -16,7 +16,7 @@ from core.sandbox.salesforce_api import client, start_salesforce
 from core.sandbox.salesforce_store import SalesforceStore
 from core.sandbox.workspace import Workspace
 
-from .apollo_fixtures import START, ApolloHarness, sample_contacts, tls_material  # noqa: F401
+from tests.sandbox.apollo_fixtures import START, ApolloHarness, sample_contacts, tls_material  # noqa: F401
 
 SYNC = to18(APOLLO_SYNC_USER)
 STAGES = default_stages()

@@ -11,7 +11,7 @@ import keyring.backend
 import pytest
 import requests
 
-from core.cache import Cache
+from core.store.cache import Cache
 from core.sandbox import tls
 from core.sandbox.workspace import start_sandbox
 from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-import core.pull_apollo as pull_apollo
-from core.cache import Cache
-from core.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+import core.sync.pull_apollo as pull_apollo
+from core.store.cache import Cache
+from core.sync.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
 from core.sandbox.apollo_store import default_stages
 from core.sandbox.ids import apollo_id
 
-from .harness import ApolloOnly, make_contacts, snapshot
+from tests.sources.harness import ApolloOnly, make_contacts, snapshot
 
 STAGE = {s["name"]: s["id"] for s in default_stages()}
 COLD, REPLIED, INTERESTED = STAGE["Cold"], STAGE["Replied"], STAGE["Interested"]

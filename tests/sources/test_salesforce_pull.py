@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.cache import Cache
-from core.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+from core.store.cache import Cache
+from core.sync.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
 from core.sandbox.ids import OTHER_USER
 from core.sources.salesforce import SalesforceSource
 
-from .harness import sandbox, snapshot
+from tests.sources.harness import sandbox, snapshot
 
 OBJECTS_QUERY = r"/queryAll/?$"  # the Contact/Lead pages (history goes through /query/)
 MORE_PAGES = r"/queryAll/01g"

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import orjson
 
-from core.cache import parse_time
+from core.store.cache import parse_time
 from core.model import UTC, ApolloContact, Base, EditTime, SalesforceRecord, Settings, TimeSource
 from core.rules import decide
-from core.settings import settings_from_dict
+from core.store.settings import settings_from_dict
 
 
 class InputError(ValueError):

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from core import matching, rules
-from core.cache import Cache, iso, now_iso, parse_time
+from core.store.cache import Cache, iso, now_iso, parse_time
 from core.model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
-from core.records import edit_time
-from core.settings import load_settings
+from core.store.rows import edit_time
+from core.store.settings import load_settings
 
 BATCH = 20_000
 
@@ -67,7 +67,7 @@ class ReconcileSummary:
 
 
 # Agreeing pairs keep no decision row and no base row: their outcome is SAME and their base
-# is the value they agree on (see core.ingest, which stores the base when one side moves).
+# is the value they agree on (see core.store.ingest, which stores the base when one side moves).
 # Matching has just noted which links agree (links.agrees) for every link in the run's scope.
 _FORGET_DECISIONS = {
     "full": """DELETE FROM decisions WHERE link_id IN (SELECT d.link_id FROM decisions d

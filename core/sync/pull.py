@@ -10,7 +10,7 @@ API limit continues where it stopped the next time, with nothing lost or duplica
 Progress goes to a callback as :class:`PullProgress`; a ``threading.Event`` cancels
 between batches (and ends any wait). Each call records a ``runs`` row (kind ``pull``) with
 the API calls spent per system. What each system's pull does is in
-:mod:`core.pull_salesforce` and :mod:`core.pull_apollo`.
+:mod:`core.sync.pull_salesforce` and :mod:`core.sync.pull_apollo`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from core.cache import Cache, now_iso
-from core.ingest import IngestCounts
+from core.store.cache import Cache, now_iso
+from core.store.ingest import IngestCounts
 from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied,
                              PullCancelled, SourceError)
 
@@ -218,8 +218,8 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     other; a cancel stops both. Unexpected errors (bugs, a full disk) propagate after the
     run is recorded as failed; whatever was committed stays and the next pull continues.
     """
-    from core.pull_apollo import pull_apollo
-    from core.pull_salesforce import pull_salesforce
+    from core.sync.pull_apollo import pull_apollo
+    from core.sync.pull_salesforce import pull_salesforce
 
     run_id, started = _start_run(cache)
     summary = PullSummary(run_id, started)

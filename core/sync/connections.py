@@ -3,10 +3,10 @@
 Each is one function the window calls through a background operation, so wiring in the
 real thing is a change here and nowhere else.
 
-- :func:`pull` pulls both systems into the cache with :func:`core.pull.pull_all`, through
+- :func:`pull` pulls both systems into the cache with :func:`core.sync.pull.pull_all`, through
   sources built from the workspace profile (secrets from the keyring) or from the running
   demo sandbox's info. A system that cannot be reached does not stop the other; its message
-  is kept for the confirmation. A cancelled pull raises :class:`core.reconcile.Cancelled`.
+  is kept for the confirmation. A cancelled pull raises :class:`core.sync.reconcile.Cancelled`.
 - :func:`write_plan` executes a confirmed write plan. Write-back (``core.writeback``, DESIGN
   §5) is not part of Concord yet, so it writes nothing and raises :class:`WriteBackPending`,
   which the window shows as a plain message: the user's choices are saved in the cache.
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.cache import Cache
-from core.choices import WritePlan
-from core.reconcile import Cancelled
+from core.store.cache import Cache
+from core.sync.choices import WritePlan
+from core.sync.reconcile import Cancelled
 
-from gui.errors import UserMessage
+from core.model import UserMessage
 
 _NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
 
@@ -32,14 +32,14 @@ class PullOutcome:
     pulled: bool
     note: str
     problems: list[str] = field(default_factory=list)
-    summary: object | None = None  # core.pull.PullSummary
+    summary: object | None = None  # core.sync.pull.PullSummary
 
 
 @dataclass
 class Connection:
     """Where the window's workspace pulls from: a demo sandbox session or a named workspace."""
 
-    demo: object | None = None  # gui.demo.DemoSession
+    demo: object | None = None  # core.sync.demo.DemoSession
     workspace: object | None = None  # core.workspace.Workspace
 
     @property
@@ -88,7 +88,7 @@ def sources(connection: Connection) -> tuple[object | None, object | None, list[
 
 def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
     """Pull both systems into the cache (only what changed since the last pull)."""
-    from core.pull import CANCELLED, COMPLETE, SKIPPED, pull_all
+    from core.sync.pull import CANCELLED, COMPLETE, SKIPPED, pull_all
 
     salesforce, apollo, problems = sources(connection)
     if salesforce is None and apollo is None:

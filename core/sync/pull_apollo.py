@@ -36,10 +36,10 @@ Stage names are kept in ``apollo_stages`` (``{id: name}``) for the decision rule
 
 from __future__ import annotations
 
-from core.cache import now_iso
-from core.ingest import IngestCounts, upsert_apollo
-from core.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from core.records import RecordError, apollo_row, cache_time
+from core.store.cache import now_iso
+from core.store.ingest import IngestCounts, upsert_apollo
+from core.sync.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
+from core.store.rows import RecordError, apollo_row, cache_time
 from core.sources.apollo import MAX_PAGES, PER_PAGE, ApolloSource
 from core.sources.errors import PermissionDenied, SourceError
 

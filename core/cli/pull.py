@@ -24,9 +24,9 @@ import sys
 import threading
 from pathlib import Path
 
-from core.cache import Cache, CacheError
+from core.store.cache import Cache, CacheError
 from core.credentials import CredentialError, RedactingFilter
-from core.pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
+from core.sync.pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
 from core.sources.errors import SourceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -101,7 +101,7 @@ def open_target(args, *, connect: bool = True
 def adopt_sandbox_settings(cache: Cache, info: dict) -> None:
     """A new cache for a sandbox takes the sandbox's mirrored Apollo settings (as a user would
     enter their own org's in the settings dialog); a cache with settings keeps its own."""
-    from core.settings import save_settings, settings_from_dict
+    from core.store.settings import save_settings, settings_from_dict
 
     if cache.conn.execute("SELECT 1 FROM settings LIMIT 1").fetchone():
         return
@@ -247,7 +247,7 @@ def _install_interrupt(cancel: threading.Event):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``pull`` on its own (``python -m core.cli_pull ...``)."""
+    """Run ``pull`` on its own (``python -m core.cli.pull ...``)."""
     parser = argparse.ArgumentParser(prog="concord")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["pull", *(argv if argv is not None else sys.argv[1:])])

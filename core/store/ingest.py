@@ -14,8 +14,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.cache import Cache, chunked
-from core.records import APOLLO_COLUMNS, SF_COLUMNS, apollo_row, history_row, sf_row
+from core.store.cache import Cache, chunked
+from core.store.rows import APOLLO_COLUMNS, SF_COLUMNS, apollo_row, history_row, sf_row
 
 
 @dataclass

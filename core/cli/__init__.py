@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from core import __version__
-from core.cache import Cache, CacheError, quarantine
+from core.store.cache import Cache, CacheError, quarantine
 
 EXIT_OK, EXIT_REVIEW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -27,7 +27,7 @@ class UsageError(Exception):
 
 def cmd_decide(args) -> int:
     """JSON Lines in, one decision per line out (DESIGN §3.3)."""
-    from core.decide_json import decide_line
+    from core.cli.decide import decide_line
 
     source = open(args.input, "rb") if args.input else sys.stdin.buffer
     bad = 0
@@ -50,9 +50,9 @@ def cmd_decide(args) -> int:
 
 def cmd_demo_text(args) -> int:
     """Generate a sandbox dataset, reconcile it, and print a readable summary."""
-    from core.reconcile import reconcile
+    from core.sync.reconcile import reconcile
     from core.sandbox.dataset import Dataset, write_cache
-    from core.text_summary import print_summary
+    from core.cli.summary import print_summary
 
     dataset = Dataset(args.records, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="concord-demo-") as tmp:
@@ -80,10 +80,10 @@ def cmd_sandbox_serve(args) -> int:
 
 def cmd_reconcile(args) -> int:
     """Pull both systems, then match and decide; print what Apollo will do and what to review."""
-    from core import cli_pull
+    from core.cli import pull as cli_pull
     from core.credentials import CredentialError
-    from core.reconcile import reconcile
-    from core.text_summary import print_summary
+    from core.sync.reconcile import reconcile
+    from core.cli.summary import print_summary
 
     with cli_pull.redacted_logging():
         try:
@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Apollo limits per route as MINUTE/HOUR/DAY (e.g. 200/400/2000), or 'none'")
     p.set_defaults(func=cmd_sandbox_serve)
 
-    from core import cli_pull
+    from core.cli import pull as cli_pull
     cli_pull.add_parser(sub)
 
     p = sub.add_parser("reconcile", help="pull, match and decide; print what needs review")

@@ -2,7 +2,7 @@
 
 No Qt here (the difference is data): the panel only maps this to widgets and colours. The
 email difference is :func:`core.emails.diff`'s segments, never recomputed by the view; edit
-times are :func:`core.records.edit_time` over the same evidence the engine used.
+times are :func:`core.store.rows.edit_time` over the same evidence the engine used.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import orjson
 
 from core import emails, rules
 from core.model import EditTime
-from core.records import edit_time
+from core.store.rows import edit_time
 
 APOLLO_CONTACT_URL = "https://app.apollo.io/#/contacts/{id}"
 
@@ -258,7 +258,7 @@ def describe_edit(edit: EditTime) -> str:
 def link_pair(cache, apollo_id: str, sf_id: str, now=None) -> int:
     """Confirm a suggested link and decide the new pair at once; returns its link id."""
     from core.matching import confirm_suggestion
-    from core.reconcile import decide_links
+    from core.sync.reconcile import decide_links
 
     link_id = confirm_suggestion(cache, apollo_id, sf_id)
     decide_links(cache, [link_id], now=now)

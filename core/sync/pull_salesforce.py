@@ -37,10 +37,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.cache import now_iso, parse_time
-from core.ingest import IngestCounts, add_history, upsert_salesforce
-from core.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from core.records import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from core.store.cache import now_iso, parse_time
+from core.store.ingest import IngestCounts, add_history, upsert_salesforce
+from core.sync.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
+from core.store.rows import SF_FIELDS, RecordError, cache_time, history_row, sf_row
 from core.sources.errors import QueryRefused
 from core.sources.salesforce import SalesforceSource
 

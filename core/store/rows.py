@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import orjson
 
-from core.cache import iso, parse_time
+from core.store.cache import iso, parse_time
 from core.emails import comparison_key
 from core.model import EditTime, TimeSource
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core import emails
-from core.cache import Cache, chunked, now_iso
+from core.store.cache import Cache, chunked, now_iso
 from core.model import Side, Strength
-from core.reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
+from core.sync.reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
 
 CHOICES = ("apollo", "salesforce", "skip", "custom")
 

@@ -6,7 +6,7 @@ No Qt here: the window runs these functions through its background operations.
 (:func:`core.sandbox.workspace.start_sandbox`) and writes the same dataset into a fresh cache
 as a workspace reconciled before would hold it (base and observations included), then
 reconciles. From then on the window pulls from the emulators over HTTPS with the real
-pull (:mod:`gui.sync_steps`), as it would from Apollo and Salesforce.
+pull (:mod:`core.sync.connections`), as it would from Apollo and Salesforce.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.cache import Cache
-from core.reconcile import Cancelled, reconcile
+from core.store.cache import Cache
+from core.sync.reconcile import Cancelled, reconcile
 
 DEMO_RECORDS = 2000
 DEMO_SEED = 7

@@ -8,7 +8,7 @@ top of the list as at the bottom. The first page of a new query is read straight
 selecting statement with ``LIMIT`` (SQLite stops early), so the window repaints before the
 whole snapshot exists.
 
-Substring search over names, companies and both emails uses :class:`gui.pair_search.SearchText`,
+Substring search over names, companies and both emails uses :class:`core.store.search.SearchText`,
 the pairs' text held in memory and scanned with ``str.find`` (much faster than ``LIKE`` over
 the wide decisions table). Its matching link ids go to ``temp.pair_hits`` and the query
 joins them with the decisions for the other filters and the sort. It is built in chunks in
@@ -16,7 +16,7 @@ the background and lives only in the reader, so the engine's tables carry no ext
 trigger for it. Until it is ready, and for views that include agreeing pairs, search falls
 back to ``LIKE`` over the rows.
 
-Everything here runs on the reader thread with its own :class:`core.cache.Cache`.
+Everything here runs on the reader thread with its own :class:`core.store.cache.Cache`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from core import rules
-from core.cache import chunked
-from core.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
+from core.store.cache import chunked
+from core.sync.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
 
-from gui.pair_search import SearchText
+from core.store.search import SearchText
 
 PAGE = 256  # rows per page (fetch unit) and the size of a query's first page
 SEARCH_CHUNK = 50_000  # decisions rows read into the search text per background step

@@ -1,0 +1,1 @@
+"""The workflows, once: connections, pull, reconcile, choices, plan; the CLI and the window call these."""
