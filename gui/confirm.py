@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from core.sync.choices import WritePlan
 
-from core.sync import connections as sync_steps
+from core.sync import connections
 
 SAMPLE = 200  # writes listed in the dialog
 
@@ -57,7 +57,7 @@ class ConfirmWrites(QDialog):
         self.breakdown_label.setTextFormat(Qt.TextFormat.RichText)
         self.breakdown_label.setWordWrap(True)
         layout.addWidget(self.breakdown_label)
-        if plan.writes and not sync_steps.WRITE_BACK_AVAILABLE:
+        if plan.writes and not connections.WRITE_BACK_AVAILABLE:
             notice = QLabel("<b>This version cannot write to Apollo or Salesforce yet.</b> "
                             "Confirming keeps your choices in this workspace; nothing is sent.")
             notice.setObjectName("writeBackNotice")

@@ -23,7 +23,7 @@ from core.workspace import Workspace
 
 from gui import operations
 from core.store import pairs as pair_query
-from core.sync import connections as sync_steps
+from core.sync import connections
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(app_icon())
         self.tasks: TaskManager | None = None
-        self.connection = sync_steps.Connection()
+        self.connection = connections.Connection()
         self.workspace_name: str | None = None
         self.model = PairTableModel(None, self)
         self.counts: dict[str, int] = {}
@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         self.sync_button.setEnabled(ready)
         self.sandbox_menu.menuAction().setVisible(True)
 
-    def open_cache(self, cache_path, connection: sync_steps.Connection,
+    def open_cache(self, cache_path, connection: connections.Connection,
                    workspace_name: str | None = None) -> None:
         """Show a workspace cache (the reader and writer open it on their threads)."""
         self.close_cache()
@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
         if self.connection.demo is None and name != self.workspace_name:
             workspace = Workspace(name)
             run_off_ui(self.tasks, lambda: remember_workspace(name), lambda _: None, parent=self)
-            self.open_cache(workspace.cache_path, sync_steps.Connection(workspace=workspace), name)
+            self.open_cache(workspace.cache_path, connections.Connection(workspace=workspace), name)
 
     def open_history(self) -> None:
         if self.tasks is None:

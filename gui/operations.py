@@ -14,7 +14,7 @@ from core.model import Strength
 from core.sync.reconcile import ReconcileSummary, reconcile
 from core.store.settings import load_settings, save_settings
 
-from core.sync import connections as sync_steps
+from core.sync import connections
 from core.store.details import link_pair, load_details
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
@@ -39,7 +39,7 @@ def plan_selection(tasks: TaskManager, link_ids: list[int], parent=None) -> Cach
 
 def write_plan(tasks: TaskManager, plan: WritePlan, parent=None) -> CacheOp:
     """The last step of Go and Reconcile all: hand a confirmed plan to write-back."""
-    return CacheOp(tasks, lambda cache, job: sync_steps.write_plan(cache, plan, job),
+    return CacheOp(tasks, lambda cache, job: connections.write_plan(cache, plan, job),
                    parent).with_progress("Writing")
 
 
@@ -53,17 +53,17 @@ def auto_apply_strengths(auto_apply: Strength) -> tuple[str, ...]:
 class ReconcileAllResult:
     """Pull, match and decide done; the plan awaits the user's confirmation."""
 
-    pull: sync_steps.PullOutcome
+    pull: connections.PullOutcome
     summary: ReconcileSummary
     plan: WritePlan
     strengths: tuple[str, ...]
 
 
-def reconcile_all(tasks: TaskManager, connection: sync_steps.Connection, *, plan: bool = True,
+def reconcile_all(tasks: TaskManager, connection: connections.Connection, *, plan: bool = True,
                   parent=None) -> CacheOp:
     """Pull → match → decide → plan (the write needs a confirmation first)."""
     def run(cache, job):
-        pulled = sync_steps.pull(cache, connection, job)
+        pulled = connections.pull(cache, connection, job)
         job.progress("match", 0, 0)
         summary = reconcile(cache, progress=job.progress, cancel=job.cancel)
         strengths = auto_apply_strengths(load_settings(cache).auto_apply)
@@ -87,7 +87,7 @@ def link_suggestion(tasks: TaskManager, apollo_id: str, sf_id: str, parent=None)
     return CacheOp(tasks, lambda cache: link_pair(cache, apollo_id, sf_id), parent)
 
 
-def details(tasks: TaskManager, link_id: int, connection: sync_steps.Connection,
+def details(tasks: TaskManager, link_id: int, connection: connections.Connection,
             parent=None) -> QueryOp:
     """Everything the panel shows about a pair (the instance URL is read on the worker: a
     workspace's comes from its profile file)."""

@@ -81,31 +81,29 @@ def cmd_sandbox_serve(args) -> int:
 def cmd_reconcile(args) -> int:
     """Pull both systems, then match and decide; print what Apollo will do and what to review."""
     from core.cli import pull as cli_pull
-    from core.credentials import CredentialError
+    from core.sync.connections import SandboxInfoError
     from core.sync.reconcile import reconcile
     from core.cli.summary import print_summary
 
     with cli_pull.redacted_logging():
         try:
-            cache, salesforce, apollo, problems = cli_pull.open_target(
-                args, connect=not args.no_pull)
-        except cli_pull.UsageProblem as exc:
+            connection = cli_pull.connection_from_args(args)
+            sources = None if args.no_pull else connection.sources()
+            if sources is not None and sources.none:
+                for problem in sources.problems:
+                    print(f"concord: {problem}", file=sys.stderr)
+                return EXIT_FAILED
+            cache = connection.open_cache()
+        except (cli_pull.UsageProblem, SandboxInfoError) as exc:
             raise UsageError(str(exc)) from None
-        except CredentialError as exc:
-            print(f"concord: {exc}", file=sys.stderr)
-            return EXIT_FAILED
         with cache:
             pull_code = EXIT_OK
-            if not args.no_pull:
-                if salesforce is None and apollo is None:
-                    for problem in problems:
-                        print(f"concord: {problem}", file=sys.stderr)
-                    return EXIT_FAILED
-                pulled = cli_pull.pull_with_progress(cache, salesforce, apollo,
+            if sources is not None:
+                pulled = cli_pull.pull_with_progress(cache, sources.salesforce, sources.apollo,
                                                      bar=not args.json, full=args.full)
-                pull_code = cli_pull.exit_code(pulled, problems)
+                pull_code = cli_pull.exit_code(pulled, sources.problems)
                 if not args.json:
-                    print(cli_pull.describe(pulled, problems) + "\n")
+                    print(cli_pull.describe(pulled, sources.problems) + "\n")
             summary = reconcile(cache, full=args.full or None)
             review = sum(n for status, n in summary.decide.by_status.items()
                          if status in ("open", "chosen", "failed", "conflict"))

@@ -25,12 +25,13 @@ import threading
 from pathlib import Path
 
 from core.store.cache import Cache, CacheError
-from core.credentials import CredentialError, RedactingFilter
+from core.credentials import RedactingFilter
 from core.sync.pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
-from core.sources.errors import SourceError
+from core.sync.connections import SYSTEM_NAMES, Connection, SandboxInfoError
+from core.workspace import WorkspaceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
+NAMES = SYSTEM_NAMES
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -57,60 +58,14 @@ class UsageProblem(Exception):
     """Bad arguments or input (exit 2)."""
 
 
-def open_target(args, *, connect: bool = True
-                ) -> tuple[Cache, object | None, object | None, list[str]]:
-    """The cache and both sources for the arguments; problems connecting one system are
-    returned as messages (the other still pulls). ``connect=False``: the cache alone (no
-    keyring, no network)."""
-    from core.sources.apollo import ApolloSource
-    from core.sources.salesforce import SalesforceSource
-    from core.workspace import Workspace, WorkspaceError
-
-    problems: list[str] = []
-    sources: dict[str, object | None] = {"salesforce": None, "apollo": None}
-    if args.workspace:
-        try:
-            workspace = Workspace(args.workspace)
-            profile = workspace.load_profile()
-        except WorkspaceError as exc:
-            raise UsageProblem(str(exc)) from None
-        for name, factory in (("salesforce", SalesforceSource), ("apollo", ApolloSource)):
-            if not connect:
-                break
-            try:
-                sources[name] = factory.from_profile(workspace, profile)
-            except SourceError as exc:
-                sources[name] = None
-                problems.append(str(exc))
-        cache = workspace.open_cache()
-    else:
-        path = Path(args.sandbox_info)
-        try:
-            info = json.loads(path.read_text())
-            if connect:
-                sources["salesforce"] = SalesforceSource.from_sandbox_info(info)
-                sources["apollo"] = ApolloSource.from_sandbox_info(info)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageProblem(f"Cannot use the sandbox info file {path}: "
-                               f"{type(exc).__name__}: {exc}") from None
-        cache = Cache(Path(args.cache) if args.cache else path.with_name(path.name + ".cache.sqlite"))
-        adopt_sandbox_settings(cache, info)
-    return cache, sources["salesforce"], sources["apollo"], problems
-
-
-def adopt_sandbox_settings(cache: Cache, info: dict) -> None:
-    """A new cache for a sandbox takes the sandbox's mirrored Apollo settings (as a user would
-    enter their own org's in the settings dialog); a cache with settings keeps its own."""
-    from core.store.settings import save_settings, settings_from_dict
-
-    if cache.conn.execute("SELECT 1 FROM settings LIMIT 1").fetchone():
-        return
+def connection_from_args(args) -> Connection:
+    """The connection ``--workspace`` or ``--sandbox-info`` (with ``--cache``) names."""
     try:
-        settings = settings_from_dict(info.get("settings") or {})
-    except ValueError as exc:
-        raise UsageProblem(f"The sandbox's settings are unreadable: {exc}") from None
-    with cache.transaction():
-        save_settings(cache, settings)
+        if args.workspace:
+            return Connection.for_workspace(args.workspace)
+        return Connection.for_sandbox(args.sandbox_info, args.cache)
+    except (WorkspaceError, SandboxInfoError) as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 class ProgressBar:
@@ -182,26 +137,28 @@ def run(args) -> int:
     """Handle ``concord pull``; returns the exit code."""
     with redacted_logging():
         try:
-            cache, salesforce, apollo, problems = open_target(args)
-        except UsageProblem as exc:
+            connection = connection_from_args(args)
+            sources = connection.sources()
+            if sources.none:
+                for problem in sources.problems:
+                    print(f"concord pull: {problem}", file=sys.stderr)
+                return EXIT_FAILED
+            cache = connection.open_cache()
+        except (UsageProblem, SandboxInfoError) as exc:
             print(f"concord pull: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        except (CredentialError, CacheError) as exc:
+        except CacheError as exc:
             print(f"concord pull: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        if salesforce is None and apollo is None:
-            for problem in problems:
-                print(f"concord pull: {problem}", file=sys.stderr)
-            return EXIT_FAILED
         with cache:
-            summary = pull_with_progress(cache, salesforce, apollo, bar=not args.json,
-                                         full=args.full)
-        code = exit_code(summary, problems)
+            summary = pull_with_progress(cache, sources.salesforce, sources.apollo,
+                                         bar=not args.json, full=args.full)
+        code = exit_code(summary, sources.problems)
         if args.json:
-            print(json.dumps({**summary.as_dict(), "not_pulled": problems, "exit_code": code},
-                             indent=2))
+            print(json.dumps({**summary.as_dict(), "not_pulled": sources.problems,
+                              "exit_code": code}, indent=2))
         else:
-            print(describe(summary, problems))
+            print(describe(summary, sources.problems))
         return code
 
 

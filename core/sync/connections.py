@@ -1,28 +1,170 @@
-"""The two steps of "Reconcile all" that belong to other parts of Concord: pull and write.
+"""Where a workspace pulls from, built one way for the command line and the window.
 
-Each is one function the window calls through a background operation, so wiring in the
-real thing is a change here and nowhere else.
-
-- :func:`pull` pulls both systems into the cache with :func:`core.sync.pull.pull_all`, through
-  sources built from the workspace profile (secrets from the keyring) or from the running
-  demo sandbox's info. A system that cannot be reached does not stop the other; its message
-  is kept for the confirmation. A cancelled pull raises :class:`core.sync.reconcile.Cancelled`.
-- :func:`write_plan` executes a confirmed write plan. Write-back (``core.writeback``, DESIGN
-  §5) is not part of Concord yet, so it writes nothing and raises :class:`WriteBackPending`,
-  which the window shows as a plain message: the user's choices are saved in the cache.
+A :class:`Connection` is a named workspace (profile + keyring), a running sandbox's info
+file (``concord sandbox serve``), or the window's demo session. :meth:`Connection.sources`
+builds both API clients with the same errors everywhere: a system that cannot be reached
+does not stop the other, and its problem comes back as a sentence. :meth:`open_cache`
+opens the cache that belongs to it, and :func:`pull` runs the pull step and describes it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from core.credentials import CredentialError
+from core.model import UserMessage
+from core.sources.apollo import ApolloSource
+from core.sources.errors import SourceError
+from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
+from core.store.settings import save_settings, settings_from_dict
 from core.sync.choices import WritePlan
 from core.sync.reconcile import Cancelled
+from core.workspace import Workspace, WorkspaceError
 
-from core.model import UserMessage
+SYSTEM_NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
 
-_NAMES = {"salesforce": "Salesforce", "apollo": "Apollo"}
+
+class SandboxInfoError(ValueError):
+    """A sandbox info file that cannot be read or is not one; the message says which."""
+
+
+@dataclass
+class Sources:
+    """Both API clients (``None`` where one could not be built) and why not."""
+
+    salesforce: SalesforceSource | None = None
+    apollo: ApolloSource | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def none(self) -> bool:
+        """Whether neither system can be reached."""
+        return self.salesforce is None and self.apollo is None
+
+
+@dataclass
+class Connection:
+    """Where the workspace's records come from: one of a workspace, a sandbox's info, a demo."""
+
+    workspace: Workspace | None = None
+    sandbox_info: dict | None = None  # the contents of a running sandbox's info file
+    demo: object | None = None  # core.sync.demo.DemoSession
+    cache_path: Path | None = None
+
+    @classmethod
+    def for_workspace(cls, name: str) -> "Connection":
+        """A named workspace; raises :class:`WorkspaceError` if it is missing or unreadable."""
+        workspace = Workspace(name)
+        workspace.load_profile()
+        return cls(workspace=workspace, cache_path=workspace.cache_path)
+
+    @classmethod
+    def for_sandbox(cls, info_path: Path | str, cache_path: Path | str | None = None
+                    ) -> "Connection":
+        """A running sandbox by its info file; the cache defaults to ``<info>.cache.sqlite``
+        beside it."""
+        info_path = Path(info_path)
+        info = read_sandbox_info(info_path)
+        cache = Path(cache_path) if cache_path else info_path.with_name(info_path.name + ".cache.sqlite")
+        return cls(sandbox_info=info, cache_path=cache)
+
+    def info(self) -> dict | None:
+        """The sandbox's info (demo or ``sandbox serve``), or ``None`` for a real workspace."""
+        if self.demo is not None:
+            return self.demo.info()
+        return self.sandbox_info
+
+    @property
+    def instance_url(self) -> str:
+        """The Salesforce instance (for record links); may read the profile: call off the UI."""
+        info = self.info()
+        if info is not None:
+            return info.get("salesforce", {}).get("instance_url", "")
+        if self.workspace is not None:
+            try:
+                return self.workspace.load_profile().salesforce_instance_url
+            except WorkspaceError:  # a missing or broken profile only hides the record links
+                return ""
+        return ""
+
+    def sources(self) -> Sources:
+        """Both sources; a system that cannot be built is ``None`` with its problem said."""
+        info = self.info()
+        if info is not None:
+            try:
+                return Sources(SalesforceSource.from_sandbox_info(info),
+                               ApolloSource.from_sandbox_info(info))
+            except (KeyError, TypeError) as exc:
+                raise SandboxInfoError(f"The sandbox info has no {exc} entry") from None
+        if self.workspace is None:
+            return Sources(problems=["No workspace is open."])
+        try:
+            profile = self.workspace.load_profile()
+        except WorkspaceError as exc:
+            return Sources(problems=[str(exc)])
+        built = Sources()
+        for name, factory in (("salesforce", SalesforceSource), ("apollo", ApolloSource)):
+            try:
+                setattr(built, name, factory.from_profile(self.workspace, profile))
+            except CredentialError as exc:  # one keyring for both systems
+                built.problems.append(str(exc))
+                break
+            except SourceError as exc:
+                built.problems.append(str(exc))
+        return built
+
+    def open_cache(self) -> Cache:
+        """The connection's cache (created on first use). A new cache for a sandbox takes the
+        sandbox's mirrored Apollo settings, as a user would enter their own org's."""
+        if self.cache_path is None:
+            raise WorkspaceError("No cache file is known for this connection.")
+        if self.workspace is not None:
+            self.workspace.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cache = Cache(self.cache_path)
+        info = self.info()
+        if info is not None:
+            try:
+                adopt_sandbox_settings(cache, info)
+            except BaseException:
+                cache.close()
+                raise
+        return cache
+
+
+def read_sandbox_info(path: Path) -> dict:
+    """A sandbox's info file as a dict; :class:`SandboxInfoError` names what is wrong."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SandboxInfoError(f"There is no sandbox info file at {path}; start the sandbox "
+                               f"with `concord sandbox serve --info-file {path}`.") from None
+    except IsADirectoryError:
+        raise SandboxInfoError(f"{path} is a directory, not a sandbox info file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SandboxInfoError(f"Cannot read the sandbox info file {path}: "
+                               f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
+    except ValueError as exc:
+        raise SandboxInfoError(f"The sandbox info file {path} is not JSON ({exc}).") from None
+    if not isinstance(info, dict) or not isinstance(info.get("salesforce"), dict) \
+            or not isinstance(info.get("apollo"), dict):
+        raise SandboxInfoError(f"{path} is not a sandbox info file (it has no 'salesforce' "
+                               f"and 'apollo' sections).")
+    return info
+
+
+def adopt_sandbox_settings(cache: Cache, info: dict) -> None:
+    """Save the sandbox's settings into a cache that has none (a cache keeps its own)."""
+    if cache.conn.execute("SELECT 1 FROM settings LIMIT 1").fetchone():
+        return
+    try:
+        settings = settings_from_dict(info.get("settings") or {})
+    except ValueError as exc:
+        raise SandboxInfoError(f"The sandbox's settings are unreadable: {exc}") from None
+    with cache.transaction():
+        save_settings(cache, settings)
 
 
 @dataclass
@@ -35,75 +177,27 @@ class PullOutcome:
     summary: object | None = None  # core.sync.pull.PullSummary
 
 
-@dataclass
-class Connection:
-    """Where the window's workspace pulls from: a demo sandbox session or a named workspace."""
-
-    demo: object | None = None  # core.sync.demo.DemoSession
-    workspace: object | None = None  # core.workspace.Workspace
-
-    @property
-    def instance_url(self) -> str:
-        """The Salesforce instance (for record links); reads the profile: call off the UI."""
-        if self.demo is not None:
-            return self.demo.instance_url
-        if self.workspace is not None:
-            try:
-                return self.workspace.load_profile().salesforce_instance_url
-            except Exception:  # a missing or broken profile only hides the record links
-                return ""
-        return ""
-
-
-def sources(connection: Connection) -> tuple[object | None, object | None, list[str]]:
-    """Both sources for a connection, and why one could not be built (keyring, profile)."""
-    from core.credentials import CredentialError
-    from core.sources.apollo import ApolloSource
-    from core.sources.errors import SourceError
-    from core.sources.salesforce import SalesforceSource
-    from core.workspace import WorkspaceError
-
-    if connection.demo is not None:
-        info = connection.demo.info()
-        return SalesforceSource.from_sandbox_info(info), ApolloSource.from_sandbox_info(info), []
-    if connection.workspace is None:
-        return None, None, ["No workspace is open."]
-    problems: list[str] = []
-    built: list[object | None] = []
-    try:
-        profile = connection.workspace.load_profile()
-    except WorkspaceError as exc:
-        return None, None, [str(exc)]
-    for factory in (SalesforceSource, ApolloSource):
-        try:
-            built.append(factory.from_profile(connection.workspace, profile))
-        except (SourceError, CredentialError) as exc:
-            built.append(None)
-            problems.append(str(exc))
-            if isinstance(exc, CredentialError):  # the same keyring for both systems
-                built.append(None)
-                break
-    return built[0], built[1], problems
-
-
 def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
-    """Pull both systems into the cache (only what changed since the last pull)."""
+    """Pull both systems into the cache (only what changed since the last pull); ``job``
+    gives ``progress(text, done, total)``, ``cancel`` (an Event) and ``cancelled``."""
     from core.sync.pull import CANCELLED, COMPLETE, SKIPPED, pull_all
 
-    salesforce, apollo, problems = sources(connection)
-    if salesforce is None and apollo is None:
+    sources = connection.sources()
+    problems = list(sources.problems)
+    if sources.none:
         return PullOutcome(False, "Nothing was pulled; reconciled the records already in the "
                                   "cache.", problems)
 
     def progress(p) -> None:
-        job.progress(f"pulling {_NAMES.get(p.system, p.system)} {p.phase}", p.done, p.total)
+        job.progress(f"pulling {SYSTEM_NAMES.get(p.system, p.system)} {p.phase}", p.done, p.total)
 
-    summary = pull_all(cache, salesforce, apollo, progress=progress, cancel=job.cancel)
+    summary = pull_all(cache, sources.salesforce, sources.apollo, progress=progress,
+                       cancel=job.cancel)
     if summary.status == CANCELLED or job.cancelled:
         raise Cancelled("pull cancelled")
     parts = []
     for result in summary.results:
-        name = _NAMES[result.system]
+        name = SYSTEM_NAMES[result.system]
         if result.status == SKIPPED:
             continue
         if result.status == COMPLETE:
@@ -126,7 +220,7 @@ class WriteBackPending(UserMessage):
 
 
 def write_plan(cache: Cache, plan: WritePlan, job=None):
-    """Write a confirmed plan to both systems. For now: nothing is written (see module doc)."""
+    """Write a confirmed plan to both systems. For now: nothing is written (see above)."""
     chosen = cache.conn.execute(
         "SELECT count(*) FROM decisions WHERE status IN ('chosen', 'skipped')").fetchone()[0]
     to_sf, to_apollo = plan.count("salesforce"), plan.count("apollo")
