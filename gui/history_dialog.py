@@ -7,7 +7,7 @@ so plainly instead of offering buttons that would do nothing.
 
 from __future__ import annotations
 
-import json
+from core.store import runs
 
 from PySide6.QtWidgets import (
     QCheckBox, QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton, QTableWidget,
@@ -23,18 +23,9 @@ EXPORT_NOTE = ("Conflict reports (CSV, XLSX and HTML, with the differing part hi
 
 def load_runs(cache, limit: int = 500) -> list[dict]:
     """The latest runs, newest first (plain data; runs on the reader)."""
-    rows = cache.conn.execute(
-        "SELECT run_id, kind, started_at, finished_at, status, summary FROM runs "
-        "ORDER BY run_id DESC LIMIT ?", (limit,)).fetchall()
-    out = []
-    for run_id, kind, started, finished, status, summary in rows:
-        try:
-            data = json.loads(summary or "{}")
-        except ValueError:
-            data = {}
-        out.append({"run_id": run_id, "kind": kind, "started_at": started,
-                    "finished_at": finished, "status": status, "summary": describe_run(data)})
-    return out
+    return [{"run_id": run.run_id, "kind": run.kind, "started_at": run.started_at,
+             "finished_at": run.finished_at, "status": run.status,
+             "summary": describe_run(run.summary)} for run in runs.latest(cache, limit)]
 
 
 def describe_run(summary: dict) -> str:

@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from core.store.cache import Cache, now_iso
+from core.store import runs
+from core.store.cache import Cache
 from core.store.ingest import IngestCounts
 from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied,
                              PullCancelled, SourceError)
@@ -161,25 +162,9 @@ def _api_calls(source) -> int:
     return source.api_calls if source is not None else 0
 
 
-def _start_run(cache: Cache) -> tuple[int, str]:
-    started = now_iso()
-    with cache.transaction():
-        # A pull that was killed left its row 'running'; it is over.
-        cache.conn.execute("UPDATE runs SET status = 'interrupted' "
-                           "WHERE kind = 'pull' AND status = 'running'")
-        cursor = cache.conn.execute(
-            "INSERT INTO runs (kind, started_at, status) VALUES ('pull', ?, 'running')", (started,))
-    return cursor.lastrowid, started
-
-
 def _finish_run(cache: Cache, summary: PullSummary, status: str | None = None) -> None:
-    summary.finished_at = now_iso()
-    with cache.transaction():
-        cache.conn.execute(
-            "UPDATE runs SET finished_at = ?, status = ?, summary = ?, api_calls = ? "
-            "WHERE run_id = ?",
-            (summary.finished_at, status or summary.status, json.dumps(summary.as_dict()),
-             json.dumps(summary.api_calls), summary.run_id))
+    summary.finished_at = runs.finish(cache, summary.run_id, status or summary.status,
+                                      summary.as_dict(), summary.api_calls)
 
 
 def _run_system(ctx: PullContext, result: SystemResult, source, pull) -> None:
@@ -221,7 +206,7 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     from core.sync.pull_apollo import pull_apollo
     from core.sync.pull_salesforce import pull_salesforce
 
-    run_id, started = _start_run(cache)
+    run_id, started = runs.start(cache, "pull")
     summary = PullSummary(run_id, started)
     start_calls = {"salesforce": _api_calls(salesforce), "apollo": _api_calls(apollo)}
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from core import matching, rules
+from core.store import runs
 from core.store.cache import Cache, iso, now_iso, parse_time
 from core.model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
 from core.store.rows import edit_time
@@ -321,10 +322,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
         full = last_seq is None
     since = None if full else int(last_seq)
     covered = int(cache.get_state("seq", 0))
-    with cache.transaction():
-        run_id = cache.conn.execute(
-            "INSERT INTO runs (kind, started_at, status) VALUES ('reconcile', ?, 'running')",
-            (now_iso(),)).lastrowid
+    run_id, _ = runs.start(cache, "reconcile")
     try:
         if progress:
             progress("match", 0, 0)
@@ -337,18 +335,14 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
         cache.conn.execute("DROP TABLE IF EXISTS temp.rematched")
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, Cancelled) else "failed"
-        with cache.transaction():
-            cache.conn.execute("UPDATE runs SET status = ?, finished_at = ?, summary = ? "
-                               "WHERE run_id = ?",
-                               (status, now_iso(), json.dumps({"error": str(exc)}), run_id))
+        runs.finish(cache, run_id, status, {"error": str(exc)})
         raise
     summary = ReconcileSummary(run_id, full, match_counts, decide_counts,
                                round(time.perf_counter() - started, 3), round(matched - started, 3))
     with cache.transaction():
         cache.set_state("decided_seq", covered)
         cache.conn.execute("DELETE FROM vacated_emails WHERE seq <= ?", (covered,))
-        cache.conn.execute("UPDATE runs SET status = 'done', finished_at = ?, summary = ? "
-                           "WHERE run_id = ?", (now_iso(), json.dumps(summary.as_dict()), run_id))
+        runs.finish(cache, run_id, "done", summary.as_dict(), own_transaction=False)
     return summary
 
 
