@@ -85,7 +85,7 @@ class ApolloSource:
                  ca_path: str | None = None, timeout=DEFAULT_TIMEOUT,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], object] | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
-                 max_rate_waits: int = 20, label: str = "Apollo"):
+                 max_rate_waits: int = 20, label: str = "Apollo", max_pages: int = MAX_PAGES):
         if not api_key:
             raise NotConnected(SYSTEM, "No Apollo API key; connect Apollo first.")
         credentials.remember_for_redaction(api_key)
@@ -95,6 +95,7 @@ class ApolloSource:
         self.on_wait: Callable[[float, str], None] | None = None
         self.monotonic = monotonic
         self.max_rate_waits = max_rate_waits
+        self.max_pages = max_pages  # how deep one search can page (Apollo's cap)
         self.windows: dict[str, dict[str, WindowState]] = {}
         self.rate_limited = 0  # 429s received
         self.waited = 0.0  # seconds spent waiting for rate limits
@@ -129,6 +130,11 @@ class ApolloSource:
         return cls(info["apollo"]["api_key"], info["apollo"]["base_url"], **options)
 
     # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def cap(self) -> int:
+        """How many contacts one search can show (its pages times their size)."""
+        return self.max_pages * PER_PAGE
 
     @property
     def api_calls(self) -> int:

@@ -40,11 +40,10 @@ from core.store.cache import now_iso
 from core.store.ingest import IngestCounts, upsert_apollo
 from core.sync.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
 from core.store.rows import RecordError, apollo_row, cache_time
-from core.sources.apollo import MAX_PAGES, PER_PAGE, ApolloSource
+from core.sources.apollo import PER_PAGE, ApolloSource
 from core.sources.errors import PermissionDenied, SourceError
 
 SYSTEM = "apollo"
-CAP = MAX_PAGES * PER_PAGE  # what one search can show
 CREATED_ASC = ("contact_created_at", True)
 CREATED_DESC = ("contact_created_at", False)
 UPDATED_ASC = ("contact_updated_at", True)
@@ -176,7 +175,7 @@ def _incremental(ctx: PullContext, source: ApolloSource, since: str, prior_seen:
                 state["top"] = max((_updated(c) for c in contacts[:1]), default="") or since
             fresh = [c for c in contacts if _updated(c) >= since]
             finished = len(fresh) < len(contacts) or len(contacts) < PER_PAGE
-            too_many = not finished and state["page"] >= MAX_PAGES
+            too_many = not finished and state["page"] >= source.max_pages
             state["page"] += 1
             done += len(fresh)
             _refresh_stages_if_unknown(ctx, source, fresh)
@@ -216,13 +215,14 @@ def _total(answer: dict) -> int:
     return int((answer.get("pagination") or {}).get("total_entries") or 0)
 
 
-def _walks(size: int) -> list[tuple[str, bool]]:
-    """The orders a filter of ``size`` contacts is read in: up to 50,000 need one; up to
-    100,000 both ends of the created-at order (they meet); beyond, the updated-at ends too."""
+def _walks(size: int, cap: int) -> list[tuple[str, bool]]:
+    """The orders a filter of ``size`` contacts is read in when one search shows ``cap``: up
+    to the cap (50,000) need one; up to twice it both ends of the created-at order (they
+    meet); beyond, the updated-at ends too."""
     walks = [CREATED_ASC]
-    if size > CAP:
+    if size > cap:
         walks.append(CREATED_DESC)
-    if size > 2 * CAP:
+    if size > 2 * cap:
         walks += [UPDATED_ASC, UPDATED_DESC]
     return walks
 
@@ -333,7 +333,7 @@ class _Planner:
     def _group(self, group: str, name: str, count: int, *, size: int, stage: str | None,
                first_page: list | None) -> None:
         self.plan["groups"][group] = {"name": name, "total": count}
-        if count > 2 * CAP and self.lists():
+        if count > 2 * self.source.cap and self.lists():
             # Split later: which slice its contacts count for is known only then.
             self.uncounted.extend(first_page or ())
             self.plan["groups"][group]["lists"] = []
@@ -344,7 +344,7 @@ class _Planner:
             return
         if first_page is not None:
             self.pages.append(first_page)
-        walks = _walks(count) if stage else list(EVERY_END)
+        walks = _walks(count, self.source.cap) if stage else list(EVERY_END)
         self.plan["slices"].append(_slice(group, None, name, total=count, size=size,
                                           walks=walks, first_page=first_page, stage=stage))
 
@@ -420,7 +420,7 @@ def _split_step(ctx: PullContext, source: ApolloSource, plan: dict, index: int,
             split["slices"] = split.get("slices", 0) + 1
             plan["slices"].insert(index + split["slices"],
                                   _slice(slice_["group"], label, name, total=home, size=size,
-                                         walks=_walks(size), first_page=page, stage=stage))
+                                         walks=_walks(size, source.cap), first_page=page, stage=stage))
         _Homes(plan).count(pages.new_contacts(page))
         pages.add(page)
     slice_.update(split=None, name=f"{group['name']}, in no list",
@@ -449,7 +449,7 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
     # The probe's contacts are stored but not counted as seen: the slices must reach them.
     pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
     pages.contacts.extend(contacts)
-    if total <= CAP:
+    if total <= source.cap:
         plan["groups"][WHOLE] = {"name": "all contacts", "total": total}
         plan["slices"].append(_slice(WHOLE, None, "all contacts", total=total, size=total,
                                      walks=[CREATED_ASC], first_page=None, stage=None))
@@ -486,7 +486,7 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
                 ctx.check_cancel()
                 sort_by, ascending = slice_["walks"][slice_["walk"]]
                 contacts: list[dict] = []
-                end_of_walk = slice_["page"] > MAX_PAGES
+                end_of_walk = slice_["page"] > source.max_pages
                 if not end_of_walk:
                     answer = source.search(page=slice_["page"], sort_by=sort_by,
                                            ascending=ascending,
@@ -494,7 +494,7 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
                                            label_ids=[label] if label else None)
                     contacts = answer.get("contacts") or []
                     _check_filter(contacts, stage, label, slice_["name"])
-                    end_of_walk = len(contacts) < PER_PAGE or slice_["page"] >= MAX_PAGES
+                    end_of_walk = len(contacts) < PER_PAGE or slice_["page"] >= source.max_pages
                     slice_["page"] += 1
                 if end_of_walk:
                     slice_["walk"] += 1

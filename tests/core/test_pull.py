@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-import core.sync.pull_apollo as pull_apollo
 from core.store.cache import Cache
 from core.cli.pull import ProgressBar, main as pull_main
 from core.sync.pull import CANCELLED, COMPLETE, STOPPED, PullProgress, pull_all
@@ -27,19 +26,16 @@ def org(tmp_path_factory):
     running.stop()
 
 
-def sources(running, *, bulk: bool = False):
+def sources(running, *, bulk: bool = False, max_pages: int | None = None):
+    """Both clients for the sandbox; ``max_pages`` makes Apollo's search cap small (e.g. 3
+    pages: 300 contacts), so the full plan splits this small workspace as it would past
+    50,000."""
     info = running.info()
     sf = SalesforceSource.from_sandbox_info(info, sleep=lambda s: None, page_size=200,
                                             bulk_threshold=150 if bulk else None,
                                             bulk_page_size=200)
-    return sf, ApolloSource.from_sandbox_info(info, sleep=lambda s: None)
-
-
-@pytest.fixture
-def small_cap(monkeypatch):
-    """Apollo's search cap as 300 contacts, so the full plan splits this small workspace."""
-    monkeypatch.setattr(pull_apollo, "MAX_PAGES", 3)
-    monkeypatch.setattr(pull_apollo, "CAP", 300)
+    return sf, ApolloSource.from_sandbox_info(info, sleep=lambda s: None,
+                                                **({"max_pages": max_pages} if max_pages else {}))
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +44,12 @@ def references(org, tmp_path_factory):
     out = {}
     for bulk in (False, True):
         path = tmp_path_factory.mktemp("reference") / "cache.sqlite"
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(pull_apollo, "MAX_PAGES", 3)
-            patch.setattr(pull_apollo, "CAP", 300)
-            with Cache(path) as reference:
-                batches = []
-                summary = pull_all(reference, *sources(org, bulk=bulk), progress=batches.append)
-                assert summary.status == COMPLETE, summary.as_dict()
-                out[bulk] = (snapshot(reference), len(batches))
+        with Cache(path) as reference:
+            batches = []
+            summary = pull_all(reference, *sources(org, bulk=bulk, max_pages=3),
+                               progress=batches.append)
+            assert summary.status == COMPLETE, summary.as_dict()
+            out[bulk] = (snapshot(reference), len(batches))
     return out
 
 
@@ -85,7 +79,7 @@ KILL_AT = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 @pytest.mark.parametrize("bulk", [False, True], ids=["rest", "bulk"])
 @pytest.mark.parametrize("how", ["cancel", "crash"])
 @pytest.mark.parametrize("share", KILL_AT)
-def test_an_interrupted_pull_resumes_to_the_same_cache(org, references, tmp_path, small_cap,
+def test_an_interrupted_pull_resumes_to_the_same_cache(org, references, tmp_path,
                                                        share, how, bulk):
     reference, batches = references[bulk]
     k = max(1, int(share * batches))
@@ -94,14 +88,14 @@ def test_an_interrupted_pull_resumes_to_the_same_cache(org, references, tmp_path
         cancel = threading.Event()
         interrupt = Interrupt(k, how, cancel)
         if how == "cancel":
-            summary = pull_all(cache, *sources(org, bulk=bulk), progress=interrupt, cancel=cancel)
+            summary = pull_all(cache, *sources(org, bulk=bulk, max_pages=3), progress=interrupt, cancel=cancel)
             assert summary.status == CANCELLED
             assert CANCELLED in (summary.salesforce.status, summary.apollo.status)
         else:
             with pytest.raises(RuntimeError, match="killed"):
-                pull_all(cache, *sources(org, bulk=bulk), progress=interrupt)
+                pull_all(cache, *sources(org, bulk=bulk, max_pages=3), progress=interrupt)
         assert interrupt.seen == k
-        final = pull_all(cache, *sources(org, bulk=bulk))
+        final = pull_all(cache, *sources(org, bulk=bulk, max_pages=3))
         assert final.status == COMPLETE, final.as_dict()
         assert snapshot(cache) == reference
         runs = cache.conn.execute("SELECT status FROM runs ORDER BY run_id").fetchall()
@@ -109,10 +103,10 @@ def test_an_interrupted_pull_resumes_to_the_same_cache(org, references, tmp_path
         assert runs[-1][0] == COMPLETE
 
 
-def test_progress_runs_and_api_calls_are_recorded(org, tmp_path, small_cap):
+def test_progress_runs_and_api_calls_are_recorded(org, tmp_path):
     seen: list[PullProgress] = []
     with Cache(tmp_path / "cache.sqlite") as cache:
-        sf, apollo = sources(org)
+        sf, apollo = sources(org, max_pages=3)
         summary = pull_all(cache, sf, apollo, progress=seen.append)
         phases = {(p.system, p.phase) for p in seen}
         assert {("salesforce", "Contact"), ("salesforce", "Lead"),
@@ -126,7 +120,7 @@ def test_progress_runs_and_api_calls_are_recorded(org, tmp_path, small_cap):
         assert json.loads(row[2]) == summary.api_calls
         assert json.loads(row[3])["salesforce"]["fetched"] == summary.salesforce.fetched
         # a repeated pull with nothing changed: <= 2 Salesforce calls per object, 1 Apollo call
-        again = pull_all(cache, *sources(org))
+        again = pull_all(cache, *sources(org, max_pages=3))
         assert again.api_calls == {"salesforce": 4, "apollo": 1}
         assert again.salesforce.mode == again.apollo.mode == "incremental"
 

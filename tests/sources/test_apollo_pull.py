@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-import core.sync.pull_apollo as pull_apollo
 from core.store.cache import Cache
 from core.sync.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
 from core.sandbox.apollo_store import default_stages
@@ -17,14 +16,6 @@ from tests.sources.harness import ApolloOnly, make_contacts, snapshot
 
 STAGE = {s["name"]: s["id"] for s in default_stages()}
 COLD, REPLIED, INTERESTED = STAGE["Cold"], STAGE["Replied"], STAGE["Interested"]
-
-
-@pytest.fixture
-def small_cap(monkeypatch):
-    """Make the client believe search shows 5 pages (500 contacts), so the partitioning
-    logic runs on a small workspace exactly as it does past 50,000."""
-    monkeypatch.setattr(pull_apollo, "MAX_PAGES", 5)
-    monkeypatch.setattr(pull_apollo, "CAP", 500)
 
 
 def pulled_ids(cache: Cache) -> set[str]:
@@ -123,11 +114,11 @@ def test_spent_hour_and_day_windows_stop_and_resume_to_the_same_cache(tls_materi
         apollo.close()
 
 
-def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path, small_cap):
+def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path):
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 700), (REPLIED, 400), (INTERESTED, 90)]))
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            source = apollo.source()
+            source = apollo.source(max_pages=5)
             summary = pull_all(cache, apollo=source)
             assert summary.apollo.status == COMPLETE, summary.apollo.message
             assert len(pulled_ids(cache)) == 1190
@@ -141,12 +132,11 @@ def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path, s
         apollo.close()
 
 
-def test_contacts_in_no_stage_are_reached_from_the_unfiltered_ends(tls_material, tmp_path,
-                                                                   small_cap):
+def test_contacts_in_no_stage_are_reached_from_the_unfiltered_ends(tls_material, tmp_path):
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 300), (None, 300), (REPLIED, 300)]))
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            summary = pull_all(cache, apollo=apollo.source())
+            summary = pull_all(cache, apollo=apollo.source(max_pages=5))
             assert summary.apollo.status == COMPLETE, summary.apollo.message
             assert len(pulled_ids(cache)) == 900
     finally:
@@ -163,9 +153,7 @@ def test_unreachable_contacts_mark_the_snapshot_incomplete_and_are_never_deleted
             assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
             # When search shows only 500 per filter and one stage holds 1,200 whose
             # created and updated orders are the same (so 200 in the middle are unreachable)
-            monkeypatch.setattr(pull_apollo, "MAX_PAGES", 5)
-            monkeypatch.setattr(pull_apollo, "CAP", 500)
-            summary = pull_all(cache, apollo=apollo.source(), full=True)
+            summary = pull_all(cache, apollo=apollo.source(max_pages=5), full=True)
             # Then the pull says so, and the contacts it could not reach stay in the cache
             assert summary.apollo.status == INCOMPLETE
             assert "stage Cold: reached 1000 of 1200" in summary.apollo.message
@@ -200,14 +188,14 @@ def test_incremental_pull_reads_only_what_changed(tls_material, tmp_path):
         apollo.close()
 
 
-def test_too_many_changes_for_one_search_become_a_full_pull(tls_material, tmp_path, small_cap):
+def test_too_many_changes_for_one_search_become_a_full_pull(tls_material, tmp_path):
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 400), (REPLIED, 400)]))
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source(max_pages=5)).apollo.status == COMPLETE
             for contact_id in sorted(pulled_ids(cache))[:650]:
                 apollo.store.update(contact_id, {"title": "Changed"})
-            summary = pull_all(cache, apollo=apollo.source())
+            summary = pull_all(cache, apollo=apollo.source(max_pages=5))
             assert summary.apollo.mode == "full" and summary.apollo.status == COMPLETE
             assert summary.apollo.updated == 650
     finally:
@@ -307,8 +295,7 @@ def test_a_stage_of_130000_is_split_by_list_and_pulled_completely(tls_material, 
     assert time.monotonic() - started < 90
 
 
-def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_material, tmp_path,
-                                                                       small_cap):
+def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_material, tmp_path):
     # Given a stage of 1,300 whose created and updated orders are the same (both ends reach
     # 1,000), and every tenth contact in no list
     contacts = make_contacts([(COLD, 1_300)], updated_like_created=True,
@@ -316,7 +303,7 @@ def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_mate
     apollo = ApolloOnly(tls_material, contacts, labels=LISTS)
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            summary = pull_all(cache, apollo=apollo.source())
+            summary = pull_all(cache, apollo=apollo.source(max_pages=5))
             # Then every listed contact is reached, and the 30 unlisted ones in the middle
             # are reported with the way to reach them
             result = summary.apollo
@@ -331,13 +318,13 @@ def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_mate
 
 
 def test_without_a_master_key_large_stages_are_not_split_and_the_message_says_why(
-        tls_material, tmp_path, small_cap):
+        tls_material, tmp_path):
     contacts = make_contacts([(COLD, 1_300)], updated_like_created=True, lists=in_lists)
     apollo = ApolloOnly(tls_material, contacts, labels=LISTS,
                         key_routes=["contacts/search", "contact_stages/index", "labels/index"])
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            result = pull_all(cache, apollo=apollo.source()).apollo
+            result = pull_all(cache, apollo=apollo.source(max_pages=5)).apollo
             assert result.status == INCOMPLETE
             assert "stage Cold: reached 1000 of 1300" in result.message
             assert "needs a master API key" in result.message
@@ -346,7 +333,7 @@ def test_without_a_master_key_large_stages_are_not_split_and_the_message_says_wh
 
 
 @pytest.mark.parametrize("labels_shape", ["array", "object"])
-def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path, small_cap,
+def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path,
                                                     labels_shape):
     # Given 1,300 contacts in no stage (too many for the unfiltered search's ends) and a
     # list of accounts, which holds no contacts and must be left out
@@ -358,7 +345,7 @@ def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path, smal
                         labels_shape=labels_shape)
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            result = pull_all(cache, apollo=apollo.source()).apollo
+            result = pull_all(cache, apollo=apollo.source(max_pages=5)).apollo
             assert result.status == COMPLETE, result.message
             assert len(pulled_ids(cache)) == 1_500
             names = [s["name"] for s in result.details["apollo_full"]["slices"]]
@@ -372,8 +359,7 @@ def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path, smal
         apollo.close()
 
 
-def test_a_pull_split_by_list_stops_and_resumes_to_the_same_cache(tls_material, tmp_path,
-                                                                  small_cap):
+def test_a_pull_split_by_list_stops_and_resumes_to_the_same_cache(tls_material, tmp_path):
     # Given a stage split by list, and 15 searches an hour
     contacts = make_contacts([(COLD, 1_300), (REPLIED, 100)],
                              lists=lambda n: in_lists(n, unlisted=lambda m: m < 60))
@@ -384,7 +370,7 @@ def test_a_pull_split_by_list_stops_and_resumes_to_the_same_cache(tls_material, 
         apollo.app.limiter.reset()
         with Cache(tmp_path / "cache.sqlite") as cache:
             stops = 0
-            while (summary := pull_all(cache, apollo=apollo.source())).apollo.status != COMPLETE:
+            while (summary := pull_all(cache, apollo=apollo.source(max_pages=5))).apollo.status != COMPLETE:
                 # Then each pull stops cleanly and the next one goes on from there
                 assert summary.apollo.status == STOPPED, summary.apollo.message
                 stops += 1
