@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.sandbox.dataset import Dataset, write_cache  # noqa: E402
 from core.store.cache import Cache  # noqa: E402
 from core.store.ingest import upsert_apollo, upsert_salesforce  # noqa: E402
 from core.sync.reconcile import reconcile  # noqa: E402
-from core.sandbox.dataset import Dataset, write_cache  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / ".data"
 

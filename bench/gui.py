@@ -93,10 +93,10 @@ def run(cache_path: Path, args, excluded: float) -> dict:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QCoreApplication
 
+    from core.sync.connections import Connection
     from gui.app import application
     from gui.main_window import FILTER_DELAY_MS, MainWindow
     from gui.pair_model import LoadedRole
-    from core.sync.connections import Connection
 
     def since_start() -> float:
         return time.perf_counter() - STARTED - excluded

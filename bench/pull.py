@@ -146,11 +146,11 @@ def bench_ingest(records: int, seed: int, page: int = 2000) -> dict:
     page (generating the pages is not counted)."""
     import orjson
 
+    from core.sandbox.dataset import Dataset
     from core.store.cache import Cache, now_iso
     from core.store.ingest import upsert_apollo, upsert_salesforce
     from core.sync.pull import pull_checkpoint_pages
     from core.sync.pull_salesforce import _canonical
-    from core.sandbox.dataset import Dataset
 
     dataset = Dataset(records, seed)
     out: dict = {}

@@ -46,6 +46,38 @@ class Strength(str, enum.Enum):
 _STRENGTH_RANK = {Strength.NONE: 0, Strength.REVIEW: 1, Strength.MEDIUM: 2, Strength.STRONG: 3}
 
 
+class DecisionStatus(enum.StrEnum):
+    """Where a pair stands: decided by Concord, chosen by the user, or written."""
+
+    IN_SYNC = "in_sync"  # both sides agree; nothing to do
+    OPEN = "open"  # differs, and the user has not chosen yet
+    CHOSEN = "chosen"  # the user chose a direction or typed a value, not yet written
+    SKIPPED = "skipped"  # the user chose to leave this pair as it is
+    APPLIED = "applied"  # written to both systems
+    FAILED = "failed"  # a write was refused; the error is kept
+    CONFLICT = "conflict"  # a side changed after the pull; never overwritten
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether the pair is on the working list (not yet settled)."""
+        return self in ATTENTION_STATUSES
+
+
+ATTENTION_STATUSES = (DecisionStatus.OPEN, DecisionStatus.CHOSEN, DecisionStatus.FAILED,
+                      DecisionStatus.CONFLICT)
+
+
+class PullStatus(enum.StrEnum):
+    """How one system's pull ended."""
+
+    COMPLETE = "complete"  # everything read; the snapshot is whole
+    INCOMPLETE = "incomplete"  # read to the end, but some records could not be reached or read
+    STOPPED = "stopped"  # an API budget ran out; continues on the next pull
+    CANCELLED = "cancelled"  # the user cancelled; continues on the next pull
+    FAILED = "failed"  # could not run (sign-in, network, refused); the message says why
+    SKIPPED = "skipped"  # not attempted (no connection given, or the pull was cancelled before)
+
+
 class TimeSource(str, enum.Enum):
     """Where an email edit time comes from, best first."""
 

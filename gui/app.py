@@ -12,14 +12,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 import core
-from core.workspace import Workspace, WorkspaceError, list_workspaces
-
-from gui import theme
+from core.sync.connections import Connection
 from core.sync.demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
+from core.workspace import Workspace, WorkspaceError, list_workspaces
+from gui import theme
 from gui.errors import show_exception
 from gui.icons import app_icon, style_sheet
 from gui.main_window import MainWindow
-from core.sync.connections import Connection
 from gui.tasks import Detached, run_off_ui
 from gui.window_state import last_workspace, remember_workspace
 

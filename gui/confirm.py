@@ -9,12 +9,17 @@ from collections import Counter
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
 
-from core.sync.choices import WritePlan
-
 from core.sync import connections
+from core.sync.choices import WritePlan
 
 SAMPLE = 200  # writes listed in the dialog
 

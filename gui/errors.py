@@ -14,12 +14,12 @@ import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core.store.cache import CacheError
-from core.sync.choices import ChoiceError
 from core.credentials import CredentialError, redact
 from core.emails import EmailError
-from core.sync.reconcile import Cancelled
 from core.model import UserMessage
+from core.store.cache import CacheError
+from core.sync.choices import ChoiceError
+from core.sync.reconcile import Cancelled
 from core.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)

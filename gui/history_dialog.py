@@ -7,12 +7,19 @@ so plainly instead of offering buttons that would do nothing.
 
 from __future__ import annotations
 
-from core.store import runs
-
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton, QTableWidget,
-    QTableWidgetItem, QVBoxLayout,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
 )
+
+from core.store import runs
 
 UNDO_NOTE = ("Undo arrives with write-back. So far no run has written to Apollo or Salesforce "
              "(reconciliation only reads and decides), so there is nothing to undo.")

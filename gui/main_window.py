@@ -13,23 +13,35 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
-    QProgressBar, QPushButton, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 import core
-from core.sync.choices import ChoiceError
-from core.workspace import Workspace
-
-from gui import operations
+from core.labels import RULE_LABELS
 from core.store import pairs as pair_query
 from core.sync import connections
+from core.sync.choices import ChoiceError
+from core.workspace import Workspace
+from gui import operations
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
 from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
-from gui.labels import RULE_LABELS
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
 from gui.pair_table import PairTable

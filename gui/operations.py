@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.sync import choices
-from core.sync.choices import WritePlan
 from core.model import Strength
-from core.sync.reconcile import ReconcileSummary, reconcile
-from core.store.settings import load_settings, save_settings
-
-from core.sync import connections
 from core.store.details import link_pair, load_details
+from core.store.settings import load_settings, save_settings
+from core.sync import choices, connections
+from core.sync.choices import WritePlan
+from core.sync.reconcile import ReconcileSummary, reconcile
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
+
 
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
                   email: str | None = None, parent=None) -> CacheOp:

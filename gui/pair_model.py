@@ -19,10 +19,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 
-from core import rules
-
-from gui import labels, theme
+from core import labels, rules
 from core.store.pairs import PAGE, PairQuery, PairRow
+from gui import theme
 from gui.tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
 
 MAX_PAGES = 64  # pages kept in memory (16,384 rows)

@@ -13,15 +13,24 @@ import html
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
-    QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from core import emails
-
-from gui import labels, theme
-from gui.icons import icon
+from core import emails, labels
 from core.store.details import PairDetails, Side, describe_edit
+from gui import theme
+from gui.icons import icon
 
 # (command, button text, key shown, icon) in the order of the action row.
 ACTIONS = (

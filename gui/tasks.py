@@ -34,7 +34,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.store.cache import Cache
-
 from core.store.pairs import ListReader
 
 log = logging.getLogger(__name__)

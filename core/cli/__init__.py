@@ -50,9 +50,9 @@ def cmd_decide(args) -> int:
 
 def cmd_demo_text(args) -> int:
     """Generate a sandbox dataset, reconcile it, and print a readable summary."""
-    from core.sync.reconcile import reconcile
-    from core.sandbox.dataset import Dataset, write_cache
     from core.cli.summary import print_summary
+    from core.sandbox.dataset import Dataset, write_cache
+    from core.sync.reconcile import reconcile
 
     dataset = Dataset(args.records, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="concord-demo-") as tmp:
@@ -81,9 +81,10 @@ def cmd_sandbox_serve(args) -> int:
 def cmd_reconcile(args) -> int:
     """Pull both systems, then match and decide; print what Apollo will do and what to review."""
     from core.cli import pull as cli_pull
+    from core.cli.summary import print_summary
+    from core.model import DecisionStatus
     from core.sync.connections import SandboxInfoError
     from core.sync.reconcile import reconcile
-    from core.cli.summary import print_summary
 
     with cli_pull.redacted_logging():
         try:
@@ -106,7 +107,7 @@ def cmd_reconcile(args) -> int:
                     print(cli_pull.describe(pulled, sources.problems) + "\n")
             summary = reconcile(cache, full=args.full or None)
             review = sum(n for status, n in summary.decide.by_status.items()
-                         if status in ("open", "chosen", "failed", "conflict"))
+                         if DecisionStatus(status).needs_attention)
             if args.json:
                 print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review}, indent=2))
             else:

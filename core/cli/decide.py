@@ -10,9 +10,9 @@ from datetime import datetime
 
 import orjson
 
-from core.store.cache import parse_time
 from core.model import UTC, ApolloContact, Base, EditTime, SalesforceRecord, Settings, TimeSource
 from core.rules import decide
+from core.store.cache import parse_time
 from core.store.settings import settings_from_dict
 
 

@@ -24,10 +24,11 @@ import sys
 import threading
 from pathlib import Path
 
-from core.store.cache import Cache, CacheError
 from core.credentials import RedactingFilter
-from core.sync.pull import COMPLETE, FAILED, SKIPPED, PullProgress, PullSummary, pull_all
+from core.model import PullStatus
+from core.store.cache import Cache, CacheError
 from core.sync.connections import SYSTEM_NAMES, Connection, SandboxInfoError
+from core.sync.pull import PullProgress, PullSummary, pull_all
 from core.workspace import WorkspaceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -102,9 +103,9 @@ class ProgressBar:
 def exit_code(summary: PullSummary, problems: list[str]) -> int:
     """0 all complete; 3 when a system could not run; 1 for anything else to look at."""
     statuses = [r.status for r in summary.results]
-    if FAILED in statuses or problems:
+    if PullStatus.FAILED in statuses or problems:
         return EXIT_FAILED
-    if all(s in (COMPLETE, SKIPPED) for s in statuses) and COMPLETE in statuses:
+    if all(s in (PullStatus.COMPLETE, PullStatus.SKIPPED) for s in statuses) and PullStatus.COMPLETE in statuses:
         return EXIT_OK
     return EXIT_ATTENTION
 
@@ -114,7 +115,7 @@ def describe(summary: PullSummary, problems: list[str]) -> str:
     lines = [f"Pull {summary.run_id}: {summary.status}."]
     for result in summary.results:
         name = NAMES[result.system]
-        if result.status == SKIPPED:
+        if result.status == PullStatus.SKIPPED:
             continue
         lines.append(f"{name} ({result.mode or '-'}): {result.status}; {result.fetched:,} records "
                      f"received, {result.inserted:,} new, {result.updated:,} changed "

@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 
 from core import rules
+from core.labels import arrow
 from core.store.cache import Cache
-from core.sync.reconcile import ReconcileSummary, arrow
+from core.sync.reconcile import ReconcileSummary
 
 # Rules worth showing first in examples: the interesting ones before the plain ones.
 _EXAMPLE_ORDER = (rules.Q_BOUNCED, rules.Q_EMPTY, rules.Q_INVALID, rules.Q_UNVERIFIED,

@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from core import rules
+from core.labels import STATUS_LABELS
+from core.model import ATTENTION_STATUSES, DecisionStatus
 from core.store.cache import chunked
-from core.sync.reconcile import APPLIED, CHOSEN, CONFLICT, FAILED, IN_SYNC, OPEN, SKIPPED
-
 from core.store.search import SearchText
 
 PAGE = 256  # rows per page (fetch unit) and the size of a query's first page
@@ -38,28 +38,16 @@ HIT_BATCH = 4096  # matches looked up for a first page in link order
 ATTENTION = "attention"
 DIFFERING = "differing"
 EVERYTHING = "all"
-ATTENTION_STATUSES = (OPEN, CHOSEN, FAILED, CONFLICT)
-VIEWS = (ATTENTION, DIFFERING, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT, IN_SYNC,
-         EVERYTHING)
-VIEW_LABELS = {
-    ATTENTION: "Needs attention",
-    DIFFERING: "All differing pairs",
-    OPEN: "Open",
-    CHOSEN: "Chosen",
-    SKIPPED: "Skipped",
-    APPLIED: "Applied",
-    FAILED: "Failed",
-    CONFLICT: "Conflict",
-    IN_SYNC: "In sync",
-    EVERYTHING: "Every pair (in sync too)",
-}
+VIEWS = (ATTENTION, DIFFERING, *STATUS_LABELS, EVERYTHING)
+VIEW_LABELS = {ATTENTION: "Needs attention", DIFFERING: "All differing pairs", **STATUS_LABELS,
+               EVERYTHING: "Every pair (in sync too)"}
 STRENGTHS = ("strong", "medium", "review", "none")
 RULES = rules.ALL_RULES
 
 # Sort keys, one per sortable column of the list.
 SORT_KEYS = ("name", "company", "apollo_email", "direction", "sf_email", "rule", "strength",
              "status")
-_STATUS_ORDER = (CONFLICT, FAILED, OPEN, CHOSEN, SKIPPED, APPLIED, IN_SYNC)
+_STATUS_ORDER = (DecisionStatus.CONFLICT, DecisionStatus.FAILED, DecisionStatus.OPEN, DecisionStatus.CHOSEN, DecisionStatus.SKIPPED, DecisionStatus.APPLIED, DecisionStatus.IN_SYNC)
 
 
 def _case(column: str, order) -> str:
@@ -102,7 +90,7 @@ class PairQuery:
     @property
     def needs_agreeing(self) -> bool:
         """Whether agreeing pairs (which have no decision row) belong in this view."""
-        return self.view in (IN_SYNC, EVERYTHING)
+        return self.view in (DecisionStatus.IN_SYNC, EVERYTHING)
 
     def with_(self, **changes) -> "PairQuery":
         return replace(self, **changes)
@@ -114,7 +102,7 @@ _UNION_SOURCE = f"""(
            status, choice, rec_winner FROM decisions
     UNION ALL
     SELECT l.link_id, trim(a.first_name || ' ' || a.last_name), a.organization_name, a.email,
-           s.email, '{rules.SAME}', '{rules.SAME}', 'none', '{IN_SYNC}', NULL, 'none'
+           s.email, '{rules.SAME}', '{rules.SAME}', 'none', '{DecisionStatus.IN_SYNC}', NULL, 'none'
     FROM links l JOIN apollo_contacts a ON a.id = l.apollo_id JOIN sf_records s ON s.id = l.sf_id
     WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.link_id = l.link_id)
 ) p"""
@@ -220,7 +208,7 @@ _ROW_COLUMNS = f"""
     coalesce(d.sf_object, s.object),
     coalesce(d.native_winner, 'none'), coalesce(d.native_rule, '{rules.SAME}'),
     coalesce(d.rec_winner, 'none'), coalesce(d.rec_rule, '{rules.SAME}'),
-    coalesce(d.strength, 'none'), d.choice, d.choice_email, coalesce(d.status, '{IN_SYNC}'),
+    coalesce(d.strength, 'none'), d.choice, d.choice_email, coalesce(d.status, '{DecisionStatus.IN_SYNC}'),
     d.error, coalesce(d.reason, ''), coalesce(d.in_flight, 0), coalesce(d.hints, ''),
     coalesce(d.conflict, 0), l.apollo_id IS NULL, l.sf_id IS NULL
 """
@@ -234,7 +222,7 @@ _ROW_JOINS = """
 
 def _row(values: tuple) -> PairRow:
     row = PairRow(*values)
-    if row.native_rule == rules.SAME and row.status == IN_SYNC and row.reason == "":
+    if row.native_rule == rules.SAME and row.status == DecisionStatus.IN_SYNC and row.reason == "":
         decision = rules.same_decision(row.apollo_email, row.sf_email)
         row = row._replace(reason=decision.recommendation.reason)
     return row._replace(in_flight=bool(row.in_flight), conflict=bool(row.conflict),
@@ -376,7 +364,7 @@ class ListReader:
             decided += n
         links = self.conn.execute("SELECT count(*) FROM links").fetchone()[0]
         # Every one-sided link has a decision row, so the links without one agree.
-        out[IN_SYNC] += max(0, links - decided)
+        out[DecisionStatus.IN_SYNC] += max(0, links - decided)
         out["pairs"] = max(links, decided)
         out[ATTENTION] = sum(out[s] for s in ATTENTION_STATUSES)
         return out

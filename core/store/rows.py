@@ -6,12 +6,11 @@ the same functions, so whatever the engine is tested on is what a real pull stor
 
 from __future__ import annotations
 
-
 import orjson
 
-from core.store.cache import iso, parse_time
 from core.emails import comparison_key
 from core.model import EditTime, TimeSource
+from core.store.cache import iso, parse_time
 
 APOLLO_COLUMNS = (
     "id", "first_name", "last_name", "organization_name", "email", "email_key", "email_status",

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core import emails
+from core.model import DecisionStatus, Side, Strength
 from core.store.cache import Cache, chunked, now_iso
-from core.model import Side, Strength
-from core.sync.reconcile import APPLIED, CHOSEN, IN_SYNC, OPEN, SKIPPED
 
 CHOICES = ("apollo", "salesforce", "skip", "custom")
 
@@ -39,10 +38,10 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
             raise ChoiceError(f"{email!r} cannot be used: {exc}") from None
     elif email is not None:
         raise ChoiceError("an email is only given with the 'custom' choice")
-    status = SKIPPED if choice == "skip" else CHOSEN
+    status = DecisionStatus.SKIPPED if choice == "skip" else DecisionStatus.CHOSEN
     return _update(cache, link_ids,
                    "choice = ?, choice_email = ?, status = ?, error = NULL",
-                   f"status != '{IN_SYNC}' AND EXISTS (SELECT 1 FROM links l WHERE l.link_id = "
+                   f"status != '{DecisionStatus.IN_SYNC}' AND EXISTS (SELECT 1 FROM links l WHERE l.link_id = "
                    "decisions.link_id AND l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL)",
                    (choice, typed, status))
 
@@ -50,14 +49,14 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
 def accept_recommendation(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     """Choose what Concord recommends for each pair that has a recommended winner."""
     return _update(cache, link_ids,
-                   f"choice = rec_winner, choice_email = NULL, status = '{CHOSEN}', error = NULL",
-                   f"rec_winner IN ('apollo', 'salesforce') AND status != '{IN_SYNC}'")
+                   f"choice = rec_winner, choice_email = NULL, status = '{DecisionStatus.CHOSEN}', error = NULL",
+                   f"rec_winner IN ('apollo', 'salesforce') AND status != '{DecisionStatus.IN_SYNC}'")
 
 
 def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     """Forget the user's choice: the pair follows the recommendation again."""
     return _update(cache, link_ids,
-                   f"choice = NULL, choice_email = NULL, status = '{OPEN}', error = NULL",
+                   f"choice = NULL, choice_email = NULL, status = '{DecisionStatus.OPEN}', error = NULL",
                    "choice IS NOT NULL")
 
 

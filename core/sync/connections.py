@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.credentials import CredentialError
-from core.model import UserMessage
+from core.model import PullStatus, UserMessage
 from core.sources.apollo import ApolloSource
 from core.sources.errors import SourceError
 from core.sources.salesforce import SalesforceSource
@@ -180,7 +180,7 @@ class PullOutcome:
 def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
     """Pull both systems into the cache (only what changed since the last pull); ``job``
     gives ``progress(text, done, total)``, ``cancel`` (an Event) and ``cancelled``."""
-    from core.sync.pull import CANCELLED, COMPLETE, SKIPPED, pull_all
+    from core.sync.pull import pull_all
 
     sources = connection.sources()
     problems = list(sources.problems)
@@ -193,14 +193,14 @@ def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
 
     summary = pull_all(cache, sources.salesforce, sources.apollo, progress=progress,
                        cancel=job.cancel)
-    if summary.status == CANCELLED or job.cancelled:
+    if summary.status == PullStatus.CANCELLED or job.cancelled:
         raise Cancelled("pull cancelled")
     parts = []
     for result in summary.results:
         name = SYSTEM_NAMES[result.system]
-        if result.status == SKIPPED:
+        if result.status == PullStatus.SKIPPED:
             continue
-        if result.status == COMPLETE:
+        if result.status == PullStatus.COMPLETE:
             parts.append(f"{name}: {result.fetched:,} records read, {result.email_changes:,} "
                          f"email changes")
         else:

@@ -21,21 +21,21 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from core.model import PullStatus
+from core.sources.errors import (
+    AuthError,
+    BudgetExhausted,
+    NotConnected,
+    PermissionDenied,
+    PullCancelled,
+    SourceError,
+)
 from core.store import runs
 from core.store.cache import Cache
 from core.store.ingest import IngestCounts
-from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied,
-                             PullCancelled, SourceError)
 
 log = logging.getLogger(__name__)
 
-# What a system's pull ended as.
-COMPLETE = "complete"  # everything read; the snapshot is whole
-INCOMPLETE = "incomplete"  # read to the end, but some records could not be reached or read
-STOPPED = "stopped"  # an API budget ran out; continues on the next pull
-CANCELLED = "cancelled"  # the user cancelled; continues on the next pull
-FAILED = "failed"  # could not run (sign-in, network, refused); the message says why
-SKIPPED = "skipped"  # not attempted (no connection given, or the pull was cancelled before)
 MAX_RECORD_ERRORS = 200  # kept per system and run; the count is always exact
 PULL_CHECKPOINT_BYTES = 64 << 20  # WAL checkpoint interval while pulling
 
@@ -65,7 +65,7 @@ class SystemResult:
     """How one system's pull went."""
 
     system: str
-    status: str = SKIPPED
+    status: str = PullStatus.SKIPPED
     mode: str = ""  # incremental | full | bulk (how records were read this time)
     fetched: int = 0  # records received
     inserted: int = 0
@@ -116,11 +116,11 @@ class PullSummary:
     def status(self) -> str:
         """``complete`` when every attempted system completed; otherwise the worst outcome
         (failed, then cancelled, stopped, incomplete)."""
-        attempted = [r.status for r in self.results if r.status != SKIPPED]
-        for worst in (FAILED, CANCELLED, STOPPED, INCOMPLETE):
+        attempted = [r.status for r in self.results if r.status != PullStatus.SKIPPED]
+        for worst in (PullStatus.FAILED, PullStatus.CANCELLED, PullStatus.STOPPED, PullStatus.INCOMPLETE):
             if worst in attempted:
                 return worst
-        return COMPLETE if attempted else SKIPPED
+        return PullStatus.COMPLETE if attempted else PullStatus.SKIPPED
 
     @property
     def api_calls(self) -> dict:
@@ -175,18 +175,18 @@ def _run_system(ctx: PullContext, result: SystemResult, source, pull) -> None:
     try:
         pull(ctx, source, result)
     except PullCancelled:
-        result.status = CANCELLED
+        result.status = PullStatus.CANCELLED
         result.message = "Cancelled; everything pulled before is saved and the next pull continues."
         raise
     except BudgetExhausted as exc:
-        result.status = STOPPED
+        result.status = PullStatus.STOPPED
         result.message = str(exc)
         result.resume_at = exc.resume_at.isoformat() if exc.resume_at else None
     except (AuthError, NotConnected, PermissionDenied) as exc:
-        result.status = FAILED
+        result.status = PullStatus.FAILED
         result.message = str(exc)
     except SourceError as exc:
-        result.status = FAILED
+        result.status = PullStatus.FAILED
         result.message = str(exc)
     finally:
         result.api_calls = source.api_calls - before

@@ -36,12 +36,13 @@ Stage names are kept in ``apollo_stages`` (``{id: name}``) for the decision rule
 
 from __future__ import annotations
 
-from core.store.cache import now_iso
-from core.store.ingest import IngestCounts, upsert_apollo
-from core.sync.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from core.store.rows import RecordError, apollo_row, cache_time
+from core.model import PullStatus
 from core.sources.apollo import PER_PAGE, ApolloSource
 from core.sources.errors import PermissionDenied, SourceError
+from core.store.cache import now_iso
+from core.store.ingest import IngestCounts, upsert_apollo
+from core.store.rows import RecordError, apollo_row, cache_time
+from core.sync.pull import PullContext, SystemResult
 
 SYSTEM = "apollo"
 CREATED_ASC = ("contact_created_at", True)
@@ -570,7 +571,7 @@ def pull_apollo(ctx: PullContext, source: ApolloSource, result: SystemResult) ->
         started = _incremental(ctx, source, watermark, prior_seen, result)
         if started:
             complete = not result.record_error_count
-            result.status = COMPLETE if complete else INCOMPLETE
+            result.status = PullStatus.COMPLETE if complete else PullStatus.INCOMPLETE
             with cache.transaction():
                 if complete:
                     cache.set_state("apollo:last_complete", {"started_at": started,
@@ -583,5 +584,5 @@ def pull_apollo(ctx: PullContext, source: ApolloSource, result: SystemResult) ->
     if plan is None or plan.get("version") != PLAN_VERSION:
         plan = _new_plan(ctx, source, prior_seen, result)
     _run_slices(ctx, source, plan, prior_seen, result)
-    result.status = COMPLETE if _finish_full(ctx, plan, result) else INCOMPLETE
+    result.status = PullStatus.COMPLETE if _finish_full(ctx, plan, result) else PullStatus.INCOMPLETE
 

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.store.cache import now_iso, parse_time
-from core.store.ingest import IngestCounts, add_history, upsert_salesforce
-from core.sync.pull import COMPLETE, INCOMPLETE, PullContext, SystemResult
-from core.store.rows import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from core.model import PullStatus
 from core.sources.errors import QueryRefused
 from core.sources.salesforce import SalesforceSource
+from core.store.cache import now_iso, parse_time
+from core.store.ingest import IngestCounts, add_history, upsert_salesforce
+from core.store.rows import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from core.sync.pull import PullContext, SystemResult
 
 SYSTEM = "salesforce"
 OBJECTS = ("Contact", "Lead")
@@ -311,7 +312,7 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
     if ctx.sweep and not result.details.get("shortfalls"):
         _check_sweep_totals(ctx, source, result)
     complete = not result.details.get("shortfalls") and not result.record_error_count
-    result.status = COMPLETE if complete else INCOMPLETE
+    result.status = PullStatus.COMPLETE if complete else PullStatus.INCOMPLETE
     result.details["history"] = cache.get_state(_key("history"), {})
     reason = _incomplete_reason(result)
     result.message = "" if complete else reason

@@ -19,9 +19,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from core import matching, rules
+from core.model import (
+    UTC,
+    ApolloContact,
+    Base,
+    Decision,
+    DecisionStatus,
+    SalesforceRecord,
+    Settings,
+    Side,
+    Strength,
+)
 from core.store import runs
 from core.store.cache import Cache, iso, now_iso, parse_time
-from core.model import UTC, ApolloContact, Base, Decision, SalesforceRecord, Settings, Side, Strength
 from core.store.rows import edit_time
 from core.store.settings import load_settings
 
@@ -29,10 +39,7 @@ BATCH = 20_000
 
 Progress = Callable[[str, int, int], None]
 
-# Statuses of a decision row.
-IN_SYNC, OPEN, CHOSEN, SKIPPED, APPLIED, FAILED, CONFLICT = (
-    "in_sync", "open", "chosen", "skipped", "applied", "failed", "conflict")
-_KEPT_STATUSES = (CHOSEN, SKIPPED, FAILED, CONFLICT)
+_KEPT_STATUSES = (DecisionStatus.CHOSEN, DecisionStatus.SKIPPED, DecisionStatus.FAILED, DecisionStatus.CONFLICT)
 
 
 class Cancelled(Exception):
@@ -185,8 +192,8 @@ def _pair(row: tuple, settings: Settings, stages: dict):
 
 def _status_for(decision: Decision) -> str:
     if not decision.conflict and decision.recommendation.strength is Strength.NONE:
-        return IN_SYNC
-    return OPEN
+        return DecisionStatus.IN_SYNC
+    return DecisionStatus.OPEN
 
 
 def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, seq: int):
@@ -295,7 +302,7 @@ def _tally(conn, counts: DecideCounts) -> None:
     same = two_sided - differing
     if same:
         for target, key in ((counts.by_rule, rules.SAME), (counts.by_recommendation, rules.SAME),
-                            (counts.by_strength, Strength.NONE.value), (counts.by_status, IN_SYNC)):
+                            (counts.by_strength, Strength.NONE.value), (counts.by_status, DecisionStatus.IN_SYNC)):
             target[key] = target.get(key, 0) + same
 
 
@@ -344,8 +351,3 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
         cache.conn.execute("DELETE FROM vacated_emails WHERE seq <= ?", (covered,))
         runs.finish(cache, run_id, "done", summary.as_dict(), own_transaction=False)
     return summary
-
-
-def arrow(winner: str) -> str:
-    """The direction arrow the window and reports show for a winner (DESIGN §7)."""
-    return {Side.APOLLO.value: "→", Side.SALESFORCE.value: "←"}.get(winner, "?")

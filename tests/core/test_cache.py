@@ -7,7 +7,15 @@ import stat
 import pytest
 
 from core.store import cache as cache_mod
-from core.store.cache import Cache, CacheCorrupt, CacheTooNew, SCHEMA_VERSION, file_mode, migrate, quarantine
+from core.store.cache import (
+    SCHEMA_VERSION,
+    Cache,
+    CacheCorrupt,
+    CacheTooNew,
+    file_mode,
+    migrate,
+    quarantine,
+)
 
 
 def tables(conn) -> set[str]:

@@ -4,8 +4,8 @@ import tracemalloc
 from datetime import datetime, timezone
 
 from core import emails
+from core.sandbox.dataset import AGREEING, SITUATION_NAMES, Dataset, allocate
 from core.store.rows import apollo_row, sf_row
-from core.sandbox.dataset import AGREEING, Dataset, SITUATION_NAMES, allocate
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -2,7 +2,8 @@
 
 import email_validator
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import emails
 

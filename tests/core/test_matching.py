@@ -4,7 +4,6 @@ import pytest
 
 from core import matching
 from core.store.cache import Cache
-
 from tests.core.builders import contact, links, load, sf
 
 

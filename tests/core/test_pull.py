@@ -9,13 +9,14 @@ import threading
 
 import pytest
 
-from core.store.cache import Cache
-from core.cli.pull import ProgressBar, main as pull_main
-from core.sync.pull import CANCELLED, COMPLETE, STOPPED, PullProgress, pull_all
+from core.cli.pull import ProgressBar
+from core.cli.pull import main as pull_main
+from core.model import PullStatus
 from core.sources.apollo import ApolloSource
 from core.sources.salesforce import SalesforceSource
-from tests.sources.harness import (cache, memory_keyring, sandbox, snapshot,  # noqa: F401
-                                   tls_dir)
+from core.store.cache import Cache
+from core.sync.pull import PullProgress, pull_all
+from tests.sources.harness import cache, memory_keyring, sandbox, snapshot, tls_dir  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def references(org, tmp_path_factory):
             batches = []
             summary = pull_all(reference, *sources(org, bulk=bulk, max_pages=3),
                                progress=batches.append)
-            assert summary.status == COMPLETE, summary.as_dict()
+            assert summary.status == PullStatus.COMPLETE, summary.as_dict()
             out[bulk] = (snapshot(reference), len(batches))
     return out
 
@@ -89,18 +90,18 @@ def test_an_interrupted_pull_resumes_to_the_same_cache(org, references, tmp_path
         interrupt = Interrupt(k, how, cancel)
         if how == "cancel":
             summary = pull_all(cache, *sources(org, bulk=bulk, max_pages=3), progress=interrupt, cancel=cancel)
-            assert summary.status == CANCELLED
-            assert CANCELLED in (summary.salesforce.status, summary.apollo.status)
+            assert summary.status == PullStatus.CANCELLED
+            assert PullStatus.CANCELLED in (summary.salesforce.status, summary.apollo.status)
         else:
             with pytest.raises(RuntimeError, match="killed"):
                 pull_all(cache, *sources(org, bulk=bulk, max_pages=3), progress=interrupt)
         assert interrupt.seen == k
         final = pull_all(cache, *sources(org, bulk=bulk, max_pages=3))
-        assert final.status == COMPLETE, final.as_dict()
+        assert final.status == PullStatus.COMPLETE, final.as_dict()
         assert snapshot(cache) == reference
         runs = cache.conn.execute("SELECT status FROM runs ORDER BY run_id").fetchall()
-        assert runs[0][0] == ("failed" if how == "crash" else CANCELLED)
-        assert runs[-1][0] == COMPLETE
+        assert runs[0][0] == ("failed" if how == "crash" else PullStatus.CANCELLED)
+        assert runs[-1][0] == PullStatus.COMPLETE
 
 
 def test_progress_runs_and_api_calls_are_recorded(org, tmp_path):
@@ -116,7 +117,7 @@ def test_progress_runs_and_api_calls_are_recorded(org, tmp_path):
         contact = [p for p in seen if p.phase == "Contact"][-1]
         assert contact.total and contact.done == contact.total
         row = cache.conn.execute("SELECT kind, status, api_calls, summary FROM runs").fetchone()
-        assert row[0] == "pull" and row[1] == COMPLETE
+        assert row[0] == "pull" and row[1] == PullStatus.COMPLETE
         assert json.loads(row[2]) == summary.api_calls
         assert json.loads(row[3])["salesforce"]["fetched"] == summary.salesforce.fetched
         # a repeated pull with nothing changed: <= 2 Salesforce calls per object, 1 Apollo call
@@ -130,7 +131,7 @@ def test_a_cancel_before_the_start_skips_everything(org, tmp_path):
     cancel.set()
     with Cache(tmp_path / "cache.sqlite") as cache:
         summary = pull_all(cache, *sources(org), cancel=cancel)
-        assert summary.salesforce.status == CANCELLED and summary.apollo.status == "skipped"
+        assert summary.salesforce.status == PullStatus.CANCELLED and summary.apollo.status == "skipped"
 
 
 def test_one_system_out_of_budget_does_not_stop_the_other(tmp_path, tls_dir):
@@ -138,8 +139,8 @@ def test_one_system_out_of_budget_does_not_stop_the_other(tmp_path, tls_dir):
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             summary = pull_all(cache, *sources(running))
-            assert summary.salesforce.status == COMPLETE
-            assert summary.apollo.status == STOPPED and summary.status == STOPPED
+            assert summary.salesforce.status == PullStatus.COMPLETE
+            assert summary.apollo.status == PullStatus.STOPPED and summary.status == PullStatus.STOPPED
     finally:
         running.stop()
 
@@ -156,7 +157,7 @@ def info_file(org, tmp_path):
 def test_cli_pulls_a_sandbox_and_prints_json(info_file, capsys):
     assert pull_main(["--sandbox-info", str(info_file), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["status"] == COMPLETE and first["exit_code"] == 0
+    assert first["status"] == PullStatus.COMPLETE and first["exit_code"] == 0
     assert (info_file.parent / "sandbox.json.cache.sqlite").exists()
     assert pull_main(["--sandbox-info", str(info_file), "--json"]) == 0
     second = json.loads(capsys.readouterr().out)

@@ -8,13 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.sync import choices
 from core import rules
+from core.sandbox.dataset import SITUATION_NAMES, Dataset, write_cache
 from core.store.cache import Cache
 from core.store.ingest import upsert_apollo, upsert_salesforce
+from core.sync import choices
 from core.sync.reconcile import Cancelled, reconcile
-from core.sandbox.dataset import Dataset, SITUATION_NAMES, write_cache
-
 from tests.core.builders import contact, load, sf
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)

@@ -9,8 +9,16 @@ import pytest
 
 from core import rules
 from core.model import (
-    ApolloContact, Base, CreatePolicy, EditTime, Preset, SalesforceRecord, Settings, Side,
-    Strength, TimeSource,
+    ApolloContact,
+    Base,
+    CreatePolicy,
+    EditTime,
+    Preset,
+    SalesforceRecord,
+    Settings,
+    Side,
+    Strength,
+    TimeSource,
 )
 
 UTC = timezone.utc

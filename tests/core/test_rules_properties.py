@@ -3,10 +3,20 @@
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import emails, rules
-from core.model import ApolloContact, Base, EditTime, Preset, SalesforceRecord, Settings, Side, TimeSource
+from core.model import (
+    ApolloContact,
+    Base,
+    EditTime,
+    Preset,
+    SalesforceRecord,
+    Settings,
+    Side,
+    TimeSource,
+)
 
 UTC = timezone.utc
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -10,6 +10,7 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
+
 from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -34,9 +35,9 @@ def concord_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def reconciled_template(tmp_path_factory):
     """A generated workspace (the demo's mix), written and reconciled once per session."""
+    from core.sandbox.dataset import Dataset, write_cache
     from core.store.cache import Cache
     from core.sync.reconcile import reconcile
-    from core.sandbox.dataset import Dataset, write_cache
 
     path = tmp_path_factory.mktemp("template") / "cache.sqlite"
     dataset = Dataset(600, seed=11)
@@ -67,8 +68,8 @@ def app(qapp):
 @pytest.fixture
 def window(app, qtbot, cache_path):
     """The main window on the reconciled workspace, its list loaded."""
-    from gui.main_window import MainWindow
     from core.sync.connections import Connection
+    from gui.main_window import MainWindow
 
     win = MainWindow()
     qtbot.addWidget(win)

@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from core.sync import choices
 from core import emails
 from core.store.cache import Cache
-from core.sync.reconcile import Cancelled
+from core.sync import choices
 from core.sync import connections as sync_steps
+from core.sync.reconcile import Cancelled
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
 
@@ -301,8 +301,8 @@ def test_the_filter_box_is_debounced_and_filters(qtbot, window, cache_path):
 
 
 def test_settings_save_redecides(qtbot, window, cache_path):
-    from gui.settings_dialog import SettingsDialog
     from core.model import Preset
+    from gui.settings_dialog import SettingsDialog
 
     window.act_settings.trigger()
     qtbot.waitUntil(lambda: bool(open_dialogs(SettingsDialog)), timeout=5_000)

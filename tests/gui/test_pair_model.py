@@ -8,13 +8,20 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.store.cache import Cache
-from gui.pair_model import (
-    COLUMN_KEYS, DIRECTION_COLUMN, MAX_PAGES, DirectionRole, LinkIdRole, LoadedRole,
-    PairTableModel, RowRole, StatusRole, UserChoiceRole,
-)
 from core.store.pairs import PAGE, ListReader, PairQuery, selection_sql
+from gui.pair_model import (
+    COLUMN_KEYS,
+    DIRECTION_COLUMN,
+    MAX_PAGES,
+    DirectionRole,
+    LinkIdRole,
+    LoadedRole,
+    PairTableModel,
+    RowRole,
+    StatusRole,
+    UserChoiceRole,
+)
 from gui.tasks import TaskManager
-
 from tests.gui.synth import synthesize, synthesize_lean
 
 

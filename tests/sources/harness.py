@@ -11,9 +11,9 @@ import keyring.backend
 import pytest
 import requests
 
-from core.store.cache import Cache
 from core.sandbox import tls
 from core.sandbox.workspace import start_sandbox
+from core.store.cache import Cache
 from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}

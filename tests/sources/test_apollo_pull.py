@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from core.store.cache import Cache
-from core.sync.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+from core.model import PullStatus
 from core.sandbox.apollo_store import default_stages
 from core.sandbox.ids import apollo_id
-
+from core.store.cache import Cache
+from core.sync.pull import pull_all
 from tests.sources.harness import ApolloOnly, make_contacts, snapshot
 
 STAGE = {s["name"]: s["id"] for s in default_stages()}
@@ -27,7 +27,7 @@ def reference_pull(apollo: ApolloOnly, path) -> dict:
     apollo.app.limiter.limits.update(minute=None, hour=None, day=None)
     try:
         with Cache(path) as reference:
-            assert pull_all(reference, apollo=apollo.source()).apollo.status == COMPLETE
+            assert pull_all(reference, apollo=apollo.source()).apollo.status == PullStatus.COMPLETE
             return snapshot(reference)
     finally:
         apollo.app.limiter.limits.update(limits)
@@ -40,7 +40,7 @@ def test_paces_itself_under_the_minute_limit_without_429s(tls_material, tmp_path
         with Cache(tmp_path / "cache.sqlite") as cache:
             source = apollo.source()
             summary = pull_all(cache, apollo=source)
-            assert summary.apollo.status == COMPLETE and len(pulled_ids(cache)) == 1500
+            assert summary.apollo.status == PullStatus.COMPLETE and len(pulled_ids(cache)) == 1500
             assert source.rate_limited == 0  # paced from the headers, never refused
             assert source.waited > 0 and all(0 < s <= 61 for s in apollo.slept)
     finally:
@@ -49,17 +49,17 @@ def test_paces_itself_under_the_minute_limit_without_429s(tls_material, tmp_path
 
 # (situation, fault, options, app options, expected first status)
 FAULTS = [
-    ("429 minute with Retry-After", "rate_limit", dict(count=2, window="minute"), {}, COMPLETE),
+    ("429 minute with Retry-After", "rate_limit", dict(count=2, window="minute"), {}, PullStatus.COMPLETE),
     ("429 minute without Retry-After", "rate_limit", dict(count=2, window="minute"),
-     {"retry_after": False}, COMPLETE),
-    ("503 on search", "status", dict(route="/contacts/search", count=3, status=503), {}, COMPLETE),
-    ("500 on search", "status", dict(route="/contacts/search", count=2, status=500), {}, COMPLETE),
-    ("dropped connection", "drop", dict(route="/contacts/search", count=2), {}, COMPLETE),
-    ("truncated body", "truncate", dict(route="/contacts/search", count=2), {}, COMPLETE),
-    ("429 hourly limit", "rate_limit", dict(count=1, window="hour"), {}, STOPPED),
-    ("429 daily limit", "rate_limit", dict(count=1, window="day"), {}, STOPPED),
-    ("key revoked", "unauthorized", dict(count=1), {}, FAILED),
-    ("500 every time", "status", dict(route="/contacts/search", status=500), {}, FAILED),
+     {"retry_after": False}, PullStatus.COMPLETE),
+    ("503 on search", "status", dict(route="/contacts/search", count=3, status=503), {}, PullStatus.COMPLETE),
+    ("500 on search", "status", dict(route="/contacts/search", count=2, status=500), {}, PullStatus.COMPLETE),
+    ("dropped connection", "drop", dict(route="/contacts/search", count=2), {}, PullStatus.COMPLETE),
+    ("truncated body", "truncate", dict(route="/contacts/search", count=2), {}, PullStatus.COMPLETE),
+    ("429 hourly limit", "rate_limit", dict(count=1, window="hour"), {}, PullStatus.STOPPED),
+    ("429 daily limit", "rate_limit", dict(count=1, window="day"), {}, PullStatus.STOPPED),
+    ("key revoked", "unauthorized", dict(count=1), {}, PullStatus.FAILED),
+    ("500 every time", "status", dict(route="/contacts/search", status=500), {}, PullStatus.FAILED),
 ]
 
 
@@ -76,12 +76,12 @@ def test_faults_are_survived_or_stop_cleanly(tls_material, tmp_path, situation, 
             assert rule.fired >= 1
             result = summary.apollo
             assert result.status == first, result.message
-            if first == STOPPED:
+            if first == PullStatus.STOPPED:
                 assert result.resume_at and "continues where it stopped" in result.message
-            if first == FAILED:
+            if first == PullStatus.FAILED:
                 assert result.message
             apollo.app.faults.clear()
-            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == PullStatus.COMPLETE
             assert snapshot(cache) == reference
     finally:
         apollo.close()
@@ -101,13 +101,13 @@ def test_spent_hour_and_day_windows_stop_and_resume_to_the_same_cache(tls_materi
             for _ in range(10):
                 source = apollo.source()
                 summary = pull_all(cache, apollo=source)
-                if summary.apollo.status == COMPLETE:
+                if summary.apollo.status == PullStatus.COMPLETE:
                     break
                 # Then each pull stops when a header says the window is spent, before a 429
-                assert summary.apollo.status == STOPPED and source.rate_limited == 0
+                assert summary.apollo.status == PullStatus.STOPPED and source.rate_limited == 0
                 windows.append("daily" if "daily" in summary.apollo.message else "hourly")
                 apollo.clock.advance(hours=24 if windows[-1] == "daily" else 1, seconds=1)
-            assert summary.apollo.status == COMPLETE
+            assert summary.apollo.status == PullStatus.COMPLETE
             assert "hourly" in windows and "daily" in windows
             assert snapshot(cache) == reference
     finally:
@@ -120,7 +120,7 @@ def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path):
         with Cache(tmp_path / "cache.sqlite") as cache:
             source = apollo.source(max_pages=5)
             summary = pull_all(cache, apollo=source)
-            assert summary.apollo.status == COMPLETE, summary.apollo.message
+            assert summary.apollo.status == PullStatus.COMPLETE, summary.apollo.message
             assert len(pulled_ids(cache)) == 1190
             assert cache.get_state("apollo_stages")[COLD] == "Cold"
             slices = {s["name"]: s for s in summary.apollo.details["apollo_full"]["slices"]}
@@ -137,7 +137,7 @@ def test_contacts_in_no_stage_are_reached_from_the_unfiltered_ends(tls_material,
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             summary = pull_all(cache, apollo=apollo.source(max_pages=5))
-            assert summary.apollo.status == COMPLETE, summary.apollo.message
+            assert summary.apollo.status == PullStatus.COMPLETE, summary.apollo.message
             assert len(pulled_ids(cache)) == 900
     finally:
         apollo.close()
@@ -150,12 +150,12 @@ def test_unreachable_contacts_mark_the_snapshot_incomplete_and_are_never_deleted
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             # Given everything was pulled once (all of it reachable)
-            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == PullStatus.COMPLETE
             # When search shows only 500 per filter and one stage holds 1,200 whose
             # created and updated orders are the same (so 200 in the middle are unreachable)
             summary = pull_all(cache, apollo=apollo.source(max_pages=5), full=True)
             # Then the pull says so, and the contacts it could not reach stay in the cache
-            assert summary.apollo.status == INCOMPLETE
+            assert summary.apollo.status == PullStatus.INCOMPLETE
             assert "stage Cold: reached 1000 of 1200" in summary.apollo.message
             assert "never treated as deleted" in summary.apollo.message
             assert len(pulled_ids(cache)) == 1250
@@ -192,11 +192,11 @@ def test_too_many_changes_for_one_search_become_a_full_pull(tls_material, tmp_pa
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 400), (REPLIED, 400)]))
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            assert pull_all(cache, apollo=apollo.source(max_pages=5)).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source(max_pages=5)).apollo.status == PullStatus.COMPLETE
             for contact_id in sorted(pulled_ids(cache))[:650]:
                 apollo.store.update(contact_id, {"title": "Changed"})
             summary = pull_all(cache, apollo=apollo.source(max_pages=5))
-            assert summary.apollo.mode == "full" and summary.apollo.status == COMPLETE
+            assert summary.apollo.mode == "full" and summary.apollo.status == PullStatus.COMPLETE
             assert summary.apollo.updated == 650
     finally:
         apollo.close()
@@ -211,7 +211,7 @@ def test_a_workspace_of_120000_contacts_is_pulled_completely_past_the_cap(tls_ma
             source = apollo.source()
             summary = pull_all(cache, apollo=source)
             result = summary.apollo
-            assert result.status == COMPLETE, result.message
+            assert result.status == PullStatus.COMPLETE, result.message
             assert cache.conn.execute("SELECT count(*) FROM apollo_contacts").fetchone()[0] == 120_000
             assert result.details["apollo_full"]["reached"] == 120_000
             # 1,200 pages of 100 (three of them the stage probes), plus the stage list, the
@@ -229,7 +229,7 @@ def test_a_full_pull_supersedes_an_unfinished_incremental_one(tls_material, tmp_
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 500)]))
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
-            assert pull_all(cache, apollo=apollo.source()).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source()).apollo.status == PullStatus.COMPLETE
             for contact_id in sorted(pulled_ids(cache))[:250]:
                 apollo.store.update(contact_id, {"title": "Changed"})
             cancel = threading.Event()
@@ -237,7 +237,7 @@ def test_a_full_pull_supersedes_an_unfinished_incremental_one(tls_material, tmp_
                                progress=lambda p: cancel.set())
             assert summary.apollo.status == "cancelled"
             assert cache.get_state("apollo:incremental")["page"] == 2
-            assert pull_all(cache, apollo=apollo.source(), full=True).apollo.status == COMPLETE
+            assert pull_all(cache, apollo=apollo.source(), full=True).apollo.status == PullStatus.COMPLETE
             assert cache.get_state("apollo:incremental") is None
             source = apollo.source()
             assert pull_all(cache, apollo=source).apollo.mode == "incremental"
@@ -274,7 +274,7 @@ def test_a_stage_of_130000_is_split_by_list_and_pulled_completely(tls_material, 
             source = apollo.source()
             result = pull_all(cache, apollo=source).apollo
             # Then every contact is stored once, those in two lists counted once
-            assert result.status == COMPLETE, result.message
+            assert result.status == PullStatus.COMPLETE, result.message
             assert len(pulled_ids(cache)) == 150_000
             assert result.details["apollo_full"]["reached"] == 150_000
             slices = {s["name"]: s for s in result.details["apollo_full"]["slices"]}
@@ -307,7 +307,7 @@ def test_contacts_in_no_list_out_of_reach_leave_the_snapshot_incomplete(tls_mate
             # Then every listed contact is reached, and the 30 unlisted ones in the middle
             # are reported with the way to reach them
             result = summary.apollo
-            assert result.status == INCOMPLETE
+            assert result.status == PullStatus.INCOMPLETE
             assert "1270 of 1300 contacts were reached, 30 not" in result.message
             assert "stage Cold, in no list: reached 100 of 130" in result.message
             assert "putting them in a list" in result.message
@@ -325,7 +325,7 @@ def test_without_a_master_key_large_stages_are_not_split_and_the_message_says_wh
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             result = pull_all(cache, apollo=apollo.source(max_pages=5)).apollo
-            assert result.status == INCOMPLETE
+            assert result.status == PullStatus.INCOMPLETE
             assert "stage Cold: reached 1000 of 1300" in result.message
             assert "needs a master API key" in result.message
     finally:
@@ -346,7 +346,7 @@ def test_contacts_in_no_stage_are_split_by_list_too(tls_material, tmp_path,
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             result = pull_all(cache, apollo=apollo.source(max_pages=5)).apollo
-            assert result.status == COMPLETE, result.message
+            assert result.status == PullStatus.COMPLETE, result.message
             assert len(pulled_ids(cache)) == 1_500
             names = [s["name"] for s in result.details["apollo_full"]["slices"]]
             assert "contacts without a known stage, list Newsletter" in names
@@ -370,9 +370,9 @@ def test_a_pull_split_by_list_stops_and_resumes_to_the_same_cache(tls_material, 
         apollo.app.limiter.reset()
         with Cache(tmp_path / "cache.sqlite") as cache:
             stops = 0
-            while (summary := pull_all(cache, apollo=apollo.source(max_pages=5))).apollo.status != COMPLETE:
+            while (summary := pull_all(cache, apollo=apollo.source(max_pages=5))).apollo.status != PullStatus.COMPLETE:
                 # Then each pull stops cleanly and the next one goes on from there
-                assert summary.apollo.status == STOPPED, summary.apollo.message
+                assert summary.apollo.status == PullStatus.STOPPED, summary.apollo.message
                 stops += 1
                 assert stops < 20
                 apollo.clock.advance(hours=1, seconds=1)

@@ -10,13 +10,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from core import credentials
-from core.sync.connect import connect_salesforce
 from core.sources.errors import AuthError, NotConnected
 from core.sources.salesforce import SalesforceSource
-from core.sources.salesforce_auth import (LEGACY_PASSWORD_NOTICE, ClientCredentialsAuth, JwtAuth,
-                                          PasswordAuth, StaticTokenAuth, TokenStore)
+from core.sources.salesforce_auth import (
+    LEGACY_PASSWORD_NOTICE,
+    ClientCredentialsAuth,
+    JwtAuth,
+    PasswordAuth,
+    StaticTokenAuth,
+    TokenStore,
+)
+from core.sync.connect import connect_salesforce
 from core.workspace import Profile, Workspace
-
 from tests.sources.harness import SimulatedBrowser
 
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.store.cache import Cache
-from core.sync.pull import COMPLETE, FAILED, INCOMPLETE, STOPPED, pull_all
+from core.model import PullStatus
 from core.sandbox.ids import OTHER_USER
 from core.sources.salesforce import SalesforceSource
-
+from core.store.cache import Cache
+from core.sync.pull import pull_all
 from tests.sources.harness import sandbox, snapshot
 
 OBJECTS_QUERY = r"/queryAll/?$"  # the Contact/Lead pages (history goes through /query/)
@@ -37,21 +37,21 @@ def org(tls_dir):
 def clean_pull(running, tmp_path, **options) -> dict:
     """What a pull without faults stores (the reference every case must reach)."""
     with Cache(tmp_path / "reference.sqlite") as reference:
-        assert pull_all(reference, source(running, **options)).status == COMPLETE
+        assert pull_all(reference, source(running, **options)).status == PullStatus.COMPLETE
         return snapshot(reference)
 
 
 # (situation, fault kind, fault options, how the first pull ends)
 SURVIVED = [
-    ("503 on a query", "status", dict(route=OBJECTS_QUERY, count=2, status=503), COMPLETE),
-    ("500 on a next page", "status", dict(route=MORE_PAGES, count=2, status=500), COMPLETE),
-    ("connection dropped", "drop", dict(route=OBJECTS_QUERY, count=2), COMPLETE),
-    ("dropped after the answer", "drop_after", dict(route=MORE_PAGES, count=2), COMPLETE),
-    ("truncated body", "truncate", dict(route=MORE_PAGES, count=2, fraction=0.4), COMPLETE),
-    ("session expired", "session_expiry", dict(route=MORE_PAGES, count=1), COMPLETE),
-    ("slow answers", "latency", dict(route=OBJECTS_QUERY, count=2, seconds=0.05), COMPLETE),
-    ("503 every time", "status", dict(route=MORE_PAGES, status=503), FAILED),
-    ("daily limit reached", "request_limit", dict(route=MORE_PAGES, count=1), STOPPED),
+    ("503 on a query", "status", dict(route=OBJECTS_QUERY, count=2, status=503), PullStatus.COMPLETE),
+    ("500 on a next page", "status", dict(route=MORE_PAGES, count=2, status=500), PullStatus.COMPLETE),
+    ("connection dropped", "drop", dict(route=OBJECTS_QUERY, count=2), PullStatus.COMPLETE),
+    ("dropped after the answer", "drop_after", dict(route=MORE_PAGES, count=2), PullStatus.COMPLETE),
+    ("truncated body", "truncate", dict(route=MORE_PAGES, count=2, fraction=0.4), PullStatus.COMPLETE),
+    ("session expired", "session_expiry", dict(route=MORE_PAGES, count=1), PullStatus.COMPLETE),
+    ("slow answers", "latency", dict(route=OBJECTS_QUERY, count=2, seconds=0.05), PullStatus.COMPLETE),
+    ("503 every time", "status", dict(route=MORE_PAGES, status=503), PullStatus.FAILED),
+    ("daily limit reached", "request_limit", dict(route=MORE_PAGES, count=1), PullStatus.STOPPED),
 ]
 
 
@@ -68,11 +68,11 @@ def test_faults_are_survived_or_stop_cleanly(org, tmp_path, situation, kind, opt
         summary = pull_all(cache, source(org, **extra))
         assert rule.fired >= 1, f"the fault never struck: {situation}"
         assert summary.salesforce.status == first, summary.salesforce.message
-        if first != COMPLETE:
+        if first != PullStatus.COMPLETE:
             assert summary.salesforce.message  # says what happened and what to do
         org.salesforce_app.faults.clear()
         again = pull_all(cache, source(org, **extra))
-        assert again.salesforce.status == COMPLETE
+        assert again.salesforce.status == PullStatus.COMPLETE
         assert snapshot(cache) == reference
 
 
@@ -83,13 +83,13 @@ def test_request_limit_exceeded_says_when_and_sends_nothing_more(org, tmp_path):
         sf.reserve = 0  # only Salesforce's own limit here
         summary = pull_all(cache, sf)
         result = summary.salesforce
-        assert result.status == STOPPED and "REQUEST_LIMIT_EXCEEDED" in result.message
+        assert result.status == PullStatus.STOPPED and "REQUEST_LIMIT_EXCEEDED" in result.message
         assert "rolling 24 hours" in result.message and result.resume_at
         used_at_stop = org.salesforce_app.api_used
         assert result.api_calls == 4  # 3 allowed, the 4th refused; no retries after it
         # the budget frees up: the pull continues and ends like a clean one
         org.salesforce_app.set_api_usage(used=0)
-        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         assert used_at_stop == org.salesforce_app.daily_limit
         assert snapshot(cache) == clean_pull(org, tmp_path)
 
@@ -99,7 +99,7 @@ def test_stops_before_the_reserve_left_for_other_integrations(org, tmp_path):
     app.set_api_usage(used=5, limit=100)
     with Cache(tmp_path / "cache.sqlite") as cache:
         summary = pull_all(cache, source(org, reserve=0.9))
-        assert summary.salesforce.status == STOPPED
+        assert summary.salesforce.status == PullStatus.STOPPED
         assert "other integrations" in summary.salesforce.message
         assert app.api_used <= 11  # stopped as soon as 90 % of 100 was seen used
 
@@ -142,7 +142,7 @@ def test_org_without_email_history_is_a_normal_state(org, tmp_path):
         "errorCode": "INVALID_TYPE", "message": "sObject type 'ContactHistory' is not supported."}])
     with Cache(tmp_path / "cache.sqlite") as cache:
         summary = pull_all(cache, source(org))
-        assert summary.salesforce.status == COMPLETE
+        assert summary.salesforce.status == PullStatus.COMPLETE
         assert summary.salesforce.history_rows == 0
         assert cache.get_state("salesforce:history") == {"Contact": "unavailable (INVALID_TYPE)",
                                                          "Lead": "unavailable (INVALID_TYPE)"}
@@ -158,7 +158,7 @@ def test_a_malformed_record_is_reported_by_id_and_the_rest_is_stored(org, tmp_pa
     with Cache(tmp_path / "cache.sqlite") as cache:
         summary = pull_all(cache, source(org))
         result = summary.salesforce
-        assert result.status == INCOMPLETE
+        assert result.status == PullStatus.INCOMPLETE
         assert result.record_errors[0]["id"] == "003000000000BADAAA"
         assert "unreadable timestamp" in result.record_errors[0]["error"]
         assert cache.conn.execute("SELECT count(*) FROM sf_records WHERE id = ?",
@@ -174,7 +174,7 @@ def test_a_short_page_marks_the_snapshot_incomplete(org, tmp_path):
                                   body={"totalSize": 9, "done": True, "records": page})
     with Cache(tmp_path / "cache.sqlite") as cache:
         summary = pull_all(cache, source(org))
-        assert summary.salesforce.status == INCOMPLETE
+        assert summary.salesforce.status == PullStatus.INCOMPLETE
         assert "received 5 of 9" in summary.salesforce.message
         assert "Nothing was deleted" in summary.salesforce.message
 
@@ -201,9 +201,9 @@ def test_a_bulk_load_killed_between_pages_continues_the_same_job(tls_dir, tmp_pa
             job = cache.get_state("salesforce:Contact:bulk")
             assert job and job["locator"] and job["received"] == 600
             jobs_before = len(running.salesforce_app._jobs)
-            assert pull_all(cache, bulk_source()).salesforce.status == COMPLETE
+            assert pull_all(cache, bulk_source()).salesforce.status == PullStatus.COMPLETE
             assert len(running.salesforce_app._jobs) == jobs_before + 1  # only the Lead job
-            assert pull_all(reference, bulk_source()).salesforce.status == COMPLETE
+            assert pull_all(reference, bulk_source()).salesforce.status == PullStatus.COMPLETE
             assert snapshot(cache) == snapshot(reference)
     finally:
         running.stop()
@@ -243,7 +243,7 @@ RECYCLE_BIN = [
                          ids=[r[0] for r in RECYCLE_BIN])
 def test_records_emptied_from_the_recycle_bin(org, tmp_path, situation, days, full, short, swept):
     with Cache(tmp_path / "cache.sqlite") as cache:
-        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         purged = _purge_a_contact(org.sf_store)
         # queryAll no longer returns it; getDeleted still lists it
         assert not org.sf_store.query(f"SELECT Id FROM Contact WHERE Id = '{purged}'",
@@ -253,7 +253,7 @@ def test_records_emptied_from_the_recycle_bin(org, tmp_path, situation, days, fu
             org.salesforce_app.faults.add("status", route=OBJECTS_QUERY, count=1, status=200,
                                           body={"totalSize": 9, "done": True, "records": []})
         result = pull_all(cache, source(org), full=full).salesforce
-        assert result.status == (INCOMPLETE if short else COMPLETE)
+        assert result.status == (PullStatus.INCOMPLETE if short else PullStatus.COMPLETE)
         assert result.details.get("swept", 0) == swept
         assert _is_deleted(cache, purged) == swept
         # nothing else was touched, and the bookkeeping is gone
@@ -276,14 +276,14 @@ def test_a_sweep_cancelled_midway_resumes_and_still_sweeps(org, tmp_path):
             cancel.set()
 
     with Cache(tmp_path / "cache.sqlite") as cache:
-        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         purged = _purge_a_contact(org.sf_store)
         _last_pull_began(cache, 30)
         first = pull_all(cache, source(org), progress=stop_after_a_page, cancel=cancel)
-        assert first.salesforce.status != COMPLETE and _is_deleted(cache, purged) == 0
+        assert first.salesforce.status != PullStatus.COMPLETE and _is_deleted(cache, purged) == 0
         assert cache.conn.execute("SELECT count(*) FROM pull_seen").fetchone()[0] >= 200
         resumed = pull_all(cache, source(org)).salesforce
-        assert resumed.status == COMPLETE and resumed.details["swept"] == 1
+        assert resumed.status == PullStatus.COMPLETE and resumed.details["swept"] == 1
         assert _is_deleted(cache, purged) == 1
         again = pull_all(cache, source(org)).salesforce  # now recent: incremental again
         assert again.mode == "incremental" and "swept" not in again.details
@@ -314,7 +314,7 @@ def test_a_full_pull_over_an_unfinished_bulk_load_sweeps_nothing_alive(tls_dir, 
                 pull_all(cache, bulk_source(), progress=power_cut)
             assert cache.get_state("salesforce:Contact:bulk") is not None
             result = pull_all(cache, bulk_source(), full=True).salesforce
-            assert result.status == COMPLETE
+            assert result.status == PullStatus.COMPLETE
             assert result.details["swept"] == 0
             assert _live_marked_deleted(cache, running.sf_store) == []
     finally:
@@ -323,7 +323,7 @@ def test_a_full_pull_over_an_unfinished_bulk_load_sweeps_nothing_alive(tls_dir, 
 
 def test_a_page_short_before_a_cancel_stops_the_sweep_after_the_resume(org, tmp_path):
     with Cache(tmp_path / "cache.sqlite") as cache:
-        assert pull_all(cache, source(org)).salesforce.status == COMPLETE
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         _last_pull_began(cache, 20)
         rows = org.sf_store.query("SELECT Id, FirstName, LastName, Email, SystemModstamp "
                                   "FROM Contact ORDER BY SystemModstamp, Id LIMIT 50")
@@ -337,8 +337,8 @@ def test_a_page_short_before_a_cancel_stops_the_sweep_after_the_resume(org, tmp_
                 cancel.set()
 
         first = pull_all(cache, source(org), progress=cancel_after_the_page, cancel=cancel)
-        assert first.salesforce.status != COMPLETE
+        assert first.salesforce.status != PullStatus.COMPLETE
         resumed = pull_all(cache, source(org)).salesforce
-        assert resumed.status == INCOMPLETE and "all records re-read" in resumed.message
+        assert resumed.status == PullStatus.INCOMPLETE and "all records re-read" in resumed.message
         assert "swept" not in resumed.details
         assert _is_deleted(cache, skipped) == 0

@@ -12,17 +12,16 @@ import keyring.backends.null
 import pytest
 
 from core import credentials
-from core.store.cache import Cache
 from core.cli.pull import main as pull_main
-from core.sync.connect import connect_apollo, connect_salesforce
 from core.credentials import InsecureKeyringError
-from core.sync.pull import pull_all
 from core.sandbox.salesforce_auth import ConnectedApp, User
 from core.sources.apollo import ApolloSource
 from core.sources.errors import SourceError
 from core.sources.salesforce import SalesforceSource
+from core.store.cache import Cache
+from core.sync.connect import connect_apollo, connect_salesforce
+from core.sync.pull import pull_all
 from core.workspace import Profile, Workspace
-
 from tests.sources.harness import SimulatedBrowser, sandbox
 
 

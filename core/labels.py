@@ -1,20 +1,22 @@
-"""Words and glyphs the window uses for directions, statuses, strengths and rules."""
+"""Words and glyphs for directions, statuses, strengths and rules: one table, shown alike by
+the window, the command line and the reports."""
 
 from __future__ import annotations
 
 from core import rules
-from core.sync.reconcile import arrow
+from core.model import DecisionStatus, Side, Strength
 
 STATUS_LABELS = {
-    "open": "Open",
-    "chosen": "Chosen",
-    "skipped": "Skipped",
-    "applied": "Applied",
-    "failed": "Failed",
-    "conflict": "Conflict",
-    "in_sync": "In sync",
+    DecisionStatus.OPEN: "Open",
+    DecisionStatus.CHOSEN: "Chosen",
+    DecisionStatus.SKIPPED: "Skipped",
+    DecisionStatus.APPLIED: "Applied",
+    DecisionStatus.FAILED: "Failed",
+    DecisionStatus.CONFLICT: "Conflict",
+    DecisionStatus.IN_SYNC: "In sync",
 }
-STRENGTH_LABELS = {"strong": "Strong", "medium": "Medium", "review": "Review", "none": "—"}
+STRENGTH_LABELS = {Strength.STRONG: "Strong", Strength.MEDIUM: "Medium",
+                   Strength.REVIEW: "Review", Strength.NONE: "—"}
 SIDE_NAMES = {"apollo": "Apollo", "salesforce": "Salesforce", "none": "neither"}
 
 # Glyphs beyond core's arrows: the user's skip and typed value, and agreement.
@@ -41,6 +43,12 @@ RULE_LABELS = {
     rules.PRESET_APOLLO: "Preset: Apollo is the source of truth",
     rules.PRESET_VERIFIED: "Preset: verified wins",
 }
+
+
+def arrow(winner: str) -> str:
+    """The direction arrow for a winner (DESIGN §7): ``→`` Apollo to Salesforce, ``←``
+    Salesforce to Apollo, ``?`` review."""
+    return {Side.APOLLO: "→", Side.SALESFORCE: "←"}.get(winner, "?")
 
 
 def direction_glyph(direction: str | None, rule: str | None = None) -> str:
