@@ -149,8 +149,8 @@ def bench_ingest(records: int, seed: int, page: int = 2000) -> dict:
     from core.sandbox.dataset import Dataset
     from core.store.cache import Cache, now_iso
     from core.store.ingest import upsert_apollo, upsert_salesforce
-    from core.sync.pull import pull_checkpoint_pages
     from core.sync.pull_salesforce import _canonical
+    from core.sync.pull_state import pull_checkpoint_pages
 
     dataset = Dataset(records, seed)
     out: dict = {}

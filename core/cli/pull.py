@@ -22,13 +22,13 @@ import shutil
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from core.credentials import RedactingFilter
 from core.model import PullStatus
 from core.store.cache import Cache, CacheError
 from core.sync.connections import SYSTEM_NAMES, Connection, SandboxInfoError
-from core.sync.pull import PullProgress, PullSummary, pull_all
+from core.sync.pull import pull_all
+from core.sync.pull_state import PullProgress, PullSummary
 from core.workspace import WorkspaceError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3

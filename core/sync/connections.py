@@ -21,6 +21,7 @@ from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
 from core.store.settings import save_settings, settings_from_dict
 from core.sync.choices import WritePlan
+from core.sync.pull import pull_all
 from core.sync.reconcile import Cancelled
 from core.workspace import Workspace, WorkspaceError
 
@@ -180,8 +181,6 @@ class PullOutcome:
 def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
     """Pull both systems into the cache (only what changed since the last pull); ``job``
     gives ``progress(text, done, total)``, ``cancel`` (an Event) and ``cancelled``."""
-    from core.sync.pull import pull_all
-
     sources = connection.sources()
     problems = list(sources.problems)
     if sources.none:

@@ -42,7 +42,7 @@ from core.sources.errors import PermissionDenied, SourceError
 from core.store.cache import now_iso
 from core.store.ingest import IngestCounts, upsert_apollo
 from core.store.rows import RecordError, apollo_row, cache_time
-from core.sync.pull import PullContext, SystemResult
+from core.sync.pull_state import PullContext, SystemResult
 
 SYSTEM = "apollo"
 CREATED_ASC = ("contact_created_at", True)

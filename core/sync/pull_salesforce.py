@@ -43,7 +43,7 @@ from core.sources.salesforce import SalesforceSource
 from core.store.cache import now_iso, parse_time
 from core.store.ingest import IngestCounts, add_history, upsert_salesforce
 from core.store.rows import SF_FIELDS, RecordError, cache_time, history_row, sf_row
-from core.sync.pull import PullContext, SystemResult
+from core.sync.pull_state import PullContext, SystemResult
 
 SYSTEM = "salesforce"
 OBJECTS = ("Contact", "Lead")

@@ -11,7 +11,6 @@ cache's change numbers), pairs without a decision, and in-flight predictions.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -27,11 +26,10 @@ from core.model import (
     DecisionStatus,
     SalesforceRecord,
     Settings,
-    Side,
     Strength,
 )
 from core.store import runs
-from core.store.cache import Cache, iso, now_iso, parse_time
+from core.store.cache import Cache, iso, parse_time
 from core.store.rows import edit_time
 from core.store.settings import load_settings
 

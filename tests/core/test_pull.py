@@ -15,7 +15,8 @@ from core.model import PullStatus
 from core.sources.apollo import ApolloSource
 from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
-from core.sync.pull import PullProgress, pull_all
+from core.sync.pull import pull_all
+from core.sync.pull_state import PullProgress
 from tests.sources.harness import cache, memory_keyring, sandbox, snapshot, tls_dir  # noqa: F401
 
 
