@@ -16,7 +16,6 @@ from pathlib import Path
 
 import platformdirs
 
-from core.store.cache import Cache
 
 APP_NAME = "Concord"
 SALESFORCE_API_VERSION = "59.0"
@@ -113,11 +112,6 @@ class Workspace:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(dataclasses.asdict(profile), fh, indent=2)
         os.replace(tmp, self.profile_path)
-
-    def open_cache(self) -> Cache:
-        """The workspace's cache (created on first use)."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return Cache(self.cache_path)
 
 
 def list_workspaces(root: Path | None = None) -> list[str]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.model import Strength
-from core.store.details import link_pair, load_details
+from core.store.details import load_details
 from core.store.settings import load_settings, save_settings
 from core.sync import choices, connections
 from core.sync.choices import WritePlan
-from core.sync.reconcile import ReconcileSummary, reconcile
+from core.sync.reconcile import ReconcileSummary, link_pair, reconcile
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
 

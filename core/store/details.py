@@ -253,13 +253,3 @@ def describe_edit(edit: EditTime) -> str:
         return (f"Email set between {edit.earliest.strftime('%Y-%m-%d %H:%M')} and {latest} · "
                 f"{source}")
     return f"Email set no later than {latest} · {source}"
-
-
-def link_pair(cache, apollo_id: str, sf_id: str, now=None) -> int:
-    """Confirm a suggested link and decide the new pair at once; returns its link id."""
-    from core.matching import confirm_suggestion
-    from core.sync.reconcile import decide_links
-
-    link_id = confirm_suggestion(cache, apollo_id, sf_id)
-    decide_links(cache, [link_id], now=now)
-    return link_id

@@ -349,3 +349,10 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
         cache.conn.execute("DELETE FROM vacated_emails WHERE seq <= ?", (covered,))
         runs.finish(cache, run_id, "done", summary.as_dict(), own_transaction=False)
     return summary
+
+
+def link_pair(cache: Cache, apollo_id: str, sf_id: str, now: datetime | None = None) -> int:
+    """Link a suggested pair by hand and decide it at once; returns its link id."""
+    link_id = matching.confirm_suggestion(cache, apollo_id, sf_id)
+    decide_links(cache, [link_id], now=now)
+    return link_id
