@@ -4,7 +4,7 @@ import pytest
 
 from core import matching
 from core.store.cache import Cache
-from tests.core.builders import contact, links, load, sf
+from tests.builders import contact, links, load, sf
 
 
 @pytest.fixture

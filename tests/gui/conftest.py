@@ -3,26 +3,15 @@ private CONCORD_HOME, and small reconciled workspaces generated once per session
 
 from __future__ import annotations
 
-import os
 import shutil
 
-import keyring
-import keyring.backend
-import keyring.errors
 import pytest
-
-from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def private_keyring(memory_keyring):
+    """Every window test gets the in-memory keyring (tests/conftest.py)."""
+    return memory_keyring
 
 
 @pytest.fixture(autouse=True)

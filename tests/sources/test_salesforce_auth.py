@@ -22,7 +22,7 @@ from core.sources.salesforce_auth import (
 )
 from core.sync.connect import connect_salesforce
 from core.workspace import Profile, Workspace
-from tests.sources.harness import SimulatedBrowser
+from tests.harness import SimulatedBrowser
 
 
 def record_requests(source: SalesforceSource) -> list:

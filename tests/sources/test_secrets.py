@@ -22,7 +22,7 @@ from core.store.cache import Cache
 from core.sync.connect import connect_apollo, connect_salesforce
 from core.sync.pull import pull_all
 from core.workspace import Profile, Workspace
-from tests.sources.harness import SimulatedBrowser, sandbox
+from tests.harness import SimulatedBrowser, sandbox
 
 
 @pytest.mark.parametrize("backend", [keyring.backends.fail.Keyring, keyring.backends.null.Keyring],

@@ -1,42 +1,17 @@
-"""Shared set-up for the connection and pull tests (also used by tests/core/test_pull.py):
-an in-memory keyring, running sandboxes on HTTPS, a simulated browser, and a way to
-compare the records two caches ended up with."""
+"""Helpers for tests that run the sandbox: start one, a simulated browser, an Apollo-only
+emulator, and a way to compare the records two caches ended up with. The fixtures built on
+them are in tests/conftest.py."""
 
 from __future__ import annotations
 
 import threading
 
-import keyring
-import keyring.backend
-import pytest
 import requests
 
-from core.sandbox import tls
 from core.sandbox.workspace import start_sandbox
 from core.store.cache import Cache
-from tests.memory_keyring import MemoryKeyring  # noqa: F401 (re-exported)
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}
-
-
-@pytest.fixture
-def memory_keyring():
-    """Concord's secrets go to a fresh in-memory keyring for the test."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture(scope="session")
-def tls_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("sources-tls")
-
-
-@pytest.fixture(scope="session")
-def tls_material(tls_dir):
-    return tls.generate(tls_dir)
 
 
 def sandbox(records: int = 400, seed: int = 3, *, tls_dir=None, apollo_limits=None, **options):
@@ -44,20 +19,6 @@ def sandbox(records: int = 400, seed: int = 3, *, tls_dir=None, apollo_limits=No
     apollo_options = dict(options.pop("apollo_options", {}) or {})
     apollo_options.setdefault("limits", apollo_limits or dict(UNLIMITED))
     return start_sandbox(records, seed, tls_dir=tls_dir, apollo_options=apollo_options, **options)
-
-
-@pytest.fixture
-def small_sandbox(tls_dir):
-    """A fresh 400-pair sandbox per test (faults and data changes never leak)."""
-    running = sandbox(tls_dir=tls_dir)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def cache(tmp_path):
-    with Cache(tmp_path / "cache.sqlite") as opened:
-        yield opened
 
 
 def browser_session(ca_path: str) -> requests.Session:

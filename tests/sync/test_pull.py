@@ -17,7 +17,7 @@ from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
 from core.sync.pull import pull_all
 from core.sync.pull_state import PullProgress
-from tests.sources.harness import cache, memory_keyring, sandbox, snapshot, tls_dir  # noqa: F401
+from tests.harness import sandbox, snapshot
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from core.sandbox.apollo_store import default_stages
 from core.sandbox.ids import apollo_id
 from core.store.cache import Cache
 from core.sync.pull import pull_all
-from tests.sources.harness import ApolloOnly, make_contacts, snapshot
+from tests.harness import ApolloOnly, make_contacts, snapshot
 
 STAGE = {s["name"]: s["id"] for s in default_stages()}
 COLD, REPLIED, INTERESTED = STAGE["Cold"], STAGE["Replied"], STAGE["Interested"]

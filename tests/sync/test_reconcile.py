@@ -14,7 +14,7 @@ from core.store.cache import Cache
 from core.store.ingest import upsert_apollo, upsert_salesforce
 from core.sync import choices
 from core.sync.reconcile import Cancelled, reconcile
-from tests.core.builders import contact, load, sf
+from tests.builders import contact, load, sf
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

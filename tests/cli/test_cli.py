@@ -5,7 +5,7 @@ import json
 import pytest
 
 from core import cli
-from tests.sources.harness import sandbox, tls_dir  # noqa: F401
+from tests.harness import sandbox
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from core.store.cache import Cache
 from core.sync import choices
 from core.sync.reconcile import reconcile
-from tests.core.builders import contact, load, sf
+from tests.builders import contact, load, sf
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

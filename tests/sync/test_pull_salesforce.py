@@ -15,7 +15,7 @@ from core.sandbox.ids import OTHER_USER
 from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
 from core.sync.pull import pull_all
-from tests.sources.harness import sandbox, snapshot
+from tests.harness import sandbox, snapshot
 
 OBJECTS_QUERY = r"/queryAll/?$"  # the Contact/Lead pages (history goes through /query/)
 MORE_PAGES = r"/queryAll/01g"
