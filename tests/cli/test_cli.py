@@ -18,22 +18,23 @@ def info_file(tmp_path_factory):
     running.stop()
 
 
-def test_reconcile_pulls_decides_and_says_what_needs_review(info_file, capsys):
-    code = cli.main(["reconcile", "--sandbox-info", str(info_file), "--examples", "2"])
+def test_reconcile_pulls_decides_and_says_what_needs_review(info_file, tmp_path, capsys):
+    target = ["--sandbox-info", str(info_file), "--cache", str(tmp_path / "cache.sqlite")]
+    code = cli.main(["reconcile", *target, "--examples", "2"])
     out = capsys.readouterr().out
     assert code == 1, "pairs need review"
     assert "Salesforce (full): complete" in out and "Apollo (full): complete" in out
     assert "What Apollo's sync will do" in out and "need attention" in out
-    code = cli.main(["reconcile", "--sandbox-info", str(info_file), "--json"])
+    code = cli.main(["reconcile", *target, "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["needs_review"] > 0
     assert data["reconcile"]["full"] is False, "the second run is incremental"
 
 
-def test_runs_lists_pulls_and_reconciliations_with_api_calls(info_file, capsys):
-    cli.main(["reconcile", "--sandbox-info", str(info_file), "--examples", "0"])
+def test_runs_lists_pulls_and_reconciliations_with_api_calls(info_file, tmp_path, capsys):
+    cache = str(tmp_path / "cache.sqlite")
+    cli.main(["reconcile", "--sandbox-info", str(info_file), "--cache", cache, "--examples", "0"])
     capsys.readouterr()
-    cache = str(info_file) + ".cache.sqlite"
     assert cli.main(["runs", "--cache", cache, "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     kinds = {r["kind"] for r in runs}
@@ -44,12 +45,14 @@ def test_runs_lists_pulls_and_reconciliations_with_api_calls(info_file, capsys):
     assert "API calls: salesforce" in capsys.readouterr().out
 
 
-def test_a_sandbox_cache_takes_the_sandbox_settings(info_file):
+def test_a_sandbox_cache_takes_the_sandbox_settings(info_file, tmp_path):
     from core.store.cache import Cache
     from core.store.settings import load_settings
 
-    cli.main(["reconcile", "--sandbox-info", str(info_file), "--no-pull", "--examples", "0"])
-    with Cache(str(info_file) + ".cache.sqlite") as cache:
+    cache = str(tmp_path / "cache.sqlite")
+    cli.main(["reconcile", "--sandbox-info", str(info_file), "--cache", cache, "--no-pull",
+              "--examples", "0"])
+    with Cache(cache) as cache:
         settings = load_settings(cache)
     assert settings.apollo_user_ids and settings.create_stages == ("Interested",)
 

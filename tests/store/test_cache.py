@@ -59,11 +59,15 @@ def test_migrating_from_the_previous_version_keeps_the_records(tmp_path):
 
 def test_migrating_an_up_to_date_file_changes_nothing(tmp_path):
     path = tmp_path / "cache.sqlite"
-    Cache(path).close()
+    with Cache(path) as cache:
+        schema = cache.conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
     before = path.read_bytes()
-    Cache(path).close()
-    assert Cache(path).version() == SCHEMA_VERSION
-    assert len(path.read_bytes()) == len(before)
+    with Cache(path) as cache:
+        assert cache.version() == SCHEMA_VERSION
+        assert cache.conn.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
+    # Not a byte of the file moved: no migration ran, nothing was rewritten.
+    assert path.read_bytes() == before
 
 
 def test_a_garbage_file_gives_a_clear_error_and_is_left_alone(tmp_path):
