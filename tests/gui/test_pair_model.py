@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -196,13 +195,10 @@ def test_lazy_paging_at_a_million_rows(qtbot, app, tmp_path):
     tasks = TaskManager(path)
     try:
         model = PairTableModel(tasks)
-        started = time.perf_counter()
         model.set_query(PairQuery(view="differing"))
-        # The first page is shown before the full count is known
+        # The first page is shown before the full count is known (how fast: bench/gui.py)
         qtbot.waitUntil(lambda: model.rowCount() > 0, timeout=10_000)
-        first_page = time.perf_counter() - started
         assert model.rowCount() == PAGE and model.total is None
-        assert first_page < 2.0
         assert settle(qtbot, model, 20_000) == 1_000_000
         assert model.rowCount() == 1_000_000
         # Only what was asked for is held in memory
