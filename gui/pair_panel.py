@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import emails, labels
-from core.store.details import PairDetails, Side, describe_edit
+from core.store.details import PairDetails, RecordCard, describe_edit
 from gui import theme
 from gui.icons import icon
 
@@ -140,7 +140,7 @@ class Card(QFrame):
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.fields_box.setVisible(on)
 
-    def show_side(self, side: Side | None, diff: list[emails.DiffSegment], details: PairDetails) -> None:
+    def show_side(self, side: RecordCard | None, diff: list[emails.DiffSegment], details: PairDetails) -> None:
         name = "Apollo contact" if self.system == "apollo" else "Salesforce"
         while self.fields.rowCount():
             self.fields.removeRow(0)
@@ -197,7 +197,7 @@ class Card(QFrame):
             key_label.setObjectName("cardMuted")
             self.fields.addRow(key_label, value_label)
 
-    def _facts(self, side: Side) -> str:
+    def _facts(self, side: RecordCard) -> str:
         record = side.record
         bits = []
         if self.system == "apollo":

@@ -44,7 +44,7 @@ TIME_SOURCE_LABELS = {
 
 
 @dataclass
-class Side:
+class RecordCard:
     """One system's record of the pair, as cached."""
 
     system: str  # "apollo" | "salesforce"
@@ -112,8 +112,8 @@ class PairDetails:
     method: str
     twin_id: str | None
     note: str | None
-    apollo: Side | None
-    salesforce: Side | None
+    apollo: RecordCard | None
+    salesforce: RecordCard | None
     decision: dict  # the decisions row (or the SAME outcome for an agreeing pair)
     base_email: str | None
     base_synced_at: str | None
@@ -166,7 +166,7 @@ def load_details(cache, link_id: int, instance_url: str = "") -> PairDetails | N
             record["contact_stage"] = stages.get(record.get("contact_stage_id"),
                                                  record.get("contact_stage_id"))
             raw = conn.execute("SELECT raw FROM apollo_raw WHERE id = ?", (record["id"],)).fetchone()
-            apollo = Side("apollo", record, orjson.loads(raw[0]) if raw else {},
+            apollo = RecordCard("apollo", record, orjson.loads(raw[0]) if raw else {},
                           _edit(conn, "apollo", record, None),
                           APOLLO_CONTACT_URL.format(id=record["id"]))
     history: list[dict] = []
@@ -180,7 +180,7 @@ def load_details(cache, link_id: int, instance_url: str = "") -> PairDetails | N
             history = [_row_dict(cur, r) for r in cur.fetchall()]
             current = [h["changed_at"] for h in history if h["new_key"] == record.get("email_key")]
             url = f"{instance_url.rstrip('/')}/{record['id']}" if instance_url else None
-            salesforce = Side("salesforce", record, orjson.loads(raw[0]) if raw else {},
+            salesforce = RecordCard("salesforce", record, orjson.loads(raw[0]) if raw else {},
                               _edit(conn, "salesforce", record, max(current) if current else None),
                               url)
     decision = _one(conn, f"SELECT {', '.join(_DECISION_COLUMNS)} FROM decisions WHERE link_id = ?",
