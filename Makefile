@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BUILD_STAMP := $(VENV)/.installed-build
+APP := dist/concord/concord
 
-.PHONY: venv demo test test-long bench bench-1m clean
+.PHONY: venv demo test test-long bench bench-1m build smoke screenshots clean
 
 venv: $(STAMP)
 
@@ -33,6 +35,24 @@ bench-1m: venv
 	$(PY) bench/engine.py --records 1000000 --repeat 1
 	$(PY) bench/engine.py --records 1000000 --repeat 1 --mix demo
 	$(PY) bench/sandbox.py --records 100000 --build 1000000
+
+# The desktop app, one folder (build.spec; docs/building.md). Prints its build time and size.
+$(BUILD_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[build]'
+	@touch $(BUILD_STAMP)
+
+build: $(BUILD_STAMP)
+	@start=$$(date +%s); \
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec || exit 1; \
+	echo "build: $(APP) in $$(( $$(date +%s) - start )) s, $$(du -sh $(dir $(APP)) | cut -f1)"
+
+# The frozen app's smoke test (tests/test_build.py, skipped without CONCORD_FROZEN_APP).
+smoke: build
+	CONCORD_FROZEN_APP=$(APP) QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/test_build.py
+
+# The guide's pictures: the demo window with a conflict selected, drawn offscreen.
+screenshots: venv
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/concord demo --screenshot docs/images/window.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
