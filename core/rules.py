@@ -9,7 +9,7 @@ replace the native prediction. Every outcome names its rule and gives a one-sent
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import emails
@@ -323,7 +323,8 @@ class _Timing:
     def apply(self, native: Prediction) -> Prediction:
         """The prediction with this outcome (``due`` only while pending)."""
         due = self.deadline if self.outcome is Outcome.PENDING else None
-        return replace(native, outcome=self.outcome, due=due, cause=self.cause)
+        # Built directly: dataclasses.replace costs twice as much, once per differing pair.
+        return Prediction(native.winner, native.email, native.rule, self.outcome, due, self.cause)
 
 
 _NO_OUTCOME = _Timing(Outcome.NONE)
@@ -497,12 +498,12 @@ def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: Apol
             side = good[0]
             bad = quality[side.other]
             guard = _GUARD_FOR[bad.verdict]
-            reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but {bad.detail}; "
-                      f"keep the {_SIDE_NAME[side]} address {email_of[side]}.")
+            reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but "
+                      f"{bad.detail}; keep the {_SIDE_NAME[side]} address {email_of[side]}.")
             return Recommendation(side, email_of[side], guard, Strength.MEDIUM, reason)
         if not good:
-            reason = (f"{native.rule}: {_native_sentence(native, timing, apollo, salesforce)}, and neither "
-                      f"address is usable ({quality[Side.APOLLO].detail}; "
+            reason = (f"{native.rule}: {_native_sentence(native, timing, apollo, salesforce)}, and "
+                      f"neither address is usable ({quality[Side.APOLLO].detail}; "
                       f"{quality[Side.SALESFORCE].detail}); type a correct one.")
             return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
         reason = (f"UNKNOWN_ORDER: the addresses differ ({apollo.email} in Apollo, {salesforce.email} "
@@ -521,9 +522,9 @@ def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: Apol
             reason = (f"{guard}: {lead}, but {bad.detail}; keep the {_SIDE_NAME[other]} "
                       f"address {email_of[other]} instead.")
             return Recommendation(other, email_of[other], guard, Strength.MEDIUM, reason)
-        reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but neither address "
-                  f"is usable ({quality[Side.APOLLO].detail}; {quality[Side.SALESFORCE].detail}); "
-                  f"type a correct one.")
+        reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but neither "
+                  f"address is usable ({quality[Side.APOLLO].detail}; "
+                  f"{quality[Side.SALESFORCE].detail}); type a correct one.")
         return Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason)
 
     # 3. The target is a good address.
@@ -534,9 +535,9 @@ def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: Apol
         return Recommendation(target, email, rule, Strength.MEDIUM, reason)
 
     if (target is Side.SALESFORCE and (apollo.email_status or "").lower() == "verified"):
-        reason = (f"Q_UNVERIFIED: {_native_sentence(native, timing, apollo, salesforce)}, replacing "
-                  f"{apollo.email}, which Apollo verified, with an address Apollo never verified; "
-                  f"review before accepting.")
+        reason = (f"Q_UNVERIFIED: {_native_sentence(native, timing, apollo, salesforce)}, "
+                  f"replacing {apollo.email}, which Apollo verified, with an address Apollo never "
+                  f"verified; review before accepting.")
         return Recommendation(target, email, Q_UNVERIFIED, Strength.REVIEW, reason)
 
     reason = _native_reason(native, certainty, timing, apollo, salesforce)
