@@ -221,14 +221,45 @@ class Settings:
         return False
 
 
+class Outcome(str, enum.Enum):
+    """What Apollo's sync does next with the native winner (DESIGN §3.2, "Outcome")."""
+
+    PENDING = "pending"  # the winning edit is newer than the sync's last chance: due soon
+    MISSED = "missed"  # the sync had its chance and did not act: nothing changes by itself
+    NONE = "none"  # no rule applies: agreeing, unknown order, a converted Lead, nothing to push
+
+
+class MissedCause(str, enum.Enum):
+    """Why the sync missed a pair, where the data can tell."""
+
+    NOT_LINKED = "not_linked"  # the Apollo contact is linked to no Salesforce record
+    STAGE_NOT_PUSHED = "stage_not_pushed"  # ... because the push settings skip its stage
+    CONVERTED_LEAD = "converted_lead"  # the contact is still linked to a Lead, not this Contact
+    LINKED_ELSEWHERE = "linked_elsewhere"  # the contact is linked to another record
+    INVALID_ADDRESS = "invalid_address"  # Salesforce's validation refuses the address
+    DUPLICATE = "duplicate"  # another Salesforce record holds the address
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Prediction:
-    """What Apollo's own sync will do with the pair."""
+    """What Apollo's own sync makes win (``winner``, ``rule``), and whether it still will.
+
+    ``outcome`` says whether the change is still coming (``due`` is the time by which it
+    should have happened) or was missed (``cause`` says why, where the data can tell).
+    """
 
     winner: Side
     email: str | None
     rule: str
-    in_flight: bool = False  # a Salesforce edit Apollo has not pulled yet
+    outcome: Outcome = Outcome.NONE
+    due: datetime | None = None  # pending only
+    cause: MissedCause | None = None  # missed only
+
+    @property
+    def in_flight(self) -> bool:
+        """A Salesforce edit Apollo has not pulled yet (the window's older flag)."""
+        return self.outcome is Outcome.PENDING and self.winner is Side.SALESFORCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +290,9 @@ class Decision:
                 "winner": self.native.winner.value,
                 "email": self.native.email,
                 "rule": self.native.rule,
+                "outcome": self.native.outcome.value,
+                "due": _json_time(self.native.due),
+                "cause": self.native.cause.value if self.native.cause else None,
             },
             "recommendation": {
                 "winner": self.recommendation.winner.value,
@@ -269,6 +303,13 @@ class Decision:
             },
             "hints": list(self.hints),
         }
+
+
+def _json_time(when: datetime | None) -> str | None:
+    """ISO-8601 UTC with ``Z``, as ``concord decide`` reads its own input times."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class UserMessage(Exception):

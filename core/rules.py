@@ -14,8 +14,21 @@ from datetime import datetime, timedelta
 
 from core import emails
 from core.model import (
-    ApolloContact, Base, Decision, EditTime, Prediction, Preset, Recommendation,
-    SalesforceRecord, Settings, Side, Strength, TimeSource,
+    UNKNOWN_TIME,
+    ApolloContact,
+    Base,
+    Decision,
+    EditTime,
+    MissedCause,
+    Outcome,
+    Prediction,
+    Preset,
+    Recommendation,
+    SalesforceRecord,
+    Settings,
+    Side,
+    Strength,
+    TimeSource,
 )
 
 # Rule ids: stable, shown to users, stored in the cache and in reports.
@@ -44,6 +57,18 @@ NATIVE_RULES = (SAME, APOLLO_ONLY_CREATE, APOLLO_ONLY_NO_PUSH, SFDC_ONLY_IMPORT,
 GUARD_RULES = (Q_EMPTY, Q_INVALID, Q_BOUNCED, Q_UNVERIFIED)
 PRESET_RULES = (PRESET_SALESFORCE, PRESET_APOLLO, PRESET_VERIFIED)
 ALL_RULES = NATIVE_RULES + GUARD_RULES + PRESET_RULES
+
+# How long Apollo's sync may take to act on an email edit (DESIGN §3.1). A Salesforce edit
+# waits for the next pull, every ``Settings.apollo_pull_minutes`` ("Apollo automatically syncs
+# any new or updated records from Salesforce every 30 minutes": Apollo's article "Important
+# Information about the Salesforce Integration"). An Apollo edit is pushed at once ("your
+# records will be pushed in real-time ... whenever your saved records are updated": Apollo's
+# article "Configure Salesforce Push Settings"), through a job queue (the contact's
+# ``crm_job`` and ``queued_for_crm_push``), so allow this many minutes for the queue.
+APOLLO_PUSH_MINUTES = 5
+# The rules whose change travels over Apollo's link between the contact and the record.
+_LINKED_RULES = (ONE_SIDED, LAST_EDIT)
+_LEAD_PREFIX = "00Q"
 
 _SIDE_NAME = {Side.APOLLO: "Apollo", Side.SALESFORCE: "Salesforce"}
 _SOURCE_NAME = {
@@ -121,18 +146,21 @@ def _salesforce_quality(record: SalesforceRecord, check: emails.EmailCheck) -> _
 # -- the decision ----------------------------------------------------------------------------
 
 def decide(apollo: ApolloContact | None, salesforce: SalesforceRecord | None,
-           base: Base | None, settings: Settings, now: datetime) -> Decision:
+           base: Base | None, settings: Settings, now: datetime, *,
+           duplicates: tuple[str, ...] = ()) -> Decision:
     """Predict Apollo's sync for one pair and recommend a winner, with rule ids and reasons.
 
     ``apollo`` or ``salesforce`` may be ``None`` (a record on one side only), not both.
     ``base`` is the last email both sides agreed on, if Concord has seen them agree.
+    ``duplicates`` are other live Salesforce Leads/Contacts holding Apollo's address (a
+    duplicate rule may refuse Apollo's push); they only explain a missed push.
     """
     if apollo is None and salesforce is None:
         raise ValueError("a pair needs an Apollo contact, a Salesforce record, or both")
     if salesforce is None:
-        return _apollo_only(apollo, settings)
+        return _apollo_only(apollo, settings, now)
     if apollo is None:
-        return _salesforce_only(salesforce, settings)
+        return _salesforce_only(salesforce, settings, now)
 
     a_check = emails.check(apollo.email, allow_unicode=settings.unicode_emails)
     # Salesforce already holds its value: never call it invalid for being non-ASCII.
@@ -143,8 +171,11 @@ def decide(apollo: ApolloContact | None, salesforce: SalesforceRecord | None,
     if salesforce.is_converted:
         return _converted_lead(apollo, salesforce, hints)
 
-    native, certainty = _native(apollo, salesforce, a_check, s_check, base, settings, now)
-    recommendation = _recommend(native, certainty, apollo, salesforce, a_check, s_check, settings)
+    native, certainty = _native(apollo, salesforce, a_check, s_check, base)
+    timing = _timing(native, apollo, salesforce, a_check, settings, now, duplicates)
+    native = timing.apply(native)
+    recommendation = _recommend(native, certainty, timing, apollo, salesforce, a_check, s_check,
+                                settings)
     return Decision(True, native, recommendation, hints)
 
 
@@ -173,21 +204,25 @@ def same_decision(apollo_email: str | None, salesforce_email: str | None) -> Dec
                     Recommendation(Side.NONE, shown, SAME, Strength.NONE, reason))
 
 
-def _apollo_only(apollo: ApolloContact, settings: Settings) -> Decision:
+def _apollo_only(apollo: ApolloContact, settings: Settings, now: datetime) -> Decision:
     check = emails.check(apollo.email, allow_unicode=settings.unicode_emails)
-    stage = apollo.contact_stage or apollo.contact_stage_id or "no stage"
+    stage = _stage(apollo)
     if settings.creates_for_stage(apollo.contact_stage, apollo.contact_stage_id):
         native = Prediction(Side.APOLLO, apollo.email, APOLLO_ONLY_CREATE)
+        timing = _timing(native, apollo, None, check, settings, now)
+        native = timing.apply(native)
         quality = _apollo_quality(apollo, check)
         if not quality.good:
             guard = _GUARD_FOR[quality.verdict]
-            reason = (f"{guard}: Apollo will create a Salesforce {settings.create_as} for this "
-                      f"contact (stage {stage}), but {quality.detail}; fix the address in Apollo first.")
+            reason = (f"{guard}: the push settings create a Salesforce {settings.create_as} for "
+                      f"this contact (stage {stage}), but {quality.detail}; fix the address in "
+                      f"Apollo first.")
             return Decision(False, native,
                             Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason),
                             tuple(f"apollo:{h}" for h in check.hints))
         reason = (f"APOLLO_ONLY_CREATE: the push settings create a Salesforce {settings.create_as} "
-                  f"for contacts at stage {stage}, so Apollo will create one with {apollo.email}.")
+                  f"for contacts at stage {stage}, so Apollo creates one with {apollo.email}"
+                  f"{_outcome_tail(native, timing, settings.create_as)}.")
     else:
         native = Prediction(Side.NONE, apollo.email, APOLLO_ONLY_NO_PUSH)
         reason = (f"APOLLO_ONLY_NO_PUSH: no Salesforce record matches and the push settings do not "
@@ -197,13 +232,15 @@ def _apollo_only(apollo: ApolloContact, settings: Settings) -> Decision:
     return Decision(False, native, rec, tuple(f"apollo:{h}" for h in check.hints))
 
 
-def _salesforce_only(salesforce: SalesforceRecord, settings: Settings) -> Decision:
+def _salesforce_only(salesforce: SalesforceRecord, settings: Settings, now: datetime) -> Decision:
     check = emails.check(salesforce.email, allow_unicode=True)
     if settings.manage_crm_as_contacts:
         native = Prediction(Side.SALESFORCE, salesforce.email, SFDC_ONLY_IMPORT)
+        timing = _timing(native, None, salesforce, check, settings, now)
+        native = timing.apply(native)
         reason = (f"SFDC_ONLY_IMPORT: no Apollo contact matches this {salesforce.object}; Apollo "
-                  f"imports CRM records as contacts, so it will create one with "
-                  f"{salesforce.email or 'no email'}.")
+                  f"imports CRM records as contacts, so it creates one with "
+                  f"{salesforce.email or 'no email'}{_outcome_tail(native, timing, salesforce.object)}.")
     else:
         native = Prediction(Side.NONE, salesforce.email, SFDC_ONLY_IN_CRM)
         reason = (f"SFDC_ONLY_IN_CRM: no Apollo contact matches this {salesforce.object}; Apollo "
@@ -223,33 +260,25 @@ def _converted_lead(apollo: ApolloContact, salesforce: SalesforceRecord, hints) 
                     Recommendation(Side.NONE, None, CONVERTED_LEAD, Strength.REVIEW, reason), hints)
 
 
-def _native(apollo, salesforce, a_check, s_check, base, settings, now):
-    """The native prediction and how certain its ordering is (``definite``/``likely``)."""
-    a_edit, s_edit = apollo.email_edit, salesforce.email_edit
+def _native(apollo, salesforce, a_check, s_check, base):
+    """The native prediction (without its outcome) and how certain its ordering is
+    (``definite``/``likely``)."""
     if base is not None:
         b_key = emails.comparison_key(base.email)
         a_changed, s_changed = a_check.key != b_key, s_check.key != b_key
         if a_changed != s_changed:
             winner = Side.APOLLO if a_changed else Side.SALESFORCE
             changed_email = apollo.email if a_changed else salesforce.email
-            in_flight = winner is Side.SALESFORCE and _in_flight(s_edit, settings, now)
-            return Prediction(winner, changed_email, ONE_SIDED, in_flight), "definite"
+            return Prediction(winner, changed_email, ONE_SIDED), "definite"
     elif _late_salesforce_create(apollo, salesforce):
-        in_flight = _in_flight(EditTime.at(salesforce.created_at), settings, now)
-        return Prediction(Side.SALESFORCE, salesforce.email, LATE_SFDC_CREATE, in_flight), "definite"
+        return Prediction(Side.SALESFORCE, salesforce.email, LATE_SFDC_CREATE), "definite"
 
-    order = _later(a_edit, s_edit)
+    order = _later(apollo.email_edit, salesforce.email_edit)
     if order is None:
         return Prediction(Side.NONE, None, UNKNOWN_ORDER), "unknown"
     winner, certainty = order
     email = apollo.email if winner is Side.APOLLO else salesforce.email
-    in_flight = winner is Side.SALESFORCE and _in_flight(s_edit, settings, now)
-    return Prediction(winner, email, LAST_EDIT, in_flight), certainty
-
-
-def _in_flight(s_edit: EditTime, settings: Settings, now: datetime) -> bool:
-    """A Salesforce edit newer than Apollo's last pull: Apollo will pull it soon."""
-    return s_edit.latest is not None and now - s_edit.latest < timedelta(minutes=settings.apollo_pull_minutes)
+    return Prediction(winner, email, LAST_EDIT), certainty
 
 
 def _late_salesforce_create(apollo: ApolloContact, salesforce: SalesforceRecord) -> bool:
@@ -285,16 +314,179 @@ def _later(a: EditTime, s: EditTime) -> tuple[Side, str] | None:
     return (Side.APOLLO if a.latest > s.latest else Side.SALESFORCE), "likely"
 
 
-def _native_sentence(native: Prediction, apollo: ApolloContact, salesforce: SalesforceRecord) -> str:
-    """What Apollo's sync will do, as a clause used inside reasons."""
+# -- what Apollo's sync does next: the outcome ----------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Timing:
+    """When Apollo's sync should act on the winning change, and whether it still will.
+
+    ``deadline`` is when the change should have happened by (``due`` while pending). A
+    ``blocked`` change is one the sync cannot carry at all (no link, an address Salesforce
+    refuses), whatever its time.
+    """
+
+    outcome: Outcome
+    edit: EditTime = UNKNOWN_TIME
+    deadline: datetime | None = None
+    uncertain: bool = False  # pending, but the edit may be older than the sync's last chance
+    cause: MissedCause | None = None
+    cause_text: str = ""
+    blocked: bool = False
+
+    def apply(self, native: Prediction) -> Prediction:
+        """The prediction with this outcome (``due`` only while pending)."""
+        due = self.deadline if self.outcome is Outcome.PENDING else None
+        # Built directly: dataclasses.replace costs twice as much, once per differing pair.
+        return Prediction(native.winner, native.email, native.rule, self.outcome, due, self.cause)
+
+
+_NO_OUTCOME = _Timing(Outcome.NONE)
+
+
+def _synced_change(native: Prediction, apollo, salesforce, settings: Settings):
+    """The change Apollo's sync acts on for this rule, with the minutes it may take; None
+    when no rule makes the sync act."""
+    pull, push = settings.apollo_pull_minutes, APOLLO_PUSH_MINUTES
+    rule, winner = native.rule, native.winner
+    if rule in _LINKED_RULES:
+        if winner is Side.APOLLO:
+            return apollo.email_edit, push
+        return salesforce.email_edit, pull
+    if rule == LATE_SFDC_CREATE:
+        return EditTime.at(salesforce.created_at, TimeSource.RECORD), pull
+    if rule == APOLLO_ONLY_CREATE:  # saved at its stage no later than its last update
+        return EditTime.upper_bound(apollo.updated_at), push
+    if rule == SFDC_ONLY_IMPORT:  # Apollo pulls new or updated records
+        changed = salesforce.system_modstamp or salesforce.last_modified or salesforce.created_at
+        return EditTime.at(changed, TimeSource.RECORD), pull
+    return None
+
+
+def _apollo_link(apollo: ApolloContact) -> str | None:
+    """The Salesforce record Apollo syncs the contact with: its Contact, else its Lead."""
+    return apollo.salesforce_contact_id or apollo.salesforce_lead_id or apollo.salesforce_id
+
+
+def _blocked(native: Prediction, apollo, salesforce, a_check, settings: Settings):
+    """``(cause, words)`` when Apollo's sync cannot carry the change at all, else None."""
+    if native.rule in _LINKED_RULES and salesforce.id:
+        link = _apollo_link(apollo)
+        if link is None:
+            if not settings.creates_for_stage(apollo.contact_stage, apollo.contact_stage_id):
+                return (MissedCause.STAGE_NOT_PUSHED,
+                        f"the Apollo contact is linked to no Salesforce record, as the push "
+                        f"settings create none at its stage ({_stage(apollo)})")
+            return MissedCause.NOT_LINKED, "the Apollo contact is linked to no Salesforce record"
+        if link[:15] != salesforce.id[:15]:
+            if link.startswith(_LEAD_PREFIX) and salesforce.object == "Contact":
+                return (MissedCause.CONVERTED_LEAD,
+                        f"the Apollo contact is still linked to Lead {link}, not to this Contact, "
+                        f"and a converted Lead no longer syncs")
+            return (MissedCause.LINKED_ELSEWHERE,
+                    f"the Apollo contact is linked to another Salesforce record, {link}")
+    if native.winner is Side.APOLLO and not a_check.blank and not a_check.valid:
+        # Said briefly: the Q_INVALID guard that fires with it names the address and the error.
+        return MissedCause.INVALID_ADDRESS, "Salesforce's validation refuses the address"
+    return None
+
+
+def _timing(native: Prediction, apollo, salesforce, a_check, settings: Settings,
+            now: datetime, duplicates: tuple[str, ...] = ()) -> _Timing:
+    """Pending, missed or none: is the winning change newer than the sync's last chance?
+
+    The last chance is the edit's latest possible time plus the time the sync may take; an
+    edit known only as an interval that straddles that moment is pending, uncertainly.
+    """
+    change = _synced_change(native, apollo, salesforce, settings)
+    if change is None:
+        return _NO_OUTCOME
+    edit, minutes = change
+    blocked = _blocked(native, apollo, salesforce, a_check, settings)
+    if blocked is not None:
+        return _Timing(Outcome.MISSED, edit, cause=blocked[0], cause_text=blocked[1], blocked=True)
+    if edit.latest is None:
+        return _Timing(Outcome.NONE, edit)  # when it happened, and so what is due, is unknown
+    window = timedelta(minutes=minutes)
+    deadline = edit.latest + window
+    if now < deadline:
+        uncertain = edit.earliest is None or edit.earliest + window <= now
+        return _Timing(Outcome.PENDING, edit, deadline, uncertain)
+    if native.winner is Side.APOLLO and duplicates:
+        return _Timing(Outcome.MISSED, edit, deadline, cause=MissedCause.DUPLICATE,
+                       cause_text=f"Salesforce {duplicates[0]} already holds {native.email}, so "
+                                  f"a duplicate rule may have refused it")
+    return _Timing(Outcome.MISSED, edit, deadline, cause=MissedCause.UNKNOWN,
+                   cause_text="cause unknown")
+
+
+def _stage(apollo: ApolloContact) -> str:
+    return apollo.contact_stage or apollo.contact_stage_id or "no stage"
+
+
+def _outcome_tail(native: Prediction, timing: _Timing, sf_object: str) -> str:
+    """How a reason ends: by when Apollo should act, or what it missed, when and why."""
+    rule, outcome = native.rule, timing.outcome
+    if outcome is Outcome.NONE:
+        return ""
+    if rule == APOLLO_ONLY_CREATE:
+        act, done, then = "create it", "have created it", "the contact is saved again"
+    elif rule == SFDC_ONLY_IMPORT:
+        act, done, then = "import it", "have imported it", "the record is edited again"
+    else:
+        to = "Apollo" if native.winner is Side.SALESFORCE else "Salesforce"
+        act = ("pull it into the contact" if native.winner is Side.SALESFORCE
+               else f"push it to the Salesforce {sf_object}")
+        day = _fmt_time(timing.edit.latest)[:10]
+        if rule == LAST_EDIT:
+            what = "it"  # the reason has just given both edit times
+        elif rule == LATE_SFDC_CREATE:
+            what = f"the {sf_object}'s creation on {day}"
+        else:
+            what = f"{_SIDE_NAME[native.winner]}'s edit of {day}"
+        done = f"{what} should have reached {to}"
+        then = "one is edited again"
+    if outcome is Outcome.PENDING:
+        maybe = (f" (the edit was made {_fmt_edit(timing.edit)}, so the sync may already have "
+                 f"passed it by)" if timing.uncertain else "")
+        return f", and Apollo should {act} by {_fmt_time(timing.deadline)}{maybe}"
+    if timing.blocked:
+        if timing.cause is MissedCause.INVALID_ADDRESS:
+            until = "the address is corrected"
+        else:
+            until = f"the contact is linked to this {sf_object}"
+        return (f", but Apollo's sync cannot carry it: {timing.cause_text}, so the two stay "
+                f"different until {until}")
+    if rule in (APOLLO_ONLY_CREATE, SFDC_ONLY_IMPORT):
+        done = f"Apollo should {done} by {_fmt_time(timing.deadline)}"
+    else:
+        done = f"{done} by {_fmt_time(timing.deadline)}"
+    stay = "the two stay different" if rule not in ONE_SIDED_RULES else "nothing happens"
+    return f", but {done} and did not ({timing.cause_text}), so {stay} until {then}"
+
+
+def _outcome_tag(timing: _Timing) -> str:
+    """The outcome in a few words, inside the brackets after a rule id."""
+    if timing.outcome is Outcome.PENDING:
+        return f", due by {_fmt_time(timing.deadline)}"
+    if timing.cause is MissedCause.INVALID_ADDRESS:
+        return ", missed"  # the Q_INVALID guard around it says why
+    if timing.outcome is Outcome.MISSED:
+        return f", missed: {timing.cause_text}"
+    return ""
+
+
+def _native_sentence(native: Prediction, timing: _Timing, apollo: ApolloContact,
+                     salesforce: SalesforceRecord) -> str:
+    """What Apollo's rules make win and whether the sync still does it, as a clause."""
+    tag = f"{native.rule}{_outcome_tag(timing)}"
     if native.winner is Side.APOLLO:
-        return f"Apollo's sync would push {apollo.email or 'a blank email'} to Salesforce ({native.rule})"
+        return f"Apollo's sync would push {apollo.email or 'a blank email'} to Salesforce ({tag})"
     if native.winner is Side.SALESFORCE:
-        return f"Apollo would pull {salesforce.email or 'a blank email'} from Salesforce ({native.rule})"
-    return f"Apollo's outcome cannot be predicted ({native.rule})"
+        return f"Apollo would pull {salesforce.email or 'a blank email'} from Salesforce ({tag})"
+    return f"Apollo's outcome cannot be predicted ({tag})"
 
 
-def _recommend(native: Prediction, certainty: str, apollo: ApolloContact,
+def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: ApolloContact,
                salesforce: SalesforceRecord, a_check, s_check, settings: Settings) -> Recommendation:
     quality = {Side.APOLLO: _apollo_quality(apollo, a_check),
                Side.SALESFORCE: _salesforce_quality(salesforce, s_check)}
@@ -319,12 +511,12 @@ def _recommend(native: Prediction, certainty: str, apollo: ApolloContact,
             side = good[0]
             bad = quality[side.other]
             guard = _GUARD_FOR[bad.verdict]
-            reason = (f"{guard}: {_native_sentence(native, apollo, salesforce)}, but {bad.detail}; "
-                      f"keep the {_SIDE_NAME[side]} address {email_of[side]}.")
+            reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but "
+                      f"{bad.detail}; keep the {_SIDE_NAME[side]} address {email_of[side]}.")
             return Recommendation(side, email_of[side], guard, Strength.MEDIUM, reason)
         if not good:
-            reason = (f"{native.rule}: {_native_sentence(native, apollo, salesforce)}, and neither "
-                      f"address is usable ({quality[Side.APOLLO].detail}; "
+            reason = (f"{native.rule}: {_native_sentence(native, timing, apollo, salesforce)}, and "
+                      f"neither address is usable ({quality[Side.APOLLO].detail}; "
                       f"{quality[Side.SALESFORCE].detail}); type a correct one.")
             return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
         reason = (f"UNKNOWN_ORDER: the addresses differ ({apollo.email} in Apollo, {salesforce.email} "
@@ -339,29 +531,29 @@ def _recommend(native: Prediction, certainty: str, apollo: ApolloContact,
         other = target.other
         if quality[other].good:
             lead = (f"your preset picks {_SIDE_NAME[target]}" if by_preset
-                    else _native_sentence(native, apollo, salesforce))
+                    else _native_sentence(native, timing, apollo, salesforce))
             reason = (f"{guard}: {lead}, but {bad.detail}; keep the {_SIDE_NAME[other]} "
                       f"address {email_of[other]} instead.")
             return Recommendation(other, email_of[other], guard, Strength.MEDIUM, reason)
-        reason = (f"{guard}: {_native_sentence(native, apollo, salesforce)}, but neither address "
-                  f"is usable ({quality[Side.APOLLO].detail}; {quality[Side.SALESFORCE].detail}); "
-                  f"type a correct one.")
+        reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but neither "
+                  f"address is usable ({quality[Side.APOLLO].detail}; "
+                  f"{quality[Side.SALESFORCE].detail}); type a correct one.")
         return Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason)
 
     # 3. The target is a good address.
     email = email_of[target]
     if by_preset:
         reason = (f"{rule}: your policy makes {_SIDE_NAME[target]} win, so keep {email} "
-                  f"({_native_sentence(native, apollo, salesforce)}).")
+                  f"({_native_sentence(native, timing, apollo, salesforce)}).")
         return Recommendation(target, email, rule, Strength.MEDIUM, reason)
 
     if (target is Side.SALESFORCE and (apollo.email_status or "").lower() == "verified"):
-        reason = (f"Q_UNVERIFIED: {_native_sentence(native, apollo, salesforce)}, replacing "
-                  f"{apollo.email}, which Apollo verified, with an address Apollo never verified; "
-                  f"review before accepting.")
+        reason = (f"Q_UNVERIFIED: {_native_sentence(native, timing, apollo, salesforce)}, "
+                  f"replacing {apollo.email}, which Apollo verified, with an address Apollo never "
+                  f"verified; review before accepting.")
         return Recommendation(target, email, Q_UNVERIFIED, Strength.REVIEW, reason)
 
-    reason = _native_reason(native, certainty, apollo, salesforce, settings)
+    reason = _native_reason(native, certainty, timing, apollo, salesforce)
     if native.rule == ONE_SIDED:
         strength = Strength.STRONG
     elif certainty == "definite":
@@ -371,28 +563,23 @@ def _recommend(native: Prediction, certainty: str, apollo: ApolloContact,
     return Recommendation(target, email, native.rule, strength, reason)
 
 
-def _native_reason(native: Prediction, certainty: str, apollo: ApolloContact,
-                   salesforce: SalesforceRecord, settings: Settings) -> str:
-    winner = native.winner
+def _native_reason(native: Prediction, certainty: str, timing: _Timing, apollo: ApolloContact,
+                   salesforce: SalesforceRecord) -> str:
     winner_email = native.email or "a blank email"
-    soon = (f"; the edit is recent, so Apollo should pull it within about "
-            f"{settings.apollo_pull_minutes} minutes" if native.in_flight else "")
+    tail = _outcome_tail(native, timing, salesforce.object)
     if native.rule == ONE_SIDED:
-        if winner is Side.APOLLO:
-            return (f"ONE_SIDED: only Apollo changed since both systems agreed, so Apollo's sync "
-                    f"will push {winner_email} to the Salesforce {salesforce.object}.")
-        return (f"ONE_SIDED: only Salesforce changed since both systems agreed, so Apollo will "
-                f"pull {winner_email} into the contact{soon}.")
+        return (f"ONE_SIDED: only {_SIDE_NAME[native.winner]} changed since both systems agreed, "
+                f"so {winner_email} wins{tail}.")
     if native.rule == LATE_SFDC_CREATE:
         return (f"LATE_SFDC_CREATE: the Salesforce {salesforce.object} was created "
                 f"{_fmt_time(salesforce.created_at)}, after the Apollo contact "
-                f"({_fmt_time(apollo.created_at)}) which Apollo never pushed, so Apollo overwrites "
-                f"{apollo.email or 'its blank email'} with {winner_email} (S9){soon}.")
+                f"({_fmt_time(apollo.created_at)}) which Apollo never pushed, so {winner_email} "
+                f"replaces {apollo.email or 'its blank email'} (S9){tail}.")
     a_when, s_when = _fmt_edit(apollo.email_edit), _fmt_edit(salesforce.email_edit)
-    who = _SIDE_NAME[winner]
+    who = _SIDE_NAME[native.winner]
     if certainty == "definite":
         return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the "
-                f"{who} edit is the latest, so {winner_email} wins{soon}.")
-    return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the {who} edit "
-            f"is probably the latest, so {winner_email} likely wins, but the times are only "
-            f"bounds: check it{soon}.")
+                f"{who} edit is the latest, so {winner_email} wins{tail}.")
+    return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the times "
+            f"are only bounds, so the {who} edit is probably the latest and {winner_email} "
+            f"likely wins (check it){tail}.")

@@ -2,6 +2,11 @@
 
 ``concord decide`` feeds JSON Lines through :func:`decide_line`; a line that cannot be read
 gives ``{"id", "error"}`` naming what was wrong and where, and the other lines still run.
+
+Beyond DESIGN §3.3's example, a line may say how Apollo links the contact
+(``apollo.salesforce_lead_id`` / ``salesforce_contact_id`` beside ``salesforce_id``; a line
+with none of the three is taken as linked to its ``salesforce`` record) and list
+``salesforce_duplicates``: ids of other Salesforce Leads/Contacts holding Apollo's address.
 """
 
 from __future__ import annotations
@@ -56,11 +61,18 @@ def _object(obj, where: str) -> dict | None:
     return obj
 
 
-def apollo_from_json(obj: dict | None) -> ApolloContact | None:
-    """An :class:`ApolloContact` from the ``apollo`` member of a decide line."""
+_LINK_KEYS = ("salesforce_id", "salesforce_lead_id", "salesforce_contact_id")
+
+
+def apollo_from_json(obj: dict | None, salesforce: dict | None = None) -> ApolloContact | None:
+    """An :class:`ApolloContact` from the ``apollo`` member of a decide line (linked to the
+    line's ``salesforce`` record unless it says how it is linked)."""
     obj = _object(obj, "apollo")
     if obj is None:
         return None
+    links = {key: _str(obj, key, "apollo") for key in _LINK_KEYS}
+    if not any(key in obj for key in _LINK_KEYS) and isinstance(salesforce, dict):
+        links["salesforce_id"] = _str(salesforce, "id", "salesforce")
     updated = _time(obj, "updated_at", "apollo")
     changed = _time(obj, "email_changed_at", "apollo")
     edit = EditTime.at(changed, TimeSource.OBSERVATION) if changed else EditTime.upper_bound(updated)
@@ -74,7 +86,7 @@ def apollo_from_json(obj: dict | None) -> ApolloContact | None:
         organization_name=_str(obj, "organization_name", "apollo") or "",
         contact_stage=_str(obj, "contact_stage", "apollo"),
         contact_stage_id=_str(obj, "contact_stage_id", "apollo"),
-        salesforce_id=_str(obj, "salesforce_id", "apollo"),
+        **links,
         created_at=_time(obj, "created_at", "apollo"),
         updated_at=updated,
         email_edit=edit,
@@ -107,6 +119,15 @@ def salesforce_from_json(obj: dict | None) -> SalesforceRecord | None:
     )
 
 
+def duplicates_from_json(value) -> tuple[str, ...]:
+    """The ``salesforce_duplicates`` member: a list of Salesforce ids, or null."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"salesforce_duplicates must be a list of Salesforce ids, got {value!r}")
+    return tuple(value)
+
+
 def base_from_json(obj: dict | None) -> Base | None:
     obj = _object(obj, "base")
     if obj is None:
@@ -131,13 +152,14 @@ def decide_obj(line: dict) -> dict:
     """Decide one parsed input object; raises :class:`InputError` when it is malformed."""
     if not isinstance(line, dict):
         raise InputError(f"each line must be a JSON object, got {type(line).__name__}")
-    apollo = apollo_from_json(line.get("apollo"))
+    apollo = apollo_from_json(line.get("apollo"), line.get("salesforce"))
     salesforce = salesforce_from_json(line.get("salesforce"))
     if apollo is None and salesforce is None:
         raise InputError("a line needs 'apollo', 'salesforce', or both")
     now = _time(line, "now", "") or datetime.now(UTC)
     decision = decide(apollo, salesforce, base_from_json(line.get("base")),
-                      settings_from_json(line.get("settings")), now)
+                      settings_from_json(line.get("settings")), now,
+                      duplicates=duplicates_from_json(line.get("salesforce_duplicates")))
     return {"id": line.get("id"), **decision.as_dict()}
 
 

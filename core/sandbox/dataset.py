@@ -620,8 +620,12 @@ class _Builder:
         return self._scenario(a, [contact, lead], None, link="email")
 
     def _apollo_only_create(self):
+        # Saved at a stage the push settings create records for, and not pushed: a push
+        # Apollo missed. Saved longer ago than Apollo's push queue takes, as the emulator
+        # pushes at once and never holds a push in its queue.
         interested = self.d._stage_ids[3]
-        a = self.apollo(self.email(), updated=self.ago(0, 2), linked=False, stage=interested)
+        a = self.apollo(self.email(), updated=self.ago(rules.APOLLO_PUSH_MINUTES / 1440, 2),
+                        linked=False, stage=interested)
         return self._scenario(a, None)
 
     def _apollo_only_no_push(self):

@@ -131,8 +131,16 @@ class Workspace:
         self.clock = apollo_store.clock
         self.last_pull: datetime = last_pull or self.clock()
         self.pulls = 0
-        self._pulled_versions: set[tuple] = set()  # (Id, SystemModstamp) near the last tick
+        # (Id, SystemModstamp) near the last tick. Records already in the stores were pulled
+        # at ``last_pull``, including those the next tick's overlap re-reads.
+        self._pulled_versions: set[tuple] = self._versions_at(self.last_pull)
         self._lock = threading.RLock()  # pushes and pulls happen one at a time, as in Apollo
+
+    def _versions_at(self, until: datetime) -> set[tuple]:
+        """The record versions stamped within the pull overlap before ``until``."""
+        return {(r.get("Id"), r.get("SystemModstamp"))
+                for r in self.sf.changed_since(until - PULL_OVERLAP)
+                if (parse_iso(r.get("SystemModstamp")) or until) <= until}
 
     # -- wiring ------------------------------------------------------------------------------
 

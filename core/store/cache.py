@@ -26,7 +26,7 @@ import sqlite_utils
 from core.model import UTC
 
 APPLICATION_ID = 0x434F4E43  # "CONC": marks a file as a Concord cache
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class CacheError(Exception):
@@ -416,7 +416,21 @@ def _v3_pull_progress(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
-MIGRATIONS: list = [_v1_records, _v2_decisions, _v3_pull_progress]
+def _v4_outcome(db: sqlite_utils.Database) -> None:
+    """Version 4: what Apollo's sync does next with each decision (DESIGN §3.2, "Outcome"):
+    ``pending`` until ``due``, ``missed`` (with ``missed_cause``, a
+    :class:`~core.model.MissedCause`), or ``none``. Decisions made before carry no outcome,
+    so the next reconciliation is a full one (it keeps the user's choices)."""
+    db.execute("ALTER TABLE decisions ADD COLUMN outcome TEXT NOT NULL DEFAULT 'none' "
+               "CHECK (outcome IN ('pending', 'missed', 'none'))")
+    db.execute("ALTER TABLE decisions ADD COLUMN due TEXT")
+    db.execute("ALTER TABLE decisions ADD COLUMN missed_cause TEXT")
+    # Pending outcomes expire with time: each incremental run revisits them.
+    db.execute("CREATE INDEX decisions_pending ON decisions(link_id) WHERE outcome = 'pending'")
+    db.execute("DELETE FROM sync_state WHERE key = 'decided_seq'")
+
+
+MIGRATIONS: list = [_v1_records, _v2_decisions, _v3_pull_progress, _v4_outcome]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -6,7 +6,9 @@ contents update the last agreed value). Every other pair is read with both recor
 field history and the observations in one query and goes through :func:`core.rules.decide`.
 The user's choice is kept beside the new recommendation while both emails are unchanged.
 Incremental runs revisit only pairs whose records changed since the last run (by the
-cache's change numbers), pairs without a decision, and in-flight predictions.
+cache's change numbers), pairs without a decision, and pending predictions (which expire
+with time). Matching re-checks contacts whose address a changed Salesforce record took or
+left, so a duplicate that explains a missed push is seen too.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ _BUILD_SCOPE = (
     "JOIN links l ON l.apollo_id = a.id WHERE a.seq > :since",
     "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM sf_records s "
     "CROSS JOIN links l ON l.sf_id = s.id WHERE s.seq > :since",
-    "INSERT OR IGNORE INTO temp.scope SELECT link_id FROM decisions WHERE in_flight = 1",
+    "INSERT OR IGNORE INTO temp.scope SELECT link_id FROM decisions WHERE outcome = 'pending'",
     # A differing pair with no decision yet (e.g. a link just made by hand).
     "INSERT OR IGNORE INTO temp.scope SELECT l.link_id FROM links l WHERE l.agrees = 0 "
     "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.link_id = l.link_id)",
@@ -105,7 +107,7 @@ _BUILD_SCOPE = (
 
 def _build_scope(conn, params: dict, link_ids: list[int] | None = None) -> None:
     """The links an incremental run revisits: re-matched ones, those of changed records, and
-    in-flight predictions (which expire with time); or exactly ``link_ids``."""
+    pending predictions (which expire with time); or exactly ``link_ids``."""
     conn.execute("DROP TABLE IF EXISTS temp.scope")
     conn.execute("CREATE TEMP TABLE scope (link_id INTEGER PRIMARY KEY)")
     if link_ids is not None:
@@ -126,8 +128,12 @@ _DIFFER_COLUMNS = (
     "(SELECT max(h.changed_at) FROM sf_email_history h "
     "WHERE h.record_id = s.id AND h.new_key = s.email_key)",
     "oa.first_seen_at", "oa.prior_seen_at", "os.first_seen_at", "os.prior_seen_at",
+    # Another live Salesforce record with Apollo's address (a duplicate rule may refuse a push).
+    "(SELECT min(x.id) FROM sf_records x WHERE x.email_key = a.email_key AND a.email_key != '' "
+    "AND x.id != s.id AND x.is_deleted = 0 AND x.is_converted = 0)",
     "d.choice", "d.choice_email", "d.status", "d.error", "d.apollo_email", "d.sf_email",
-    "d.native_rule", "d.rec_rule", "d.reason", "d.name", "d.company",
+    "d.native_rule", "d.rec_rule", "d.reason", "d.name", "d.company", "d.outcome", "d.due",
+    "d.missed_cause",
 )
 _DIFFER_SQL = f"""
 SELECT {', '.join(_DIFFER_COLUMNS)}
@@ -147,7 +153,7 @@ _DECISION_COLUMNS = (
     "link_id", "name", "company", "apollo_email", "sf_email", "sf_object", "conflict",
     "native_winner", "native_email", "native_rule", "in_flight", "rec_winner", "rec_email",
     "rec_rule", "strength", "reason", "hints", "choice", "choice_email", "status", "error",
-    "decided_at", "seq",
+    "decided_at", "seq", "outcome", "due", "missed_cause",
 )
 _INSERT_DECISION = (f"INSERT OR REPLACE INTO decisions ({', '.join(_DECISION_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(_DECISION_COLUMNS))})")
@@ -197,8 +203,9 @@ def _status_for(decision: Decision) -> str:
 def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, seq: int):
     """The decisions-table row for a differing pair, or None when nothing changed."""
     (d_choice, d_choice_email, d_status, d_error, d_a_email, d_s_email, d_native, d_rec,
-     d_reason, d_name, d_company) = row[36:]
+     d_reason, d_name, d_company, d_outcome, d_due, d_cause) = row[37:]
     rec, native = decision.recommendation, decision.native
+    due, cause = iso(native.due), native.cause.value if native.cause else None
     a_email = apollo.email if apollo else None
     s_email = sf.email if sf else None
     choice = choice_email = error = None
@@ -206,8 +213,8 @@ def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, s
     name = (apollo or sf).name
     company = (apollo.organization_name if apollo else sf.company) or ""
     if d_status is not None and d_a_email == a_email and d_s_email == s_email:
-        if (d_native, d_rec, d_reason, d_name, d_company) == (native.rule, rec.rule, rec.reason,
-                                                                name, company):
+        if (d_native, d_rec, d_reason, d_name, d_company, d_outcome, d_due, d_cause) == (
+                native.rule, rec.rule, rec.reason, name, company, native.outcome.value, due, cause):
             return None  # nothing new to store
         if d_status in _KEPT_STATUSES:  # the user's choice still applies to these emails
             choice, choice_email, status, error = d_choice, d_choice_email, d_status, d_error
@@ -215,7 +222,7 @@ def _decision_row(row: tuple, apollo, sf, decision: Decision, decided_at: str, s
             int(decision.conflict), native.winner.value, native.email, native.rule,
             int(native.in_flight), rec.winner.value, rec.email, rec.rule, rec.strength.value,
             rec.reason, " ".join(decision.hints), choice, choice_email, status, error,
-            decided_at, seq)
+            decided_at, seq, native.outcome.value, due, cause)
 
 
 def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
@@ -261,7 +268,8 @@ def decide_pairs(cache: Cache, settings: Settings, now: datetime, *,
             apollo, sf, base = _pair(row, settings, stages)
             if apollo is None and sf is None:
                 continue  # a link whose records vanished; the next match removes it
-            decision = rules.decide(apollo, sf, base, settings, now)
+            decision = rules.decide(apollo, sf, base, settings, now,
+                                    duplicates=(row[36],) if row[36] else ())
             counts.decided += 1
             stored = _decision_row(row, apollo, sf, decision, decided_at, seq)
             if stored is not None:

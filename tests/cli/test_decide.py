@@ -4,11 +4,13 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from core.cli.decide import InputError, decide_obj, settings_from_json
+from core.store.cache import parse_time
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,8 +44,10 @@ def test_the_design_example_decides():
     assert code == 0 and len(out) == 1
     d = out[0]
     assert d["id"] == "p1" and d["conflict"] is True
-    # Only Salesforce moved away from the base (jo@acme.com): Apollo will pull joe@acme.com.
-    assert d["native"] == {"winner": "salesforce", "email": "joe@acme.com", "rule": "ONE_SIDED"}
+    # Only Salesforce moved away from the base (jo@acme.com): Apollo's rules make joe@acme.com
+    # win, but the edit is a month old, so Apollo's pull missed it.
+    assert d["native"] == {"winner": "salesforce", "email": "joe@acme.com", "rule": "ONE_SIDED",
+                           "outcome": "missed", "due": None, "cause": "unknown"}
     rec = d["recommendation"]
     assert rec["winner"] == "salesforce" and rec["rule"] == "Q_UNVERIFIED" and rec["strength"] == "review"
     assert rec["reason"].startswith("Q_UNVERIFIED:")
@@ -62,6 +66,11 @@ BAD_LINES = [
      "salesforce.object"),
     ("an email that is a number", json.dumps({"id": "n", "apollo": {"email": 42}, "salesforce": None}),
      "apollo.email"),
+    ("duplicates that are not a list", json.dumps({**DESIGN_EXAMPLE, "id": "d",
+                                                   "salesforce_duplicates": "00Q1"}),
+     "salesforce_duplicates must be a list"),
+    ("a link id that is a number", json.dumps({"id": "l", "apollo": {"salesforce_lead_id": 7},
+                                               "salesforce": None}), "apollo.salesforce_lead_id"),
 ]
 
 
@@ -109,3 +118,58 @@ def test_every_setting_is_honoured():
     eai = decide_obj({**line, "settings": {"unicode_emails": True}})["recommendation"]
     assert "Internationalization" in plain["reason"] and plain["winner"] == "none"
     assert "Internationalization" not in eai["reason"] and eai["winner"] == "apollo"
+
+
+def edited(minutes_before_now: int, **apollo) -> dict:
+    """The design example with the Salesforce edit ``minutes_before_now`` before its ``now``."""
+    at = datetime(2026, 3, 2, tzinfo=timezone.utc) - timedelta(minutes=minutes_before_now)
+    changed = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = json.loads(json.dumps(DESIGN_EXAMPLE))
+    line["salesforce"].update(email_changed_at=changed, last_modified=changed)
+    line["apollo"].update({"email_changed_at": "2026-02-20T09:00:00Z",
+                           "updated_at": "2026-02-20T09:00:00Z", **apollo})
+    return line
+
+
+def test_the_new_fields_round_trip():
+    """A pending line says when; deciding it again at that time says the pull was missed."""
+    line = edited(10)
+    code, out, _ = run([json.dumps(line)])
+    native = out[0]["native"]
+    assert code == 0
+    assert (native["outcome"], native["due"], native["cause"]) == ("pending", "2026-03-02T00:20:00Z", None)
+    assert parse_time(native["due"]) - parse_time(line["salesforce"]["email_changed_at"]) == \
+        timedelta(minutes=30)
+    again = decide_obj({**line, "now": native["due"]})["native"]
+    assert (again["outcome"], again["due"], again["cause"]) == ("missed", None, "unknown")
+    assert {k: again[k] for k in ("winner", "email", "rule")} == \
+        {k: native[k] for k in ("winner", "email", "rule")}
+    slower = decide_obj({**line, "now": native["due"], "settings": {"apollo_pull_minutes": 60}})
+    assert slower["native"]["due"] == "2026-03-02T00:50:00Z"
+
+
+def test_old_lines_without_links_or_duplicates_still_decide_as_before():
+    """Lines written before outcomes existed: same winner, email and rule; a line that does not
+    say how Apollo links the contact is taken as linked to its Salesforce record."""
+    old = json.loads(json.dumps(DESIGN_EXAMPLE))
+    del old["apollo"]["salesforce_id"]
+    for line in (old, edited(10)):
+        native = decide_obj(line)["native"]
+        assert native["winner"] == "salesforce" and native["rule"] == "ONE_SIDED"
+        assert native["cause"] != "not_linked"
+
+
+@pytest.mark.parametrize("apollo, extra, cause", [
+    ({"salesforce_id": None}, {}, "stage_not_pushed"),
+    ({"salesforce_id": "00QA00000000009", "salesforce_lead_id": "00QA00000000009"}, {}, "converted_lead"),
+    ({"salesforce_id": "003A00000000001", "email_changed_at": "2026-03-01T23:54:00Z",
+      "updated_at": "2026-03-01T23:54:00Z", "email": "jo.new@acme.com"},
+     {"salesforce_duplicates": ["00QA00000000002"]}, "duplicate"),
+])
+def test_the_cause_of_a_miss_comes_from_the_line(apollo, extra, cause):
+    line = edited(10, **apollo)
+    line.update(extra)
+    if "email" in apollo:  # Apollo's later edit wins (LAST_EDIT): its push was missed
+        line["base"] = None
+    native = decide_obj(line)["native"]
+    assert (native["outcome"], native["cause"]) == ("missed", cause), native

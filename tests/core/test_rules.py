@@ -13,6 +13,7 @@ from core.model import (
     Base,
     CreatePolicy,
     EditTime,
+    Outcome,
     Preset,
     SalesforceRecord,
     Settings,
@@ -39,6 +40,7 @@ def apollo(email="jo@acme.com", *, status="guessed", created=400, edited=None, e
         edit = EditTime(days_ago(edited + 0.25), days_ago(edited), TimeSource.OBSERVATION)
     else:
         edit = EditTime.upper_bound(days_ago(edited))
+    kw.setdefault("salesforce_id", "003A")  # linked to the record below, as most pairs are
     return ApolloContact("a1", email=email, email_status=status, first_name="Jo",
                          last_name="Smith", organization_name="Acme", created_at=days_ago(created),
                          updated_at=days_ago(edited if edited is not None else 60),
@@ -230,8 +232,8 @@ def test_seed_sentences_each_have_a_row():
 
 def test_in_flight_salesforce_edit_is_flagged_and_explained():
     d = rules.decide(apollo(), salesforce("jsmith@acme.com", edited=10 / 1440), base(), SETTINGS, NOW)
-    assert d.native.in_flight
-    assert "within about 30 minutes" in d.recommendation.reason
+    assert d.native.in_flight and d.native.outcome is Outcome.PENDING
+    assert "Apollo should pull it into the contact by 2026-03-02 12:20" in d.recommendation.reason
 
 
 def test_reasons_name_the_facts_used():
@@ -263,7 +265,8 @@ def test_a_pair_needs_a_side():
 def test_decision_json_shape():
     d = rules.decide(apollo("jo.smith@acme.com", edited=2), salesforce(), base(), SETTINGS, NOW).as_dict()
     assert set(d) == {"conflict", "native", "recommendation", "hints"}
-    assert set(d["native"]) == {"winner", "email", "rule"}
+    assert set(d["native"]) == {"winner", "email", "rule", "outcome", "due", "cause"}
+    assert d["native"]["outcome"] in {o.value for o in Outcome}
     assert set(d["recommendation"]) == {"winner", "email", "rule", "strength", "reason"}
     assert d["native"]["winner"] in {s.value for s in Side}
     assert d["recommendation"]["strength"] in {s.value for s in Strength}

@@ -11,6 +11,7 @@ from core.model import (
     ApolloContact,
     Base,
     EditTime,
+    Outcome,
     Preset,
     SalesforceRecord,
     Settings,
@@ -129,3 +130,44 @@ def test_every_outcome_names_a_known_rule_and_gives_one_sentence(pair):
     assert d.native.rule in rules.NATIVE_RULES
     assert d.recommendation.rule in rules.ALL_RULES
     assert d.recommendation.reason.startswith(d.recommendation.rule + ":")
+
+
+@st.composite
+def recent_edit_times(draw):
+    """Edit times minutes to hours before NOW, so windows open and close across them."""
+    latest = NOW - timedelta(minutes=draw(st.integers(0, 240)))
+    kind = draw(st.sampled_from(["exact", "interval", "upper"]))
+    if kind == "exact":
+        return EditTime.at(latest, TimeSource.HISTORY)
+    if kind == "interval":
+        return EditTime(latest - timedelta(minutes=draw(st.integers(1, 120))), latest,
+                        TimeSource.OBSERVATION)
+    return EditTime.upper_bound(latest)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs(), recent_edit_times(), recent_edit_times(), st.booleans(),
+       st.integers(0, 300), st.integers(1, 300))
+def test_time_only_turns_pending_into_missed(pair, a_edit, s_edit, linked, first, later):
+    """As minutes pass, the winner and rule stay; pending lasts until ``due`` and then is
+    missed; missed and none never change; ``due`` and ``cause`` go with their outcome."""
+    a, s, b, cfg = pair
+    a = replace(a, email_edit=a_edit, updated_at=a_edit.latest,
+                salesforce_id=s.id if linked else None)
+    s = replace(s, email_edit=s_edit, last_modified=s_edit.latest)
+    t1 = NOW + timedelta(minutes=first)
+    t2 = t1 + timedelta(minutes=later)
+    one, two = (rules.decide(a, s, b, cfg, t).native for t in (t1, t2))
+    assert (one.winner, one.email, one.rule) == (two.winner, two.email, two.rule)
+    for native, when in ((one, t1), (two, t2)):
+        assert (native.due is not None) == (native.outcome is Outcome.PENDING)
+        assert (native.cause is not None) == (native.outcome is Outcome.MISSED)
+        if native.due is not None:
+            assert when < native.due <= when + timedelta(minutes=cfg.apollo_pull_minutes)
+        if native.winner is Side.NONE:
+            assert native.outcome is Outcome.NONE
+    if one.outcome is Outcome.PENDING:
+        assert two.outcome is (Outcome.PENDING if t2 < one.due else Outcome.MISSED)
+        assert two.due in (one.due, None)
+    else:
+        assert (two.outcome, two.cause) == (one.outcome, one.cause)

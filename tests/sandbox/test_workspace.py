@@ -6,11 +6,13 @@ read directly only to check what the other side now holds.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core.model import CreatePolicy, Settings
 from core.sandbox.apollo_store import default_stages
-from core.sandbox.clock import SandboxClock
+from core.sandbox.clock import SandboxClock, parse_iso
 from core.sandbox.ids import APOLLO_SYNC_USER, OTHER_USER, apollo_id, salesforce_id, to18
 from core.sandbox.salesforce_api import client, start_salesforce
 from core.sandbox.salesforce_store import SalesforceStore
@@ -217,6 +219,19 @@ def test_s1_a_change_at_the_edge_of_a_tick_is_not_pulled_twice(setup):
     again = setup.workspace.pull_tick()
     assert again.records_seen == 0 and again.updated == []
 
+
+def test_s1_records_there_when_the_workspace_starts_count_as_pulled(setup):
+    """A workspace started just after an edit (a loaded dataset's state) has pulled it at
+    ``last_pull``, even inside the overlap the next tick re-reads; Apollo missed it."""
+    setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "before@salesforce.example"})
+    stamp = parse_iso(setup.sf.get("Contact", LINKED_CONTACT)["SystemModstamp"])
+    started = Workspace(setup.sf, setup.apollo.store, last_pull=stamp + timedelta(milliseconds=500))
+    setup.later()
+    assert started.pull_tick().updated == []
+    assert setup.contact(1)["email"] == setup.emails[1]
+    setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "after@salesforce.example"})
+    setup.later()
+    assert started.pull_tick().updated == [apollo_id(1)]
 
 def test_converted_lead_is_followed_to_its_contact(setup):
     converted = setup.sf.convert_lead(LINKED_LEAD, user_id=OTHER_USER)

@@ -9,26 +9,13 @@ from datetime import datetime, timezone
 import pytest
 
 from core import rules
-from core.sandbox.dataset import SITUATION_NAMES, Dataset, write_cache
+from core.sandbox.dataset import SITUATION_NAMES
 from core.store.cache import Cache
 from core.store.ingest import upsert_apollo, upsert_salesforce
 from core.sync import choices
 from core.sync.reconcile import Cancelled, reconcile
 from tests.builders import contact, load, sf
-
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """A 3,000-pair generated workspace, reconciled once (copied per test that changes it)."""
-    path = tmp_path_factory.mktemp("gen") / "cache.sqlite"
-    dataset = Dataset(3000, seed=11, now=NOW)
-    with Cache(path) as cache:
-        write_cache(cache, dataset)
-        summary = reconcile(cache, now=NOW)
-        cache.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path, dataset, summary
+from tests.sync.conftest import NOW
 
 
 def native_rules(cache) -> dict[str, str]:
