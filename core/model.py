@@ -78,6 +78,14 @@ class PullStatus(enum.StrEnum):
     SKIPPED = "skipped"  # not attempted (no connection given, or the pull was cancelled before)
 
 
+class Certainty(enum.StrEnum):
+    """How sure the order of two email edits is."""
+
+    DEFINITE = "definite"  # the intervals do not overlap, or only one side moved
+    LIKELY = "likely"  # overlapping intervals; the later upper bound probably came later
+    UNKNOWN = "unknown"  # cannot be told
+
+
 class TimeSource(str, enum.Enum):
     """Where an email edit time comes from, best first."""
 

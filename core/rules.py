@@ -9,6 +9,7 @@ replace the native prediction. Every outcome names its rule and gives a one-sent
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from core.model import (
     UNKNOWN_TIME,
     ApolloContact,
     Base,
+    Certainty,
     Decision,
     EditTime,
     MissedCause,
@@ -201,7 +203,7 @@ def same_decision(apollo_email: str | None, salesforce_email: str | None) -> Dec
     else:
         reason = f"SAME: both systems hold {shown}."
     return Decision(False, Prediction(Side.NONE, shown, SAME),
-                    Recommendation(Side.NONE, shown, SAME, Strength.NONE, reason))
+                    Recommendation(Side.NONE, shown, SAME, STRENGTH[Basis.NO_WRITE], reason))
 
 
 def _apollo_only(apollo: ApolloContact, settings: Settings, now: datetime) -> Decision:
@@ -218,7 +220,8 @@ def _apollo_only(apollo: ApolloContact, settings: Settings, now: datetime) -> De
                       f"this contact (stage {stage}), but {quality.detail}; fix the address in "
                       f"Apollo first.")
             return Decision(False, native,
-                            Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason),
+                            Recommendation(Side.NONE, None, guard, STRENGTH[Basis.UNRESOLVED],
+                                           reason),
                             tuple(f"apollo:{h}" for h in check.hints))
         reason = (f"APOLLO_ONLY_CREATE: the push settings create a Salesforce {settings.create_as} "
                   f"for contacts at stage {stage}, so Apollo creates one with {apollo.email}"
@@ -228,7 +231,8 @@ def _apollo_only(apollo: ApolloContact, settings: Settings, now: datetime) -> De
         reason = (f"APOLLO_ONLY_NO_PUSH: no Salesforce record matches and the push settings do not "
                   f"create one at stage {stage}; if someone creates one later, its email will "
                   f"overwrite Apollo's (S9).")
-    rec = Recommendation(native.winner, native.email, native.rule, Strength.NONE, reason)
+    rec = Recommendation(native.winner, native.email, native.rule, STRENGTH[Basis.NO_WRITE],
+                         reason)
     return Decision(False, native, rec, tuple(f"apollo:{h}" for h in check.hints))
 
 
@@ -245,7 +249,8 @@ def _salesforce_only(salesforce: SalesforceRecord, settings: Settings, now: date
         native = Prediction(Side.NONE, salesforce.email, SFDC_ONLY_IN_CRM)
         reason = (f"SFDC_ONLY_IN_CRM: no Apollo contact matches this {salesforce.object}; Apollo "
                   f"only lists it under In CRM, because In-CRM records are not managed as contacts.")
-    rec = Recommendation(native.winner, native.email, native.rule, Strength.NONE, reason)
+    rec = Recommendation(native.winner, native.email, native.rule, STRENGTH[Basis.NO_WRITE],
+                         reason)
     return Decision(False, native, rec, tuple(f"salesforce:{h}" for h in check.hints))
 
 
@@ -257,7 +262,8 @@ def _converted_lead(apollo: ApolloContact, salesforce: SalesforceRecord, hints) 
               f"contact to the Contact and decide there.")
     native = Prediction(Side.NONE, None, CONVERTED_LEAD)
     return Decision(True, native,
-                    Recommendation(Side.NONE, None, CONVERTED_LEAD, Strength.REVIEW, reason), hints)
+                    Recommendation(Side.NONE, None, CONVERTED_LEAD, STRENGTH[Basis.CONVERTED],
+                                   reason), hints)
 
 
 def _native(apollo, salesforce, a_check, s_check, base):
@@ -269,13 +275,13 @@ def _native(apollo, salesforce, a_check, s_check, base):
         if a_changed != s_changed:
             winner = Side.APOLLO if a_changed else Side.SALESFORCE
             changed_email = apollo.email if a_changed else salesforce.email
-            return Prediction(winner, changed_email, ONE_SIDED), "definite"
+            return Prediction(winner, changed_email, ONE_SIDED), Certainty.DEFINITE
     elif _late_salesforce_create(apollo, salesforce):
-        return Prediction(Side.SALESFORCE, salesforce.email, LATE_SFDC_CREATE), "definite"
+        return Prediction(Side.SALESFORCE, salesforce.email, LATE_SFDC_CREATE), Certainty.DEFINITE
 
     order = _later(apollo.email_edit, salesforce.email_edit)
     if order is None:
-        return Prediction(Side.NONE, None, UNKNOWN_ORDER), "unknown"
+        return Prediction(Side.NONE, None, UNKNOWN_ORDER), Certainty.UNKNOWN
     winner, certainty = order
     email = apollo.email if winner is Side.APOLLO else salesforce.email
     return Prediction(winner, email, LAST_EDIT), certainty
@@ -296,14 +302,14 @@ def _late_salesforce_create(apollo: ApolloContact, salesforce: SalesforceRecord)
     return True
 
 
-def _later(a: EditTime, s: EditTime) -> tuple[Side, str] | None:
+def _later(a: EditTime, s: EditTime) -> tuple[Side, Certainty] | None:
     """Which side's email edit came last, and whether that is ``definite`` or ``likely``."""
     if not a.known or not s.known:
         return None
     if a.earliest is not None and a.earliest > s.latest:
-        return Side.APOLLO, "definite"
+        return Side.APOLLO, Certainty.DEFINITE
     if s.earliest is not None and s.earliest > a.latest:
-        return Side.SALESFORCE, "definite"
+        return Side.SALESFORCE, Certainty.DEFINITE
     if a.exact and s.exact:
         return None  # the same instant: the order cannot be told
     if a.earliest is None and s.earliest is None:
@@ -311,7 +317,7 @@ def _later(a: EditTime, s: EditTime) -> tuple[Side, str] | None:
     if a.latest == s.latest:
         return None
     # Overlapping intervals: the later upper bound is the better guess, but only a guess.
-    return (Side.APOLLO if a.latest > s.latest else Side.SALESFORCE), "likely"
+    return (Side.APOLLO if a.latest > s.latest else Side.SALESFORCE), Certainty.LIKELY
 
 
 # -- what Apollo's sync does next: the outcome ----------------------------------------------
@@ -486,7 +492,42 @@ def _native_sentence(native: Prediction, timing: _Timing, apollo: ApolloContact,
     return f"Apollo's outcome cannot be predicted ({tag})"
 
 
-def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: ApolloContact,
+class Basis(enum.Enum):
+    """Why a recommendation is as sure as it is; :data:`STRENGTH` turns each into a strength."""
+
+    ONE_SIDED = "only one side changed since the base"
+    DEFINITE_ORDER = "the later edit is certain"
+    LIKELY_ORDER = "the later edit is only likely"
+    GUARD = "a quality guard kept the one usable address"
+    PRESET = "the policy preset chose the side"
+    UNVERIFIED = "an address Apollo verified would be replaced by one it never verified"
+    UNRESOLVED = "no address can be recommended: neither is usable, or the order is unknown"
+    CONVERTED = "the Salesforce record is a converted Lead"
+    NO_WRITE = "nothing to write: the pair agrees, or one side has no record"
+
+
+# The one place strength is decided (DESIGN §3.2): one-click reconciliation applies only
+# ``strong``; ``medium`` is a sound default to confirm; ``review`` needs a person.
+STRENGTH = {
+    Basis.ONE_SIDED: Strength.STRONG,
+    Basis.DEFINITE_ORDER: Strength.MEDIUM,
+    Basis.GUARD: Strength.MEDIUM,
+    Basis.PRESET: Strength.MEDIUM,
+    Basis.LIKELY_ORDER: Strength.REVIEW,
+    Basis.UNVERIFIED: Strength.REVIEW,
+    Basis.UNRESOLVED: Strength.REVIEW,
+    Basis.CONVERTED: Strength.REVIEW,
+    Basis.NO_WRITE: Strength.NONE,
+}
+
+
+def _order_basis(rule: str, certainty: Certainty) -> Basis:
+    if rule == ONE_SIDED:
+        return Basis.ONE_SIDED
+    return Basis.DEFINITE_ORDER if certainty is Certainty.DEFINITE else Basis.LIKELY_ORDER
+
+
+def _recommend(native: Prediction, certainty: Certainty, timing: _Timing, apollo: ApolloContact,
                salesforce: SalesforceRecord, a_check, s_check, settings: Settings) -> Recommendation:
     quality = {Side.APOLLO: _apollo_quality(apollo, a_check),
                Side.SALESFORCE: _salesforce_quality(salesforce, s_check)}
@@ -513,17 +554,17 @@ def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: Apol
             guard = _GUARD_FOR[bad.verdict]
             reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but "
                       f"{bad.detail}; keep the {_SIDE_NAME[side]} address {email_of[side]}.")
-            return Recommendation(side, email_of[side], guard, Strength.MEDIUM, reason)
+            return Recommendation(side, email_of[side], guard, STRENGTH[Basis.GUARD], reason)
         if not good:
             reason = (f"{native.rule}: {_native_sentence(native, timing, apollo, salesforce)}, and "
                       f"neither address is usable ({quality[Side.APOLLO].detail}; "
                       f"{quality[Side.SALESFORCE].detail}); type a correct one.")
-            return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
+            return Recommendation(Side.NONE, None, native.rule, STRENGTH[Basis.UNRESOLVED], reason)
         reason = (f"UNKNOWN_ORDER: the addresses differ ({apollo.email} in Apollo, {salesforce.email} "
                   f"in Salesforce) and the order of the edits cannot be told (Apollo edited "
                   f"{_fmt_edit(apollo.email_edit)}, Salesforce {_fmt_edit(salesforce.email_edit)}); "
                   f"choose one.")
-        return Recommendation(Side.NONE, None, native.rule, Strength.REVIEW, reason)
+        return Recommendation(Side.NONE, None, native.rule, STRENGTH[Basis.UNRESOLVED], reason)
 
     if not quality[target].good:
         bad = quality[target]
@@ -534,36 +575,31 @@ def _recommend(native: Prediction, certainty: str, timing: _Timing, apollo: Apol
                     else _native_sentence(native, timing, apollo, salesforce))
             reason = (f"{guard}: {lead}, but {bad.detail}; keep the {_SIDE_NAME[other]} "
                       f"address {email_of[other]} instead.")
-            return Recommendation(other, email_of[other], guard, Strength.MEDIUM, reason)
+            return Recommendation(other, email_of[other], guard, STRENGTH[Basis.GUARD], reason)
         reason = (f"{guard}: {_native_sentence(native, timing, apollo, salesforce)}, but neither "
                   f"address is usable ({quality[Side.APOLLO].detail}; "
                   f"{quality[Side.SALESFORCE].detail}); type a correct one.")
-        return Recommendation(Side.NONE, None, guard, Strength.REVIEW, reason)
+        return Recommendation(Side.NONE, None, guard, STRENGTH[Basis.UNRESOLVED], reason)
 
     # 3. The target is a good address.
     email = email_of[target]
     if by_preset:
         reason = (f"{rule}: your policy makes {_SIDE_NAME[target]} win, so keep {email} "
                   f"({_native_sentence(native, timing, apollo, salesforce)}).")
-        return Recommendation(target, email, rule, Strength.MEDIUM, reason)
+        return Recommendation(target, email, rule, STRENGTH[Basis.PRESET], reason)
 
     if (target is Side.SALESFORCE and (apollo.email_status or "").lower() == "verified"):
         reason = (f"Q_UNVERIFIED: {_native_sentence(native, timing, apollo, salesforce)}, "
                   f"replacing {apollo.email}, which Apollo verified, with an address Apollo never "
                   f"verified; review before accepting.")
-        return Recommendation(target, email, Q_UNVERIFIED, Strength.REVIEW, reason)
+        return Recommendation(target, email, Q_UNVERIFIED, STRENGTH[Basis.UNVERIFIED], reason)
 
     reason = _native_reason(native, certainty, timing, apollo, salesforce)
-    if native.rule == ONE_SIDED:
-        strength = Strength.STRONG
-    elif certainty == "definite":
-        strength = Strength.MEDIUM
-    else:
-        strength = Strength.REVIEW
+    strength = STRENGTH[_order_basis(native.rule, certainty)]
     return Recommendation(target, email, native.rule, strength, reason)
 
 
-def _native_reason(native: Prediction, certainty: str, timing: _Timing, apollo: ApolloContact,
+def _native_reason(native: Prediction, certainty: Certainty, timing: _Timing, apollo: ApolloContact,
                    salesforce: SalesforceRecord) -> str:
     winner_email = native.email or "a blank email"
     tail = _outcome_tail(native, timing, salesforce.object)
@@ -577,7 +613,7 @@ def _native_reason(native: Prediction, certainty: str, timing: _Timing, apollo: 
                 f"replaces {apollo.email or 'its blank email'} (S9){tail}.")
     a_when, s_when = _fmt_edit(apollo.email_edit), _fmt_edit(salesforce.email_edit)
     who = _SIDE_NAME[native.winner]
-    if certainty == "definite":
+    if certainty == Certainty.DEFINITE:
         return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the "
                 f"{who} edit is the latest, so {winner_email} wins{tail}.")
     return (f"LAST_EDIT: Apollo's email was set {a_when} and Salesforce's {s_when}; the times "

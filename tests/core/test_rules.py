@@ -270,3 +270,25 @@ def test_decision_json_shape():
     assert set(d["recommendation"]) == {"winner", "email", "rule", "strength", "reason"}
     assert d["native"]["winner"] in {s.value for s in Side}
     assert d["recommendation"]["strength"] in {s.value for s in Strength}
+
+
+# -- the strength table (DESIGN §3.2: "strong (one-sided change, no guard fired), medium,
+# review, none"; one-click reconciliation applies strong only) ---------------------------------
+
+@pytest.mark.parametrize("basis, strength", [
+    (rules.Basis.ONE_SIDED, Strength.STRONG),  # the only automatic writes
+    (rules.Basis.DEFINITE_ORDER, Strength.MEDIUM),  # a sound default to confirm
+    (rules.Basis.GUARD, Strength.MEDIUM),  # the one usable address, by a guard
+    (rules.Basis.PRESET, Strength.MEDIUM),  # the user's own policy
+    (rules.Basis.LIKELY_ORDER, Strength.REVIEW),  # a guessed order is never applied unseen
+    (rules.Basis.UNVERIFIED, Strength.REVIEW),
+    (rules.Basis.UNRESOLVED, Strength.REVIEW),
+    (rules.Basis.CONVERTED, Strength.REVIEW),
+    (rules.Basis.NO_WRITE, Strength.NONE),
+])
+def test_the_strength_table(basis, strength):
+    assert rules.STRENGTH[basis] is strength
+
+
+def test_every_basis_has_a_strength():
+    assert set(rules.STRENGTH) == set(rules.Basis)
