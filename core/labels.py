@@ -4,7 +4,7 @@ the window, the command line and the reports."""
 from __future__ import annotations
 
 from core import rules
-from core.model import DecisionStatus, Side, Strength
+from core.model import DecisionStatus, MissedCause, Outcome, Side, Strength
 
 STATUS_LABELS = {
     DecisionStatus.OPEN: "Open",
@@ -18,6 +18,34 @@ STATUS_LABELS = {
 STRENGTH_LABELS = {Strength.STRONG: "Strong", Strength.MEDIUM: "Medium",
                    Strength.REVIEW: "Review", Strength.NONE: "—"}
 SIDE_NAMES = {"apollo": "Apollo", "salesforce": "Salesforce", "none": "neither"}
+
+# What Apollo's own sync does next with the pair (DESIGN §3.2, "Outcome").
+OUTCOME_LABELS = {
+    Outcome.PENDING: "Apollo's sync will act",
+    Outcome.MISSED: "Missed by Apollo's sync",
+    Outcome.NONE: "No sync action",
+}
+MISSED_CAUSE_LABELS = {
+    MissedCause.NOT_LINKED: "the records were not linked in Apollo",
+    MissedCause.STAGE_NOT_PUSHED: "the contact is not linked and the push settings skip its stage",
+    MissedCause.CONVERTED_LEAD: "Apollo still links the contact to a converted Lead",
+    MissedCause.LINKED_ELSEWHERE: "Apollo links the contact to another Salesforce record",
+    MissedCause.INVALID_ADDRESS: "Salesforce would refuse the address",
+    MissedCause.DUPLICATE: "another Salesforce record holds the same address",
+    MissedCause.UNKNOWN: "cause unknown",
+}
+MISSED_GLYPH = "≠"  # the two stay different until someone edits one side
+
+
+def sync_glyph(native_winner: str, outcome: str) -> str:
+    """The Sync column: Apollo's own direction only while it is still due to act (pending),
+    ``≠`` where it missed its chance, nothing otherwise."""
+    if outcome == Outcome.PENDING:
+        return arrow(native_winner)
+    if outcome == Outcome.MISSED:
+        return MISSED_GLYPH
+    return ""
+
 
 # Glyphs beyond core's arrows: the user's skip and typed value, and agreement.
 SKIP_GLYPH = "⊘"

@@ -229,7 +229,7 @@ class Settings:
         return False
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """What Apollo's sync does next with the native winner (DESIGN §3.2, "Outcome")."""
 
     PENDING = "pending"  # the winning edit is newer than the sync's last chance: due soon
@@ -237,7 +237,7 @@ class Outcome(str, enum.Enum):
     NONE = "none"  # no rule applies: agreeing, unknown order, a converted Lead, nothing to push
 
 
-class MissedCause(str, enum.Enum):
+class MissedCause(enum.StrEnum):
     """Why the sync missed a pair, where the data can tell."""
 
     NOT_LINKED = "not_linked"  # the Apollo contact is linked to no Salesforce record

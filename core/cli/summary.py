@@ -6,6 +6,7 @@ import textwrap
 
 from core import rules
 from core.labels import arrow
+from core.model import Outcome
 from core.store.cache import Cache
 from core.sync.reconcile import ReconcileSummary
 
@@ -44,6 +45,11 @@ def print_summary(cache: Cache, summary: ReconcileSummary, dataset=None, example
     out("")
     for line in _table("Strength:", decide.by_strength):
         out(line)
+    out("")
+    pending = decide.by_outcome.get(Outcome.PENDING, 0)
+    missed = decide.by_outcome.get(Outcome.MISSED, 0)
+    out(f"Apollo's sync will still act on {pending:,} pair{'s' if pending != 1 else ''}; it "
+        f"missed {missed:,} that stay different until someone edits one side.")
     out("")
     if examples <= 0:
         return

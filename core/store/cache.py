@@ -427,6 +427,8 @@ def _v4_outcome(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE decisions ADD COLUMN missed_cause TEXT")
     # Pending outcomes expire with time: each incremental run revisits them.
     db.execute("CREATE INDEX decisions_pending ON decisions(link_id) WHERE outcome = 'pending'")
+    # The list's "missed by Apollo's sync" filter reads these without a scan.
+    db.execute("CREATE INDEX decisions_missed ON decisions(link_id) WHERE outcome = 'missed'")
     db.execute("DELETE FROM sync_state WHERE key = 'decided_seq'")
 
 

@@ -130,6 +130,7 @@ class PairDetails:
 
 _DECISION_COLUMNS = ("link_id", "name", "company", "apollo_email", "sf_email", "sf_object",
                      "conflict", "native_winner", "native_email", "native_rule", "in_flight",
+                     "outcome", "due", "missed_cause",
                      "rec_winner", "rec_email", "rec_rule", "strength", "reason", "hints",
                      "choice", "choice_email", "status", "error", "decided_at")
 
@@ -194,6 +195,7 @@ def load_details(cache, link_id: int, instance_url: str = "") -> PairDetails | N
             "sf_object": salesforce.record["object"] if salesforce else None, "conflict": 0,
             "native_winner": same.native.winner.value, "native_email": same.native.email,
             "native_rule": same.native.rule, "in_flight": 0,
+            "outcome": same.native.outcome.value, "due": None, "missed_cause": None,
             "rec_winner": same.recommendation.winner.value, "rec_email": same.recommendation.email,
             "rec_rule": same.recommendation.rule, "strength": same.recommendation.strength.value,
             "reason": same.recommendation.reason, "hints": "", "choice": None,

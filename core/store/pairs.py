@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from core import rules
 from core.labels import STATUS_LABELS
-from core.model import ATTENTION_STATUSES, DecisionStatus
+from core.model import ATTENTION_STATUSES, DecisionStatus, Outcome, Side
 from core.store.cache import chunked
 from core.store.search import SearchText
 
@@ -77,6 +77,7 @@ class PairQuery:
     view: str = ATTENTION
     rule: str | None = None
     strength: str | None = None
+    outcome: str | None = None  # what Apollo's sync does next: pending | missed | none
     text: str = ""
     sort: str | None = None  # one of SORT_KEYS; None = the order the engine linked pairs in
     descending: bool = False
@@ -86,6 +87,8 @@ class PairQuery:
             raise ValueError(f"unknown view {self.view!r}")
         if self.sort is not None and self.sort not in SORT_KEYS:
             raise ValueError(f"unknown sort key {self.sort!r}")
+        if self.outcome is not None and self.outcome not in {o.value for o in Outcome}:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
 
     @property
     def needs_agreeing(self) -> bool:
@@ -99,10 +102,11 @@ class PairQuery:
 # Agreeing pairs have no decision row: the two-sided links without one, shown as SAME.
 _UNION_SOURCE = f"""(
     SELECT link_id, name, company, apollo_email, sf_email, rec_rule, native_rule, strength,
-           status, choice, rec_winner FROM decisions
+           status, choice, rec_winner, outcome FROM decisions
     UNION ALL
     SELECT l.link_id, trim(a.first_name || ' ' || a.last_name), a.organization_name, a.email,
-           s.email, '{rules.SAME}', '{rules.SAME}', 'none', '{DecisionStatus.IN_SYNC}', NULL, 'none'
+           s.email, '{rules.SAME}', '{rules.SAME}', 'none', '{DecisionStatus.IN_SYNC}', NULL, 'none',
+           'none'
     FROM links l JOIN apollo_contacts a ON a.id = l.apollo_id JOIN sf_records s ON s.id = l.sf_id
     WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.link_id = l.link_id)
 ) p"""
@@ -140,6 +144,9 @@ def selection_sql(query: PairQuery, *, use_hits: bool) -> tuple[str, list]:
     elif query.view not in (DIFFERING, EVERYTHING):
         conds.append(f"{x}.status = ?")
         params.append(query.view)
+    if query.outcome:
+        conds.append(f"{x}.outcome = ?")
+        params.append(query.outcome)
     if query.rule:
         conds.append(f"({x}.rec_rule = ? OR {x}.native_rule = ?)")
         params.extend([query.rule, query.rule])
@@ -179,7 +186,9 @@ class PairRow(NamedTuple):
     status: str
     error: str | None
     reason: str
-    in_flight: bool
+    outcome: str  # what Apollo's sync does next: pending | missed | none (core.model.Outcome)
+    due: str | None  # pending: when the sync should have acted
+    missed_cause: str | None  # missed: why, where the data tells (core.model.MissedCause)
     hints: str
     conflict: bool
     apollo_missing: bool
@@ -189,6 +198,11 @@ class PairRow(NamedTuple):
     def direction(self) -> str:
         """The direction that would be written: the user's choice, else the recommendation."""
         return self.choice or self.rec_winner
+
+    @property
+    def in_flight(self) -> bool:
+        """A Salesforce edit Apollo's next pull will carry over."""
+        return self.outcome == Outcome.PENDING and self.native_winner == Side.SALESFORCE
 
     @property
     def user_chose(self) -> bool:
@@ -209,7 +223,8 @@ _ROW_COLUMNS = f"""
     coalesce(d.native_winner, 'none'), coalesce(d.native_rule, '{rules.SAME}'),
     coalesce(d.rec_winner, 'none'), coalesce(d.rec_rule, '{rules.SAME}'),
     coalesce(d.strength, 'none'), d.choice, d.choice_email, coalesce(d.status, '{DecisionStatus.IN_SYNC}'),
-    d.error, coalesce(d.reason, ''), coalesce(d.in_flight, 0), coalesce(d.hints, ''),
+    d.error, coalesce(d.reason, ''), coalesce(d.outcome, 'none'), d.due, d.missed_cause,
+    coalesce(d.hints, ''),
     coalesce(d.conflict, 0), l.apollo_id IS NULL, l.sf_id IS NULL
 """
 _ROW_JOINS = """
@@ -225,7 +240,7 @@ def _row(values: tuple) -> PairRow:
     if row.native_rule == rules.SAME and row.status == DecisionStatus.IN_SYNC and row.reason == "":
         decision = rules.same_decision(row.apollo_email, row.sf_email)
         row = row._replace(reason=decision.recommendation.reason)
-    return row._replace(in_flight=bool(row.in_flight), conflict=bool(row.conflict),
+    return row._replace(conflict=bool(row.conflict),
                         apollo_missing=bool(row.apollo_missing), sf_missing=bool(row.sf_missing))
 
 
@@ -367,4 +382,9 @@ class ListReader:
         out[DecisionStatus.IN_SYNC] += max(0, links - decided)
         out["pairs"] = max(links, decided)
         out[ATTENTION] = sum(out[s] for s in ATTENTION_STATUSES)
+        for outcome, n in self.conn.execute(
+                "SELECT outcome, count(*) FROM decisions WHERE outcome != 'none' GROUP BY outcome"):
+            out[outcome] = n
+        for outcome in (Outcome.PENDING, Outcome.MISSED):
+            out.setdefault(outcome.value, 0)
         return out

@@ -26,6 +26,7 @@ from core.model import (
     Base,
     Decision,
     DecisionStatus,
+    Outcome,
     SalesforceRecord,
     Settings,
     Strength,
@@ -57,6 +58,7 @@ class DecideCounts:
     by_recommendation: dict[str, int] = field(default_factory=dict)
     by_strength: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)  # pending / missed / none
 
 
 @dataclass
@@ -298,17 +300,20 @@ def _tally(conn, counts: DecideCounts) -> None:
                  - conn.execute("SELECT count(*) FROM links WHERE method IN "
                                 "('apollo_only', 'sf_only')").fetchone()[0])
     differing = 0
-    for native, rec, strength, status, n in conn.execute(
-            "SELECT native_rule, rec_rule, strength, status, count(*) FROM decisions "
-            "GROUP BY 1, 2, 3, 4"):
+    for native, rec, strength, status, outcome, n in conn.execute(
+            "SELECT native_rule, rec_rule, strength, status, outcome, count(*) FROM decisions "
+            "GROUP BY 1, 2, 3, 4, 5"):
         for target, key in ((counts.by_rule, native), (counts.by_recommendation, rec),
-                            (counts.by_strength, strength), (counts.by_status, status)):
+                            (counts.by_strength, strength), (counts.by_status, status),
+                            (counts.by_outcome, outcome)):
             target[key] = target.get(key, 0) + n
         differing += 0 if native in rules.ONE_SIDED_RULES else n
     same = two_sided - differing
     if same:
         for target, key in ((counts.by_rule, rules.SAME), (counts.by_recommendation, rules.SAME),
-                            (counts.by_strength, Strength.NONE.value), (counts.by_status, DecisionStatus.IN_SYNC)):
+                            (counts.by_strength, Strength.NONE.value),
+                            (counts.by_status, DecisionStatus.IN_SYNC),
+                            (counts.by_outcome, Outcome.NONE.value)):
             target[key] = target.get(key, 0) + same
 
 

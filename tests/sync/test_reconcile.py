@@ -15,7 +15,7 @@ from core.store.ingest import upsert_apollo, upsert_salesforce
 from core.sync import choices
 from core.sync.reconcile import Cancelled, reconcile
 from tests.builders import contact, load, sf
-from tests.sync.conftest import NOW
+from tests.conftest import NOW
 
 
 def native_rules(cache) -> dict[str, str]:

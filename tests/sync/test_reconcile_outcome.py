@@ -8,7 +8,7 @@ from core.sandbox.dataset import Dataset, write_cache
 from core.store.cache import Cache, parse_time
 from core.sync.reconcile import reconcile
 from tests.builders import contact, load, sf
-from tests.sync.conftest import NOW
+from tests.conftest import NOW
 from tests.sync.test_reconcile import _state
 
 PULL = timedelta(minutes=30)
@@ -108,6 +108,7 @@ def test_a_cache_decided_before_outcomes_existed_is_decided_again_in_full(tmp_pa
         expected = outcomes(cache)
         # Back to version 3, as a cache written before this change was.
         cache.conn.execute("DROP INDEX decisions_pending")
+        cache.conn.execute("DROP INDEX decisions_missed")
         for column in ("outcome", "due", "missed_cause"):
             cache.conn.execute(f"ALTER TABLE decisions DROP COLUMN {column}")
         cache.conn.execute("PRAGMA user_version = 3")
