@@ -140,7 +140,10 @@ class ApolloApp(App):
                        self.destroy_contact)
         self._endpoint("GET", PREFIX + r"/contact_stages/?", "contact_stages/index", self.stages)
         self._endpoint("GET", PREFIX + r"/labels/?", "labels/index", self.labels)
-        self._endpoint("GET", PREFIX + r"/auth/health", "auth/health", self.health)
+        # Not guarded like the others: a key Apollo does not know still gets 200 here.
+        self._names.append(("GET", re.compile(PREFIX + r"/auth/health\Z"),
+                            _route_name("auth/health")))
+        self.route("GET", PREFIX + r"/auth/health", self.health)
 
         self.admin_routes[("POST", "/__sandbox/clock")] = self._admin_clock
         self.admin_routes[("GET", "/__sandbox/clock")] = self._admin_clock
@@ -489,6 +492,16 @@ class ApolloApp(App):
         return json_response(200, labels if self.labels_shape == "array" else {"labels": labels})
 
     def health(self, request: Request) -> Response:
-        """GET /auth/health."""
+        """GET /auth/health: 200 whatever the key; the body says whether it was accepted.
+
+        A known key answers ``{"is_logged_in": true}`` (docs.apollo.io "Authentication" calls
+        this endpoint to test a key; the legacy docs show that body). An unknown key gets
+        ``{"is_logged_in": false}`` with status 200, not a 401, as the audit behind issue 12
+        recorded; the public documentation shows no failure example.
+        """
+        key = request.header("x-api-key")
+        if key is None or key not in self.keys:
+            return json_response(200, {"is_logged_in": False})
+        self._admit(request, _route_name("auth/health"))
         return json_response(200, {"healthy": True, "is_logged_in": True})
 

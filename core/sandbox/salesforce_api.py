@@ -95,6 +95,23 @@ def limit_exceeded() -> Response:
                                 "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
 
 
+def _check_visible(session: Session, plan: CompiledQuery) -> None:
+    """An object or selected field the user may not see is answered as if it did not exist
+    (INVALID_TYPE / INVALID_FIELD), as SOQL does for object and field-level security.
+    Fields used only in WHERE or ORDER BY are not checked here."""
+    user, name = session.user, plan.sobject.name
+    if name in user.hidden_objects:
+        raise _errors(400, "INVALID_TYPE", f"sObject type '{name}' is not supported. If you are "
+                                           f"attempting to use a custom object, be sure to "
+                                           f"append the '__c' after the entity name.")
+    for column in plan.columns:
+        if f"{name}.{column.path[0]}" in user.hidden_fields:
+            raise _errors(400, "INVALID_FIELD", f"No such column '{column.path[0]}' on entity "
+                                                f"'{name}'. If you are attempting to use a "
+                                                f"custom field, be sure to append the '__c' "
+                                                f"after the custom field name.")
+
+
 def parse_http_date(value: str) -> datetime:
     """An ``EEE, dd MMM yyyy HH:mm:ss z`` header value as an aware datetime.
 
@@ -200,6 +217,12 @@ class SalesforceApp(App):
             public_key_pem = public_key_pem.decode()
         self.identity.connected_app.jwt_public_key = public_key_pem
 
+    def register_callback(self, uri: str) -> None:
+        """Add a callback URL to the apps (the browser sign-in may redirect only there)."""
+        app = self.identity.connected_app
+        if uri not in app.redirect_uris:
+            app.redirect_uris = (*app.redirect_uris, uri)
+
     def issue_token(self, user_id: str = CONCORD_USER, *, ttl: float | None = None) -> str:
         """An access token for ``user_id`` without any login (for tests and the demo)."""
         return self.identity.issue_session(self.identity.user_by_id(user_id), ttl=ttl).token
@@ -282,6 +305,8 @@ class SalesforceApp(App):
         session = self.identity.authenticate(_bearer(request))
         if session is None:
             raise HTTPError(401, invalid_session())
+        if not session.user.api_enabled:
+            raise _errors(403, "API_DISABLED_FOR_USER", "API is disabled for this User")
         with self.lock:
             if self.api_used >= self.daily_limit:
                 raise HTTPError(403, limit_exceeded())
@@ -431,6 +456,12 @@ class SalesforceApp(App):
     # -- limits and describe -----------------------------------------------------------------
 
     def _limits(self, request: Request, session: Session, version: str) -> Response:
+        # "available ... for API users with the View Setup and Configuration permission"
+        # (REST API guide, "Limits"). The wording of the refusal is not documented; a 403
+        # is what a least-privilege integration user meets.
+        if not session.user.view_setup:
+            raise _errors(403, "INSUFFICIENT_ACCESS", "The Limits resource requires the "
+                                                      "View Setup and Configuration permission")
         with self.lock:
             jobs = len(self._jobs)
         return json_response(200, {
@@ -485,6 +516,7 @@ class SalesforceApp(App):
             plan = self.store.compile(soql, include_deleted=endpoint == "queryAll")
         except SOQLError as exc:
             raise _errors(400, exc.error_code, exc.message) from None
+        _check_visible(session, plan)
         if plan.count_only:
             return json_response(200, {"totalSize": self.store.query_count(plan), "done": True,
                                        "records": []})
@@ -810,6 +842,7 @@ class SalesforceApp(App):
                                       include_deleted=operation == "queryAll")
         except SOQLError as exc:
             raise _errors(400, exc.error_code, exc.message) from None
+        _check_visible(session, plan)
         if plan.count_only:
             raise _errors(400, "INVALIDJOB", "Bulk API queries do not support COUNT()")
         job = QueryJob(salesforce_id("BulkJob", self._next_serial()), operation, plan,

@@ -39,6 +39,7 @@ from core.workspace import SALESFORCE_API_VERSION, Profile, Workspace
 from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      QueryRefused, SourceError, SourceUnavailable)
 from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
+from core.sources.refresh_lock import RefreshLock
 from core.sources.salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
                               PasswordAuth, RefreshTokenAuth, StaticTokenAuth)
 
@@ -146,7 +147,8 @@ class SalesforceSource:
         if method == "pkce":
             auth: Authenticator = RefreshTokenAuth(
                 login, profile.salesforce_client_id, store,
-                client_secret=credentials.get_secret(name, credentials.SALESFORCE_CLIENT_SECRET))
+                client_secret=credentials.get_secret(name, credentials.SALESFORCE_CLIENT_SECRET),
+                lock=RefreshLock.beside(workspace.path))
         elif method == "jwt":
             key = credentials.get_secret(name, credentials.SALESFORCE_PRIVATE_KEY)
             if not key and profile.salesforce_private_key_path:

@@ -336,6 +336,7 @@ def test_limit_info_and_budget(sf, sf_app, sf_http, sf_server):
     sf.query("SELECT Id FROM Account")
     used = sf_app.api_used
     assert sf.api_usage["api-usage"].used == used and sf.api_usage["api-usage"].total == 15000
+    sf_app.identity.default_user.view_setup = True  # /limits needs View Setup and Configuration
     limits = sf.limits()
     assert limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 15000 - used - 1}
     admin = {"X-Sandbox-Admin": sf_server.admin_token}
