@@ -13,7 +13,9 @@ Faults specific to Salesforce, on top of the server's generic ones (``app.faults
 - ``session_expiry``: answer 401 INVALID_SESSION_ID and end the caller's session, as when
   an org's session times out between two calls.
 - ``request_limit``: answer 403 REQUEST_LIMIT_EXCEEDED; ``exhaust=True`` also spends the
-  whole daily budget, so later calls are refused until usage is reset.
+  whole daily budget, so later calls are refused until usage is reset; ``concurrent=True``
+  answers as for too many long-running requests at once (the daily budget untouched).
+  The emulator does not time requests, so concurrency refusals come only from this fault.
 - ``concurrent_edit``: just before a PATCH of a record (a row, or a collection's first
   record, every record with ``all=True``, or only ``record_id``) someone else changes its
   Email (``email=`` or a derived address) as ``OTHER_USER``, moving LastModifiedDate at
@@ -89,10 +91,13 @@ def invalid_session() -> Response:
                                 "errorCode": "INVALID_SESSION_ID"}])
 
 
-def limit_exceeded() -> Response:
-    """The 403 a spent daily API budget gets."""
-    return json_response(403, [{"message": "TotalRequests Limit exceeded.",
-                                "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+def limit_exceeded(concurrent: bool = False) -> Response:
+    """The 403 a spent daily API budget gets ("TotalRequests Limit exceeded."), or, with
+    ``concurrent``, the one for too many long-running requests at once (same code, the
+    message names the concurrency limit)."""
+    message = ("ConcurrentPerOrgLongTxn Limit exceeded." if concurrent
+               else "TotalRequests Limit exceeded.")
+    return json_response(403, [{"message": message, "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
 
 
 def _check_visible(session: Session, plan: CompiledQuery) -> None:
@@ -334,7 +339,7 @@ class SalesforceApp(App):
         if rule.kind == "request_limit":
             if rule.params.get("exhaust"):
                 self.set_api_usage(used=self.daily_limit)
-            return limit_exceeded()
+            return limit_exceeded(concurrent=bool(rule.params.get("concurrent")))
         if rule.kind == "concurrent_edit":
             self._concurrent_edit(request, rule)
         return None

@@ -52,6 +52,11 @@ SURVIVED = [
     ("slow answers", "latency", dict(route=OBJECTS_QUERY, count=2, seconds=0.05), PullStatus.COMPLETE),
     ("503 every time", "status", dict(route=MORE_PAGES, status=503), PullStatus.FAILED),
     ("daily limit reached", "request_limit", dict(route=MORE_PAGES, count=1), PullStatus.STOPPED),
+    # REQUEST_LIMIT_EXCEEDED for too many long requests at once: waited out, not a spent day
+    ("too many long requests at once", "request_limit",
+     dict(route=MORE_PAGES, count=2, concurrent=True), PullStatus.COMPLETE),
+    ("long requests keep the org busy", "request_limit",
+     dict(route=MORE_PAGES, concurrent=True), PullStatus.STOPPED),
 ]
 
 
@@ -92,6 +97,41 @@ def test_request_limit_exceeded_says_when_and_sends_nothing_more(org, tmp_path):
         assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         assert used_at_stop == org.salesforce_app.daily_limit
         assert snapshot(cache) == clean_pull(org, tmp_path)
+
+
+@pytest.mark.parametrize("situation, fault, window, at_most", [
+    ("the daily budget is spent", dict(exhaust=True), "day", timedelta(hours=24)),
+    ("long requests keep the org busy", dict(concurrent=True), "concurrency",
+     timedelta(minutes=5)),
+])
+def test_request_limit_exceeded_names_its_window_and_a_fitting_resume(org, tmp_path, situation,
+                                                                       fault, window, at_most):
+    org.salesforce_app.faults.add("request_limit", route=MORE_PAGES, **fault)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        slept = []
+        sf = source(org, reserve=0)
+        sf._sleep = slept.append
+        result = pull_all(cache, sf).salesforce
+    assert result.status == PullStatus.STOPPED, situation
+    resume = datetime.fromisoformat(result.resume_at) - datetime.now(UTC)
+    assert timedelta(0) < resume <= at_most, (situation, resume)
+    assert ("concurrent" in result.message) == (window == "concurrency")
+    assert slept == ([5.0, 15.0, 40.0] if window == "concurrency" else [])
+
+
+@pytest.mark.parametrize("message, usage, kind", [
+    ("TotalRequests Limit exceeded.", (100, 100), "day"),
+    ("TotalRequests Limit exceeded.", (5, 100), "day"),  # the message decides first
+    ("ConcurrentPerOrgLongTxn Limit exceeded.", (100, 100), "concurrency"),
+    ("ConcurrentRequests (Concurrent API Requests) Limit exceeded.", None, "concurrency"),
+    ("Limit exceeded.", (5, 100), "concurrency"),  # requests left today: not the budget
+    ("Limit exceeded.", (100, 100), "day"),
+    ("Limit exceeded.", None, "day"),
+])
+def test_limit_kind_reads_the_message_then_the_usage_header(message, usage, kind):
+    from core.sources.salesforce import limit_kind
+
+    assert limit_kind(message, usage) == kind
 
 
 def test_stops_before_the_reserve_left_for_other_integrations(org, tmp_path):
