@@ -892,6 +892,12 @@ class SalesforceApp(App):
     def _job_results(self, request: Request, session: Session, version: str,
                      job_id: str) -> Response:
         job = self._job(job_id)
+        # "To get query results, use the same API version that you used to create the
+        # query. Otherwise, the call returns a 409 error." (Bulk API 2.0 Developer Guide,
+        # query results). The body's wording is not documented; the status is what counts.
+        if version != job.api_version:
+            raise _errors(409, "CONFLICT", f"the job was created with API version "
+                                           f"{job.api_version}; read its results with it")
         if job.state != "JobComplete":
             raise _errors(400, "INVALIDJOBSTATE", f"the job is {job.state}, not JobComplete")
         try:

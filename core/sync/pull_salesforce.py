@@ -165,6 +165,14 @@ def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
     ctx.check_cancel()
     key = _key(f"{object_name}:bulk")
     job = ctx.cache.get_state(key)
+    if job is not None and job.get("version") != source.api_version:
+        # A job's results can only be read with the API version that created it (409
+        # otherwise: Bulk API 2.0 guide, "Get Results for a Query Job"), so a job left by
+        # a pull on another version is started over; what it stored stays.
+        result.notices.append(f"A pending bulk query of {object_name} was made with API "
+                              f"version {job.get('version') or 'unknown'}; it was started "
+                              f"again with {source.api_version}.")
+        job = None
     if job is not None:
         info = source.bulk_job(object_name, job["id"])
         if info is None or info.get("state") in ("Failed", "Aborted"):
@@ -173,7 +181,7 @@ def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
         soql = f"SELECT {', '.join(SF_FIELDS[object_name])} FROM {object_name}"
         # queryAll, as the REST pass reads: records in the recycle bin come too.
         job = {"id": source.bulk_start(object_name, soql, include_deleted=True),
-               "locator": "", "max": None, "received": 0}
+               "locator": "", "max": None, "received": 0, "version": source.api_version}
         with ctx.cache.transaction():
             ctx.cache.set_state(key, job)
     info = source.bulk_wait(object_name, job["id"])

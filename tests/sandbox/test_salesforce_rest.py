@@ -398,3 +398,19 @@ def test_malformed_json_body(sf_http, sf_server, sf_app):
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
     assert "Sforce-Limit-Info" in response.headers
+
+
+def test_bulk_results_need_the_api_version_that_created_the_job(sf_http, sf_server, sf_app):
+    # "To get query results, use the same API version that you used to create the query.
+    # Otherwise, the call returns a 409 error." (Bulk API 2.0 Developer Guide)
+    headers = {"Authorization": f"Bearer {sf_app.issue_token()}"}
+    base = f"{sf_server.base_url}/services/data"
+    job = sf_http.post(f"{base}/v59.0/jobs/query", headers=headers,
+                       json={"operation": "query", "query": "SELECT Id FROM Contact"}).json()
+    while sf_http.get(f"{base}/v59.0/jobs/query/{job['id']}",
+                      headers=headers).json()["state"] != "JobComplete":
+        pass
+    assert sf_http.get(f"{base}/v60.0/jobs/query/{job['id']}/results",
+                       headers=headers).status_code == 409
+    assert sf_http.get(f"{base}/v59.0/jobs/query/{job['id']}/results",
+                       headers=headers).status_code == 200

@@ -249,6 +249,41 @@ def test_a_bulk_load_killed_between_pages_continues_the_same_job(tls_dir, tmp_pa
         running.stop()
 
 
+@pytest.mark.parametrize("situation, resume_version, new_jobs", [
+    ("resumed with the version that created the job", "59.0", 1),  # only the Lead job
+    ("resumed after an upgrade to another API version", "60.0", 2),  # Contact restarted
+])
+def test_a_pending_bulk_job_is_read_only_with_its_own_api_version(tls_dir, tmp_path, situation,
+                                                                  resume_version, new_jobs):
+    running = sandbox(1200, 12, tls_dir=tls_dir)
+
+    def bulk_source(version):
+        return SalesforceSource.from_sandbox_info(running.info(), sleep=lambda s: None,
+                                                  bulk_threshold=100, bulk_page_size=300,
+                                                  api_version=version)
+
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache, \
+                Cache(tmp_path / "reference.sqlite") as reference:
+            def crash(progress):
+                if progress.done >= 300:
+                    raise RuntimeError("power cut")
+
+            with pytest.raises(RuntimeError):
+                pull_all(cache, bulk_source("59.0"), progress=crash)
+            assert cache.get_state("salesforce:Contact:bulk")["version"] == "59.0"
+            jobs_before = len(running.salesforce_app._jobs)
+            result = pull_all(cache, bulk_source(resume_version)).salesforce
+            assert result.status == PullStatus.COMPLETE, (situation, result.message)
+            assert len(running.salesforce_app._jobs) == jobs_before + new_jobs, situation
+            assert any("API version" in n for n in result.notices) == (new_jobs == 2)
+            assert pull_all(reference, bulk_source(resume_version)).salesforce.status == \
+                PullStatus.COMPLETE
+            assert snapshot(cache) == snapshot(reference)
+    finally:
+        running.stop()
+
+
 # -- records emptied from the recycle bin -------------------------------------------------------
 
 def _purge_a_contact(store) -> str:
