@@ -685,6 +685,11 @@ class SalesforceApp(App):
     def _deleted(self, request: Request, session: Session, version: str, object: str) -> Response:
         obj = self._object(object)
         start, end = self._replication_window(request, obj, DELETED_WINDOW)
+        # "The specified startDate must chronologically precede the specified endDate value
+        # by more than one minute" (SOAP API Developer Guide, getDeleted()).
+        if end - start <= timedelta(minutes=1):
+            raise _errors(400, "INVALID_REPLICATION_DATE",
+                          "start must precede end by more than one minute")
         rows = self.store.deleted_ids(obj.name, start, end)
         if len(rows) > REPLICATION_ID_LIMIT:
             raise _errors(400, "EXCEEDED_ID_LIMIT", "too many ids: narrow the window")

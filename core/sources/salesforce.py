@@ -374,6 +374,12 @@ class SalesforceSource:
             page = self.query_more(page["nextRecordsUrl"], what=what)
             yield page
 
+    def deleted(self, object_name: str, start: datetime, end: datetime) -> dict:
+        """sObject Get Deleted: ``deletedRecords`` (id, deletedDate) between two aware
+        datetimes, and ``latestDateCovered`` (one call)."""
+        return self.call(f"read the delete log of {object_name}",
+                         lambda c: getattr(c, object_name).deleted(start, end))
+
     def limits(self) -> dict:
         """The org's ``/limits`` (DailyApiRequests and others)."""
         return self.call("read limits", lambda c: c.limits())

@@ -385,6 +385,9 @@ def test_updated_and_deleted(sf, sf_clock):
     assert updated["latestDateCovered"] <= end.strftime("%Y-%m-%dT%H:%M:%S.999+0000")
     deleted = sf.Contact.deleted(start, end)
     assert [d["id"] for d in deleted["deletedRecords"]] == [contact_id(5)]
+    with pytest.raises(SalesforceMalformedRequest) as short:  # a minute or less
+        sf.Contact.deleted(sf_clock() - timedelta(seconds=30), sf_clock())
+    assert short.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.updated(datetime(2025, 1, 1, tzinfo=timezone.utc), end)
     assert err.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"

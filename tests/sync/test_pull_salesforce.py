@@ -417,3 +417,56 @@ def test_a_page_short_before_a_cancel_stops_the_sweep_after_the_resume(org, tmp_
         assert resumed.status == PullStatus.INCOMPLETE and "all records re-read" in resumed.message
         assert "swept" not in resumed.details
         assert _is_deleted(cache, skipped) == 0
+
+
+def _deleted_log_checked(cache, days_ago: float) -> None:
+    when = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+    with cache.transaction():
+        for name in ("Contact", "Lead"):
+            cache.set_state(f"salesforce:{name}:deleted", {"covered_to": when, "checked_at": when})
+
+
+# (situation, days since the delete log was last read, whether the emptied record is found,
+#  delete-log calls this pull makes)
+DELETE_LOG = [
+    ("a day later: the delete log finds it", 1.5, 1, 2),
+    ("the same day: not asked again, found tomorrow", 0.1, 0, 0),
+]
+
+
+@pytest.mark.parametrize("situation, days, found, log_calls", DELETE_LOG,
+                         ids=[d[0] for d in DELETE_LOG])
+def test_a_record_emptied_from_the_bin_between_pulls_is_found_within_a_day(
+        org, tmp_path, monkeypatch, situation, days, found, log_calls):
+    from core.sync import pull_salesforce
+
+    # getDeleted windows are whole seconds: the next pull runs a moment after the deletion
+    monkeypatch.setattr(pull_salesforce, "_now",
+                        lambda: datetime.now(UTC) + timedelta(seconds=2))
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
+        assert cache.get_state("salesforce:Contact:deleted")  # tracked from the first pull
+        purged = _purge_a_contact(org.sf_store)  # deleted and emptied before the next pull
+        _deleted_log_checked(cache, days)
+        sf = source(org)
+        paths = []
+        sf.session.hooks["response"].append(
+            lambda response, *a, **k: paths.append(response.request.path_url))
+        result = pull_all(cache, sf).salesforce
+        assert result.status == PullStatus.COMPLETE
+        assert _is_deleted(cache, purged) == found, situation
+        assert sum("/deleted/" in p for p in paths) == log_calls
+        # the rest of the pull costs what it always did: records and history, per object
+        assert sf.api_calls == 4 + log_calls
+
+
+def test_the_delete_log_is_read_again_only_a_day_later(org, tmp_path):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        pull_all(cache, source(org))
+        _deleted_log_checked(cache, 2)
+        pull_all(cache, source(org))
+        checked = cache.get_state("salesforce:Contact:deleted")["checked_at"]
+        again = source(org)
+        pull_all(cache, again)
+        assert again.api_calls == 4
+        assert cache.get_state("salesforce:Contact:deleted")["checked_at"] == checked
