@@ -102,8 +102,15 @@ class ApolloApp(App):
     def __init__(self, store: ApolloStore, *, api_key: str,
                  key_routes: Iterable[str] | Mapping[str, Iterable[str] | None] | None = None,
                  limits: Mapping[str, int | None] | None = None, retry_after: bool = True,
-                 header_style: str = "live", labels_shape: str = "array", seed: int = 0):
+                 header_style: str = "live", labels_shape: str = "array", seed: int = 0,
+                 display_cap: int = DISPLAY_CAP, cap_total_entries: bool = True):
         super().__init__(seed)
+        # Search shows at most ``display_cap`` contacts (documented: 50,000 as 500 pages of
+        # 100). Whether ``pagination.total_entries`` is capped there too is not documented,
+        # so it is a switch; on by default, the case that would fool a client into calling
+        # a capped workspace whole. Tests scale the cap down to keep workspaces small.
+        self.display_cap = display_cap
+        self.cap_total_entries = cap_total_entries
         if header_style not in HEADER_NAMES:
             raise ValueError(f"header_style must be 'live' or 'documented', not {header_style!r}")
         if labels_shape not in LABELS_SHAPES:
@@ -330,10 +337,14 @@ class ApolloApp(App):
         query = ContactQuery(stage_ids, label_ids, tokens, sort_by,
                              _as_bool(params.get("sort_ascending", False)))
         total, ids = self.store.search_ids(query)
-        total_pages = min(MAX_PAGES, math.ceil(min(total, DISPLAY_CAP) / per_page))
+        cap = self.display_cap
+        total_pages = min(MAX_PAGES, math.ceil(min(total, cap) / per_page))
         raw: list[bytes] = []
-        if page <= total_pages:
+        if page <= total_pages and (page - 1) * per_page < cap:
             total, raw = self.store.search_page(query, page, per_page)
+            raw = raw[:max(0, cap - (page - 1) * per_page)]
+        if self.cap_total_entries:
+            total = min(total, cap)
         breadcrumbs = []
         if keywords_text.strip():
             breadcrumbs.append({"label": "Contains Keywords", "signal_field_name": "q_keywords",

@@ -95,10 +95,16 @@ def big(tls_material):
     ({"per_page": 25, "page": 501}, 501, 25, 500, 0),
     ({"per_page": 0}, 1, 1, 500, 1),
 ])
-def test_display_cap(big, body, page, per_page, total_pages, returned):
-    answer = big.search(body).json()
+@pytest.mark.parametrize("capped, total", [(True, 50_000), (False, 60_000)],
+                         ids=["total_entries capped", "total_entries as counted"])
+def test_display_cap(big, body, page, per_page, total_pages, returned, capped, total):
+    big.app.cap_total_entries = capped  # undocumented beyond 50,000: a switch
+    try:
+        answer = big.search(body).json()
+    finally:
+        big.app.cap_total_entries = True
     assert answer["pagination"] == {"page": page, "per_page": per_page,
-                                    "total_entries": 60_000, "total_pages": total_pages}
+                                    "total_entries": total, "total_pages": total_pages}
     assert len(answer["contacts"]) == returned
 
 
