@@ -257,6 +257,7 @@ class SalesforceApp(App):
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "public_client_id": self.public_client_id,
+            "callback_urls": list(self.identity.connected_app.redirect_uris),
             "username": self.username,
             "password": self.password,
             "security_token": self.security_token,
@@ -311,7 +312,11 @@ class SalesforceApp(App):
         if session is None:
             raise HTTPError(401, invalid_session())
         if not session.user.api_enabled:
-            raise _errors(403, "API_DISABLED_FOR_USER", "API is disabled for this User")
+            # "To make any API call, a user must have the API Enabled permission" (REST API
+            # guide, Supported Editions and Required Permissions); the code and wording of
+            # the refusal are as integrators report them, not from Salesforce's docs.
+            raise _errors(403, "API_DISABLED_FOR_ORG",
+                          "The REST API is not enabled for this Organization.")
         with self.lock:
             if self.api_used >= self.daily_limit:
                 raise HTTPError(403, limit_exceeded())

@@ -135,6 +135,7 @@ class SalesforceSource:
             on_response=self._observe)
         self.usage: tuple[int, int] | None = None  # (used, daily budget) from Sforce-Limit-Info
         self._client: Salesforce | None = None
+        self._token = None  # the token the client uses (told to the authenticator on a 401)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -257,6 +258,7 @@ class SalesforceSource:
 
     def use_token(self, token) -> None:
         """Use ``token`` for the calls from now on."""
+        self._token = token
         self._client = _Client(instance_url=token.instance_url, session_id=token.access_token,
                                version=self.api_version, session=self.session)
 
@@ -280,7 +282,7 @@ class SalesforceSource:
                                             f"connect again.") from None
                 log.info("Salesforce session expired during %s; renewing it", what)
                 renewed = True
-                self.use_token(self.auth.renew(self.session))
+                self.use_token(self.auth.renew(self.session, failed=self._token))
                 client = self._client
             except SalesforceRefusedRequest as exc:
                 if _error_code(exc) != "REQUEST_LIMIT_EXCEEDED":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.sources.errors import QueryRefused
+from core.sources.errors import PermissionDenied, QueryRefused
 
 _COLUMN = re.compile(r"No such column '([\w.]+)'")
 OBJECTS = ("Contact", "Lead")
@@ -63,6 +63,14 @@ def check_access(source, fields: dict[str, list[str]]) -> AccessReport:
     for object_name in OBJECTS:
         try:
             missing = _missing_fields(source, object_name, fields[object_name], report)
+        except PermissionDenied as exc:
+            if "API_DISABLED" in str(exc):
+                raise PermissionDenied(
+                    "salesforce", "Salesforce refused every API call of this user "
+                                  "(API_DISABLED_FOR_ORG): give the user the API Enabled "
+                                  "permission (profile or permission set); the org's edition "
+                                  "must include API access too.") from None
+            raise
         except QueryRefused as exc:
             if exc.code != "INVALID_TYPE":
                 raise

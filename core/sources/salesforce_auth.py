@@ -457,8 +457,9 @@ class Authenticator:
         """The stored token if there is one, else a fresh one."""
         return self.store.load() or self.renew(session)
 
-    def renew(self, session: requests.Session) -> Token:
-        """A new token (saved in the store before it is returned)."""
+    def renew(self, session: requests.Session, failed: Token | None = None) -> Token:
+        """A new token (saved in the store before it is returned); ``failed`` is the token
+        Salesforce just refused, if any."""
         token = self._fetch(session)
         self.store.save(token)
         self.renewals += 1
@@ -508,13 +509,14 @@ class RefreshTokenAuth(Authenticator):
         self._handed_out = token.access_token
         return token
 
-    def renew(self, session: requests.Session) -> Token:
+    def renew(self, session: requests.Session, failed: Token | None = None) -> Token:
+        refused = failed.access_token if failed is not None else self._handed_out
         if self.lock is None:
             token = super().renew(session)
         else:
             with self.lock:
                 stored = self.store.load()
-                if stored is not None and stored.access_token != self._handed_out:
+                if stored is not None and stored.access_token != refused:
                     token = stored  # another process renewed the session meanwhile
                 else:
                     token = super().renew(session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from core import credentials
-from core.sources.errors import AuthError
+from core.sources.errors import AuthError, PermissionDenied
 from core.sync.connect import connect_apollo, connect_salesforce
 from core.workspace import Profile, Workspace
 
@@ -52,6 +52,14 @@ def test_salesforce_check_names_what_the_user_cannot_read(small_sandbox, memory_
     else:
         assert any(notice in n for n in result.notices), (situation, result.notices)
     assert result.details["daily_api_requests"]["Max"] > 0  # from Sforce-Limit-Info
+
+
+def test_salesforce_check_says_when_the_user_lacks_api_enabled(small_sandbox, memory_keyring,
+                                                               tmp_path):
+    small_sandbox.salesforce_app.identity.default_user.api_enabled = False
+    with pytest.raises(PermissionDenied, match="API Enabled"):
+        connect_salesforce(_cc_workspace(tmp_path, small_sandbox),
+                           client_secret=small_sandbox.info()["salesforce"]["client_secret"])
 
 
 @pytest.mark.parametrize("situation, key, accepted", [

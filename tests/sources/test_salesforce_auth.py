@@ -349,3 +349,14 @@ def test_two_processes_renewing_at_once_send_the_refresh_token_once(workspace, s
     refreshes = [r for r in sent_window + sent_scheduled if "grant_type=refresh_token" in str(r[2])]
     assert len(refreshes) == 1
     assert small_sandbox.salesforce_app.identity.revoked_families == []
+
+
+def test_a_session_handed_to_the_source_is_renewed_when_it_expires(workspace, small_sandbox):
+    # Given a source given the stored session directly (as the first sign-in does)
+    connect_salesforce(workspace, open_browser=SimulatedBrowser(small_sandbox.ca_path), timeout=20)
+    source = SalesforceSource.from_profile(workspace)
+    source.use_token(source.auth.store.load())
+    # When that session expires, the refresh token renews it (the stored token is the one
+    # that failed, not a newer one from another process)
+    small_sandbox.salesforce_app.expire_sessions()
+    assert source.count("Contact") > 0 and source.auth.renewals == 1
