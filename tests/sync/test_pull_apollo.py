@@ -143,6 +143,10 @@ CAPPED_TOTALS = [
      False, True, 1100),
     ("totals capped, a stage over the cap: at least, never called complete",
      [(COLD, 700), (REPLIED, 400)], True, False, 1100),
+    ("totals capped, some contacts in no stage: they cannot be counted",
+     [(COLD, 300), (None, 150), (REPLIED, 200)], True, False, 650),
+    ("totals as counted, some contacts in no stage", [(COLD, 300), (None, 250), (REPLIED, 200)],
+     False, True, 750),
 ]
 
 
