@@ -20,6 +20,7 @@ import platformdirs
 APP_NAME = "Concord"
 SALESFORCE_API_VERSION = "59.0"
 AUTH_METHODS = ("pkce", "jwt", "client_credentials", "password")
+APP_TYPES = ("public", "confidential")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -41,14 +42,20 @@ class Profile:
     apollo_base_url: str = "https://api.apollo.io"
     ca_path: str = ""  # a sandbox's certificate authority; empty for real services
     sandbox: bool = False
-    # The browser sign-in's redirect as registered in the connected app, when it must be a
-    # fixed one (e.g. http://localhost:1717/OauthRedirect); empty: any 127.0.0.1 port.
+    # The browser sign-in's callback URL exactly as registered on the app; empty: the
+    # default, http://localhost:1717/OauthRedirect (core.sources.salesforce_auth).
     salesforce_redirect_uri: str = ""
+    # Browser sign-in: "public" (no secret) or "confidential" (the app has "Require Secret
+    # for Web Server Flow" on; its consumer secret is in the keyring).
+    salesforce_app_type: str = "public"
 
     def validate(self) -> None:
         if self.salesforce_auth not in AUTH_METHODS:
             raise WorkspaceError(f"salesforce_auth must be one of {', '.join(AUTH_METHODS)}, "
                                  f"got {self.salesforce_auth!r}")
+        if self.salesforce_app_type not in APP_TYPES:
+            raise WorkspaceError(f"salesforce_app_type must be one of {', '.join(APP_TYPES)}, "
+                                 f"got {self.salesforce_app_type!r}")
         for field in ("salesforce_login_url", "apollo_base_url"):
             value = getattr(self, field)
             if not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):

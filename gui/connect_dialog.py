@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import credentials
+from core.sources.salesforce_auth import DEFAULT_REDIRECT_URI
 from core.workspace import Profile, Workspace, WorkspaceError
 from gui.tasks import TaskManager, run_off_ui
 
@@ -136,8 +138,17 @@ class ConnectDialog(QDialog):
 
         self.browser_button = QPushButton("Sign in with the browser…")
         self.browser_button.clicked.connect(self._browser_sign_in)
+        # Public app: no secret. Confidential app ("Require Secret for Web Server Flow"):
+        # its consumer secret goes to the keyring and is sent with the code verifier.
+        self.confidential = QCheckBox("The app requires its consumer secret (confidential app)")
+        self.confidential.setObjectName("pkce_confidential")
+        self.confidential.setChecked(profile.salesforce_app_type == "confidential")
         self.stack.addWidget(page([
             ("Consumer key", line("pkce_client_id", profile.salesforce_client_id)),
+            ("", self.confidential),
+            ("Consumer secret", line("pkce_client_secret", secret=True)),
+            ("Callback URL", line("pkce_redirect_uri", profile.salesforce_redirect_uri
+                                  or DEFAULT_REDIRECT_URI)),
             ("", self.browser_button)]))
         key_row = QHBoxLayout()
         key_row.addWidget(line("jwt_key_path", profile.salesforce_private_key_path), 1)
@@ -249,10 +260,15 @@ class ConnectDialog(QDialog):
             salesforce_username=username,
             salesforce_private_key_path=f["jwt_key_path"] if method == "jwt" else "",
             apollo_base_url=f["apollo_base_url"] or "https://api.apollo.io",
+            salesforce_redirect_uri=f["pkce_redirect_uri"] if method == "pkce" else "",
+            salesforce_app_type=("confidential" if method == "pkce"
+                                 and self.confidential.isChecked() else "public"),
         )
         secrets = {credentials.APOLLO_API_KEY: f["apollo_api_key"]}
         if method == "client_credentials":
             secrets[credentials.SALESFORCE_CLIENT_SECRET] = f["cc_client_secret"]
+        if method == "pkce" and self.confidential.isChecked():
+            secrets[credentials.SALESFORCE_CLIENT_SECRET] = f["pkce_client_secret"]
         if method == "password":
             secrets[credentials.SALESFORCE_PASSWORD] = f["password_password"]
             secrets[credentials.SALESFORCE_SECURITY_TOKEN] = f["password_token"]

@@ -437,7 +437,8 @@ class PairPanel(QScrollArea):
     def _validate_typed(self, text: str) -> str | None:
         """Validate as Salesforce would (pure, no I/O); show the error inline."""
         try:
-            cleaned = emails.validate(text)
+            cleaned = emails.validate(text, allow_unicode=bool(
+                self.details and self.details.unicode_emails))
         except emails.EmailError as exc:
             self.editor_error.setText(f"Salesforce would reject this: {exc}.")
             self.editor_error.setVisible(bool(text.strip()))

@@ -30,14 +30,30 @@ def browser_session(ca_path: str) -> requests.Session:
     return session
 
 
+def free_callback(salesforce_app) -> str:
+    """A loopback callback URL on a free port, registered on the sandbox's apps (tests never
+    use the fixed default port, which another run on the machine may hold)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://localhost:{port}/OauthRedirect"
+    salesforce_app.register_callback(uri)
+    return uri
+
+
 class SimulatedBrowser:
     """Plays the user's browser for the PKCE flow: opens the authorize URL on the sandbox
     (which consents at once) and follows its redirect to Concord's loopback listener."""
 
-    def __init__(self, ca_path: str, *, deny: bool = False):
+    def __init__(self, ca_path: str, *, deny: bool = False, follow: bool = True):
         self.session = browser_session(ca_path)
         self.deny = deny
+        self.follow = follow  # False: stop at the redirect (nothing listens there)
         self.opened: list[str] = []
+        self.landed: list[str] = []  # the addresses the browser was sent back to
+        self.refused: list[str] = []  # errors the authorize page answered with
         self.thread: threading.Thread | None = None
 
     def __call__(self, url: str) -> bool:
@@ -57,8 +73,13 @@ class SimulatedBrowser:
                  "state": params["state"]})
         else:
             answer = self.session.get(url, allow_redirects=False, timeout=10)
-            assert answer.status_code == 302, answer.text
+            if answer.status_code != 302:
+                self.refused.append(answer.json().get("error"))
+                return
             target = answer.headers["Location"]
+        self.landed.append(target)
+        if not self.follow:
+            return
         loopback = requests.Session()
         loopback.trust_env = False  # straight to 127.0.0.1, whatever proxy is configured
         loopback.get(target, timeout=10)

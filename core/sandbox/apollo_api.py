@@ -102,8 +102,15 @@ class ApolloApp(App):
     def __init__(self, store: ApolloStore, *, api_key: str,
                  key_routes: Iterable[str] | Mapping[str, Iterable[str] | None] | None = None,
                  limits: Mapping[str, int | None] | None = None, retry_after: bool = True,
-                 header_style: str = "live", labels_shape: str = "array", seed: int = 0):
+                 header_style: str = "live", labels_shape: str = "array", seed: int = 0,
+                 display_cap: int = DISPLAY_CAP, cap_total_entries: bool = True):
         super().__init__(seed)
+        # Search shows at most ``display_cap`` contacts (documented: 50,000 as 500 pages of
+        # 100). Whether ``pagination.total_entries`` is capped there too is not documented,
+        # so it is a switch; on by default, the case that would fool a client into calling
+        # a capped workspace whole. Tests scale the cap down to keep workspaces small.
+        self.display_cap = display_cap
+        self.cap_total_entries = cap_total_entries
         if header_style not in HEADER_NAMES:
             raise ValueError(f"header_style must be 'live' or 'documented', not {header_style!r}")
         if labels_shape not in LABELS_SHAPES:
@@ -140,7 +147,10 @@ class ApolloApp(App):
                        self.destroy_contact)
         self._endpoint("GET", PREFIX + r"/contact_stages/?", "contact_stages/index", self.stages)
         self._endpoint("GET", PREFIX + r"/labels/?", "labels/index", self.labels)
-        self._endpoint("GET", PREFIX + r"/auth/health", "auth/health", self.health)
+        # Not guarded like the others: a key Apollo does not know still gets 200 here.
+        self._names.append(("GET", re.compile(PREFIX + r"/auth/health\Z"),
+                            _route_name("auth/health")))
+        self.route("GET", PREFIX + r"/auth/health", self.health)
 
         self.admin_routes[("POST", "/__sandbox/clock")] = self._admin_clock
         self.admin_routes[("GET", "/__sandbox/clock")] = self._admin_clock
@@ -327,10 +337,14 @@ class ApolloApp(App):
         query = ContactQuery(stage_ids, label_ids, tokens, sort_by,
                              _as_bool(params.get("sort_ascending", False)))
         total, ids = self.store.search_ids(query)
-        total_pages = min(MAX_PAGES, math.ceil(min(total, DISPLAY_CAP) / per_page))
+        cap = self.display_cap
+        total_pages = min(MAX_PAGES, math.ceil(min(total, cap) / per_page))
         raw: list[bytes] = []
-        if page <= total_pages:
+        if page <= total_pages and (page - 1) * per_page < cap:
             total, raw = self.store.search_page(query, page, per_page)
+            raw = raw[:max(0, cap - (page - 1) * per_page)]
+        if self.cap_total_entries:
+            total = min(total, cap)
         breadcrumbs = []
         if keywords_text.strip():
             breadcrumbs.append({"label": "Contains Keywords", "signal_field_name": "q_keywords",
@@ -489,6 +503,16 @@ class ApolloApp(App):
         return json_response(200, labels if self.labels_shape == "array" else {"labels": labels})
 
     def health(self, request: Request) -> Response:
-        """GET /auth/health."""
+        """GET /auth/health: 200 whatever the key; the body says whether it was accepted.
+
+        A known key answers ``{"is_logged_in": true}`` (docs.apollo.io "Authentication" calls
+        this endpoint to test a key; the legacy docs show that body). An unknown key gets
+        ``{"is_logged_in": false}`` with status 200, not a 401, as the audit behind issue 12
+        recorded; the public documentation shows no failure example.
+        """
+        key = request.header("x-api-key")
+        if key is None or key not in self.keys:
+            return json_response(200, {"is_logged_in": False})
+        self._admit(request, _route_name("auth/health"))
         return json_response(200, {"healthy": True, "is_logged_in": True})
 

@@ -13,7 +13,9 @@ Faults specific to Salesforce, on top of the server's generic ones (``app.faults
 - ``session_expiry``: answer 401 INVALID_SESSION_ID and end the caller's session, as when
   an org's session times out between two calls.
 - ``request_limit``: answer 403 REQUEST_LIMIT_EXCEEDED; ``exhaust=True`` also spends the
-  whole daily budget, so later calls are refused until usage is reset.
+  whole daily budget, so later calls are refused until usage is reset; ``concurrent=True``
+  answers as for too many long-running requests at once (the daily budget untouched).
+  The emulator does not time requests, so concurrency refusals come only from this fault.
 - ``concurrent_edit``: just before a PATCH of a record (a row, or a collection's first
   record, every record with ``all=True``, or only ``record_id``) someone else changes its
   Email (``email=`` or a derived address) as ``OTHER_USER``, moving LastModifiedDate at
@@ -89,10 +91,30 @@ def invalid_session() -> Response:
                                 "errorCode": "INVALID_SESSION_ID"}])
 
 
-def limit_exceeded() -> Response:
-    """The 403 a spent daily API budget gets."""
-    return json_response(403, [{"message": "TotalRequests Limit exceeded.",
-                                "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+def limit_exceeded(concurrent: bool = False) -> Response:
+    """The 403 a spent daily API budget gets ("TotalRequests Limit exceeded."), or, with
+    ``concurrent``, the one for too many long-running requests at once (same code, the
+    message names the concurrency limit)."""
+    message = ("ConcurrentPerOrgLongTxn Limit exceeded." if concurrent
+               else "TotalRequests Limit exceeded.")
+    return json_response(403, [{"message": message, "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+
+
+def _check_visible(session: Session, plan: CompiledQuery) -> None:
+    """An object or selected field the user may not see is answered as if it did not exist
+    (INVALID_TYPE / INVALID_FIELD), as SOQL does for object and field-level security.
+    Fields used only in WHERE or ORDER BY are not checked here."""
+    user, name = session.user, plan.sobject.name
+    if name in user.hidden_objects:
+        raise _errors(400, "INVALID_TYPE", f"sObject type '{name}' is not supported. If you are "
+                                           f"attempting to use a custom object, be sure to "
+                                           f"append the '__c' after the entity name.")
+    for column in plan.columns:
+        if f"{name}.{column.path[0]}" in user.hidden_fields:
+            raise _errors(400, "INVALID_FIELD", f"No such column '{column.path[0]}' on entity "
+                                                f"'{name}'. If you are attempting to use a "
+                                                f"custom field, be sure to append the '__c' "
+                                                f"after the custom field name.")
 
 
 def parse_http_date(value: str) -> datetime:
@@ -200,6 +222,12 @@ class SalesforceApp(App):
             public_key_pem = public_key_pem.decode()
         self.identity.connected_app.jwt_public_key = public_key_pem
 
+    def register_callback(self, uri: str) -> None:
+        """Add a callback URL to the apps (the browser sign-in may redirect only there)."""
+        app = self.identity.connected_app
+        if uri not in app.redirect_uris:
+            app.redirect_uris = (*app.redirect_uris, uri)
+
     def issue_token(self, user_id: str = CONCORD_USER, *, ttl: float | None = None) -> str:
         """An access token for ``user_id`` without any login (for tests and the demo)."""
         return self.identity.issue_session(self.identity.user_by_id(user_id), ttl=ttl).token
@@ -229,6 +257,7 @@ class SalesforceApp(App):
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "public_client_id": self.public_client_id,
+            "callback_urls": list(self.identity.connected_app.redirect_uris),
             "username": self.username,
             "password": self.password,
             "security_token": self.security_token,
@@ -282,6 +311,12 @@ class SalesforceApp(App):
         session = self.identity.authenticate(_bearer(request))
         if session is None:
             raise HTTPError(401, invalid_session())
+        if not session.user.api_enabled:
+            # "To make any API call, a user must have the API Enabled permission" (REST API
+            # guide, Supported Editions and Required Permissions); the code and wording of
+            # the refusal are as integrators report them, not from Salesforce's docs.
+            raise _errors(403, "API_DISABLED_FOR_ORG",
+                          "The REST API is not enabled for this Organization.")
         with self.lock:
             if self.api_used >= self.daily_limit:
                 raise HTTPError(403, limit_exceeded())
@@ -309,7 +344,7 @@ class SalesforceApp(App):
         if rule.kind == "request_limit":
             if rule.params.get("exhaust"):
                 self.set_api_usage(used=self.daily_limit)
-            return limit_exceeded()
+            return limit_exceeded(concurrent=bool(rule.params.get("concurrent")))
         if rule.kind == "concurrent_edit":
             self._concurrent_edit(request, rule)
         return None
@@ -431,6 +466,12 @@ class SalesforceApp(App):
     # -- limits and describe -----------------------------------------------------------------
 
     def _limits(self, request: Request, session: Session, version: str) -> Response:
+        # "available ... for API users with the View Setup and Configuration permission"
+        # (REST API guide, "Limits"). The wording of the refusal is not documented; a 403
+        # is what a least-privilege integration user meets.
+        if not session.user.view_setup:
+            raise _errors(403, "INSUFFICIENT_ACCESS", "The Limits resource requires the "
+                                                      "View Setup and Configuration permission")
         with self.lock:
             jobs = len(self._jobs)
         return json_response(200, {
@@ -485,6 +526,7 @@ class SalesforceApp(App):
             plan = self.store.compile(soql, include_deleted=endpoint == "queryAll")
         except SOQLError as exc:
             raise _errors(400, exc.error_code, exc.message) from None
+        _check_visible(session, plan)
         if plan.count_only:
             return json_response(200, {"totalSize": self.store.query_count(plan), "done": True,
                                        "records": []})
@@ -648,6 +690,11 @@ class SalesforceApp(App):
     def _deleted(self, request: Request, session: Session, version: str, object: str) -> Response:
         obj = self._object(object)
         start, end = self._replication_window(request, obj, DELETED_WINDOW)
+        # "The specified startDate must chronologically precede the specified endDate value
+        # by more than one minute" (SOAP API Developer Guide, getDeleted()).
+        if end - start <= timedelta(minutes=1):
+            raise _errors(400, "INVALID_REPLICATION_DATE",
+                          "start must precede end by more than one minute")
         rows = self.store.deleted_ids(obj.name, start, end)
         if len(rows) > REPLICATION_ID_LIMIT:
             raise _errors(400, "EXCEEDED_ID_LIMIT", "too many ids: narrow the window")
@@ -810,6 +857,7 @@ class SalesforceApp(App):
                                       include_deleted=operation == "queryAll")
         except SOQLError as exc:
             raise _errors(400, exc.error_code, exc.message) from None
+        _check_visible(session, plan)
         if plan.count_only:
             raise _errors(400, "INVALIDJOB", "Bulk API queries do not support COUNT()")
         job = QueryJob(salesforce_id("BulkJob", self._next_serial()), operation, plan,
@@ -854,6 +902,12 @@ class SalesforceApp(App):
     def _job_results(self, request: Request, session: Session, version: str,
                      job_id: str) -> Response:
         job = self._job(job_id)
+        # "To get query results, use the same API version that you used to create the
+        # query. Otherwise, the call returns a 409 error." (Bulk API 2.0 Developer Guide,
+        # query results). The body's wording is not documented; the status is what counts.
+        if version != job.api_version:
+            raise _errors(409, "CONFLICT", f"the job was created with API version "
+                                           f"{job.api_version}; read its results with it")
         if job.state != "JobComplete":
             raise _errors(400, "INVALIDJOBSTATE", f"the job is {job.state}, not JobComplete")
         try:

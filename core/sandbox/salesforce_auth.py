@@ -1,8 +1,11 @@
 """Who may call the Salesforce sandbox: users, the connected app, sessions and the logins.
 
 Covers the OAuth 2.0 flows Concord uses (authorization code with PKCE for a public desktop
-client, refresh with rotation, JWT bearer, client credentials, and the legacy
-username-password flow) and the SOAP partner ``login``. Errors are :class:`OAuthError`
+client and for a confidential app that requires its secret, refresh with rotation, JWT
+bearer, client credentials, and the legacy username-password flow) and the SOAP partner
+``login``. As an org does, it redirects only to the callback URLs registered on the app
+(exact match), and with rotation on it revokes a refresh token's whole family (its
+sessions too) when an already rotated token is presented again. Errors are :class:`OAuthError`
 (``{error, error_description}`` with 400/401) or :class:`LoginFault` (a SOAP fault).
 Access tokens are Salesforce-shaped session ids (``00D...!...``) that expire after
 ``session_ttl`` seconds without use, like a real org's session timeout.
@@ -18,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -55,24 +58,46 @@ class LoginFault(Exception):
 
 @dataclass
 class User:
-    """An org user who can log in."""
+    """An org user who can log in, and what their profile and permission sets allow.
+
+    Permissions really vary by org and user, so they are settings here. The default is a
+    least-privilege integration user: API Enabled, read access to Contact, Lead and their
+    fields, but not "View Setup and Configuration" (which the REST ``/limits`` resource
+    needs: developer.salesforce.com REST API guide, "Limits"). ``hidden_objects`` and
+    ``hidden_fields`` (``"Contact.EmailBouncedDate"``) are what the user cannot see: SOQL
+    then answers INVALID_TYPE / INVALID_FIELD, as for an object or field that is not there.
+    """
 
     username: str
     password: str
     security_token: str
     user_id: str
     display_name: str = "Sandbox User"
+    view_setup: bool = False
+    api_enabled: bool = True
+    hidden_objects: set[str] = field(default_factory=set)
+    hidden_fields: set[str] = field(default_factory=set)
 
 
 @dataclass
 class Session:
-    """One access token: whose it is and until when it works without being used."""
+    """One access token: whose it is and until when it works without being used.
+    ``family`` names the refresh-token chain it came from (None: no refresh token)."""
 
     token: str
     user: User
     client_id: str | None
     ttl: timedelta
     expires_at: datetime
+    family: str | None = None
+
+
+@dataclass
+class _RefreshGrant:
+    user: User
+    client_id: str
+    scopes: frozenset[str]
+    family: str
 
 
 @dataclass
@@ -85,17 +110,31 @@ class _PendingCode:
     expires_at: datetime
 
 
+DEFAULT_CALLBACK = "http://localhost:1717/OauthRedirect"
+
+
 @dataclass
 class ConnectedApp:
-    """The org's connected app: a consumer key, a secret (for confidential flows), and the
-    certificate's public key for JWT bearer; ``public_client_id`` is the PKCE desktop client."""
+    """The org's apps: a confidential one (``client_id``, its secret, the certificate's
+    public key for JWT bearer) and a public desktop one (``public_client_id``, PKCE only).
+
+    The switches are settings an admin really chooses per app (help.salesforce.com,
+    "Configure Basic Connected App Settings" / "Enable OAuth Settings"):
+    ``redirect_uris`` are its callback URLs (matched exactly; no loopback wildcard);
+    ``require_secret_web_server`` and ``require_secret_refresh`` are "Require Secret for
+    Web Server Flow" (recommended, on) and "Require Secret for Refresh Token Flow" of the
+    confidential app; ``rotate_refresh_tokens`` is "Enable Refresh Token Rotation".
+    """
 
     client_id: str = field(default_factory=lambda: "3MVG9sandbox" + secrets.token_hex(20))
     client_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     public_client_id: str = field(default_factory=lambda: "3MVG9desktop" + secrets.token_hex(20))
     jwt_public_key: str | None = None  # PEM
-    redirect_uris: tuple[str, ...] = ()  # besides any loopback http://127.0.0.1:<port>/...
+    redirect_uris: tuple[str, ...] = (DEFAULT_CALLBACK,)
     run_as: str = CONCORD_USER  # the client-credentials flow's execution user
+    require_secret_web_server: bool = True
+    require_secret_refresh: bool = True
+    rotate_refresh_tokens: bool = True
 
 
 class Identity:
@@ -109,7 +148,9 @@ class Identity:
         self.users: dict[str, User] = {}
         self.instance_url = "https://127.0.0.1"  # set once the server knows its port
         self._sessions: dict[str, Session] = {}
-        self._refresh: dict[str, tuple[User, str, frozenset[str]]] = {}
+        self._refresh: dict[str, _RefreshGrant] = {}
+        self._rotated: dict[str, str] = {}  # refresh tokens rotated away -> their family
+        self.revoked_families: list[str] = []  # families revoked for reuse (tests read it)
         self._codes: dict[str, _PendingCode] = {}
         self._lock = threading.Lock()
         self.add_user(User("concord@sandbox.example", "sandbox-password", "SANDBOXTOKEN",
@@ -137,11 +178,11 @@ class Identity:
                                   secrets.token_hex(8), user_id))
 
     def issue_session(self, user: User, client_id: str | None = None, *,
-                      ttl: float | None = None) -> Session:
+                      ttl: float | None = None, family: str | None = None) -> Session:
         """A fresh access token for ``user``."""
         token = f"{ORG_ID}!{secrets.token_urlsafe(72)}"
         life = self.session_ttl if ttl is None else timedelta(seconds=ttl)
-        session = Session(token, user, client_id, life, self.clock() + life)
+        session = Session(token, user, client_id, life, self.clock() + life, family)
         with self._lock:
             self._sessions[token] = session
         return session
@@ -180,8 +221,11 @@ class Identity:
     # -- token answers -----------------------------------------------------------------------
 
     def _token_response(self, user: User, client_id: str | None, *, refresh: bool,
-                        scopes: frozenset[str] = frozenset({"api"})) -> dict:
-        session = self.issue_session(user, client_id)
+                        scopes: frozenset[str] = frozenset({"api"}),
+                        family: str | None = None, rotate: bool = True) -> dict:
+        if refresh and family is None:
+            family = secrets.token_hex(8)
+        session = self.issue_session(user, client_id, family=family if refresh else None)
         issued_at = str(int(self.clock().timestamp() * 1000))
         identity_url = f"{self.instance_url}/id/{to18(ORG_ID)}/{user.user_id}"
         signature = base64.b64encode(hmac.new(self.connected_app.client_secret.encode(),
@@ -190,10 +234,11 @@ class Identity:
         body = {"access_token": session.token, "instance_url": self.instance_url,
                 "id": identity_url, "token_type": "Bearer", "issued_at": issued_at,
                 "signature": signature, "scope": " ".join(sorted(scopes))}
-        if refresh:
+        if refresh and rotate:
             refresh_token = f"5Aep861{secrets.token_urlsafe(60)}"
             with self._lock:
-                self._refresh[refresh_token] = (user, client_id or "", scopes)
+                self._refresh[refresh_token] = _RefreshGrant(user, client_id or "", scopes,
+                                                             family)  # type: ignore[arg-type]
             body["refresh_token"] = refresh_token
         return body
 
@@ -221,11 +266,10 @@ class Identity:
     # authorization code + PKCE ---------------------------------------------------------------
 
     def redirect_allowed(self, uri: str) -> bool:
-        """Registered URIs, or any loopback http URI (RFC 8252: desktop apps pick a port)."""
-        if uri in self.connected_app.redirect_uris:
-            return True
-        parts = urlsplit(uri)
-        return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        """Only a callback URL registered on the app, compared exactly (a loopback URL on
+        another port is refused too, as Salesforce does: "redirect_uri must match
+        configuration")."""
+        return uri in self.connected_app.redirect_uris
 
     def authorize(self, params: dict[str, str]) -> str:
         """Simulated consent: the redirect URL (with ``code``/``state`` or ``error``).
@@ -273,9 +317,7 @@ class Identity:
             raise OAuthError("invalid_grant", "invalid authorization code")
         if form.get("redirect_uri") != pending.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-        if client_id == self.connected_app.client_id and "client_secret" in form \
-                and form["client_secret"] != self.connected_app.client_secret:
-            raise OAuthError("invalid_client", "invalid client credentials")
+        self._check_secret(client_id, form, self.connected_app.require_secret_web_server)
         verifier = form.get("code_verifier") or ""
         expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
                                             ).rstrip(b"=").decode()
@@ -285,16 +327,43 @@ class Identity:
         return self._token_response(pending.user, client_id, refresh=refresh,
                                     scopes=pending.scopes)
 
+    def _check_secret(self, client_id: str, form: dict[str, str], required: bool) -> None:
+        """The confidential app's secret: required when its setting says so, and checked
+        whenever it is sent."""
+        app = self.connected_app
+        sent = form.get("client_secret")
+        if client_id != app.client_id:
+            return  # the public app has no secret to check
+        if (required and not sent) or (sent and not hmac.compare_digest(sent, app.client_secret)):
+            raise OAuthError("invalid_client", "invalid client credentials")
+
     def _grant_refresh(self, form: dict[str, str]) -> dict:
         client_id = self._client(form.get("client_id"))
         token = form.get("refresh_token") or ""
+        self._check_secret(client_id, form, self.connected_app.require_secret_refresh)
+        rotate = self.connected_app.rotate_refresh_tokens
         with self._lock:
-            entry = self._refresh.get(token)
-            if entry is None or entry[1] != client_id:
+            reused = self._rotated.get(token)
+            if reused is not None:
+                self._revoke_family(reused)
                 raise OAuthError("invalid_grant", "expired access/refresh token")
-            del self._refresh[token]  # rotation: the old refresh token stops working
-        user, _, scopes = entry
-        return self._token_response(user, client_id, refresh=True, scopes=scopes)
+            grant = self._refresh.get(token)
+            if grant is None or grant.client_id != client_id:
+                raise OAuthError("invalid_grant", "expired access/refresh token")
+            if rotate:  # the old refresh token stops working; presenting it again revokes
+                del self._refresh[token]
+                self._rotated[token] = grant.family
+        return self._token_response(grant.user, client_id, refresh=True, scopes=grant.scopes,
+                                    family=grant.family, rotate=rotate)
+
+    def _revoke_family(self, family: str) -> None:
+        """Reuse of a rotated refresh token: every refresh token and session of its chain
+        stops working (the caller holds the lock)."""
+        self.revoked_families.append(family)
+        for token in [t for t, g in self._refresh.items() if g.family == family]:
+            del self._refresh[token]
+        for token in [t for t, s in self._sessions.items() if s.family == family]:
+            del self._sessions[token]
 
     # JWT bearer ----------------------------------------------------------------------------
 

@@ -81,8 +81,12 @@ class SalesforceStore:
     """
 
     def __init__(self, path: str | None = None, *, track_history: bool = True,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, eai: bool = False):
         self._owned = path is None
+        # Email Address Internationalization: an org setting (Setup, off by default), which
+        # lets Email fields hold non-ASCII addresses (help.salesforce.com, "Email Address
+        # Internationalization (EAI) Considerations").
+        self.eai = eai
         if path is None:
             fd, path = tempfile.mkstemp(prefix="concord-salesforce-", suffix=".sqlite")
             os.close(fd)
@@ -515,7 +519,7 @@ class SalesforceStore:
                 if not isinstance(value, str):
                     raise ValueError(f"not text: {value!r}")
                 try:
-                    cleaned = emails.validate(value)
+                    cleaned = emails.validate(value, allow_unicode=self.eai)
                     # Salesforce trims spaces but does not unwrap "Name <a@b>" or "mailto:".
                     if cleaned != value.strip():
                         raise emails.EmailError("only the address itself is accepted")

@@ -323,5 +323,13 @@ class ApolloSource:
         return list(answer.get("contact_stages") or [])
 
     def health(self) -> dict:
-        """``GET /auth/health``: whether the key is accepted (one call)."""
-        return self.request("GET", "/auth/health", route="api/v1/auth/health")
+        """``GET /auth/health``: whether the key is accepted (one call).
+
+        Apollo answers 200 even for a key it refuses; the body's ``is_logged_in`` says which,
+        so a 200 alone proves nothing: anything but ``is_logged_in: true`` is an AuthError.
+        """
+        answer = self.request("GET", "/auth/health", route="api/v1/auth/health")
+        if not isinstance(answer, dict) or answer.get("is_logged_in") is not True:
+            raise AuthError(SYSTEM, f"{self.label} did not accept the API key (auth/health "
+                                    f"says it is not logged in); check or replace the key.")
+        return answer

@@ -52,7 +52,8 @@ class BudgetExhausted(SourceError):
 
     The pull stops cleanly with everything fetched so far saved; ``resume_at`` is the
     earliest time a new pull can continue (None when unknown), ``window`` the budget that
-    ran out (``day``, ``hour``, ``minute`` or ``reserve``).
+    ran out (``day``, ``hour``, ``minute``, ``reserve``, or ``concurrency``: Salesforce's
+    limit on long requests running at once, which frees up within seconds).
     """
 
     def __init__(self, system: str, message: str, *, window: str = "day",

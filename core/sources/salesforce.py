@@ -39,6 +39,7 @@ from core.workspace import SALESFORCE_API_VERSION, Profile, Workspace
 from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
                      QueryRefused, SourceError, SourceUnavailable)
 from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
+from core.sources.refresh_lock import RefreshLock
 from core.sources.salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
                               PasswordAuth, RefreshTokenAuth, StaticTokenAuth)
 
@@ -48,6 +49,28 @@ SYSTEM = "salesforce"
 T = TypeVar("T")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 BULK_PAGE = 25_000  # records per Bulk result page: bounds the memory a page takes
+# REQUEST_LIMIT_EXCEEDED means either the rolling 24-hour request budget is spent
+# ("TotalRequests Limit exceeded.") or too many requests of 20 s or more run at once (25 in
+# production and sandboxes, 5 in Developer Edition: "Salesforce Developer Limits and
+# Allocations Quick Reference", API Request Limits; the message then names a concurrency
+# limit, e.g. "ConcurrentPerOrgLongTxn Limit exceeded." or "ConcurrentRequests (Concurrent
+# API Requests) Limit exceeded.", help article 000389067). The first frees up over hours,
+# the second within seconds, so they are told apart and waited for differently.
+CONCURRENCY_WAITS = (5.0, 15.0, 40.0)  # seconds before each new try
+CONCURRENCY_RESUME = 120  # seconds: when to try again after the waits did not help
+
+
+def limit_kind(message: str, usage: tuple[int, int] | None) -> str:
+    """``"day"`` or ``"concurrency"`` for a REQUEST_LIMIT_EXCEEDED answer: by its message,
+    else by ``Sforce-Limit-Info`` (requests left in the day: it was concurrency)."""
+    text = message.lower()
+    if "totalrequests" in text:
+        return "day"
+    if "concurrent" in text:
+        return "concurrency"
+    if usage is not None and usage[1] and usage[0] < usage[1]:
+        return "concurrency"
+    return "day"
 
 
 def _error_code(exc: SalesforceError) -> str:
@@ -112,6 +135,7 @@ class SalesforceSource:
             on_response=self._observe)
         self.usage: tuple[int, int] | None = None  # (used, daily budget) from Sforce-Limit-Info
         self._client: Salesforce | None = None
+        self._token = None  # the token the client uses (told to the authenticator on a 401)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -146,7 +170,8 @@ class SalesforceSource:
         if method == "pkce":
             auth: Authenticator = RefreshTokenAuth(
                 login, profile.salesforce_client_id, store,
-                client_secret=credentials.get_secret(name, credentials.SALESFORCE_CLIENT_SECRET))
+                client_secret=credentials.get_secret(name, credentials.SALESFORCE_CLIENT_SECRET),
+                lock=RefreshLock.beside(workspace.path))
         elif method == "jwt":
             key = credentials.get_secret(name, credentials.SALESFORCE_PRIVATE_KEY)
             if not key and profile.salesforce_private_key_path:
@@ -233,32 +258,44 @@ class SalesforceSource:
 
     def use_token(self, token) -> None:
         """Use ``token`` for the calls from now on."""
+        self._token = token
         self._client = _Client(instance_url=token.instance_url, session_id=token.access_token,
                                version=self.api_version, session=self.session)
 
     def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """Run ``fn(client)``; renew an expired session once; translate failures.
 
-        ``what`` names the call in messages (e.g. ``"query Contact"``).
+        ``what`` names the call in messages (e.g. ``"query Contact"``). A request refused
+        because too many long requests run at once is waited out and sent again (it was
+        refused, not run) up to :data:`CONCURRENCY_WAITS` times.
         """
         self._check_reserve()
         client = self.connect()
-        for attempt in (0, 1):
+        renewed = False
+        concurrency_waits = 0
+        while True:
             try:
                 return fn(client)
             except SalesforceExpiredSession:
-                if attempt:
+                if renewed:
                     raise AuthError(SYSTEM, f"{self.label} refused a fresh session for {what}; "
                                             f"connect again.") from None
                 log.info("Salesforce session expired during %s; renewing it", what)
-                self.use_token(self.auth.renew(self.session))
+                renewed = True
+                self.use_token(self.auth.renew(self.session, failed=self._token))
                 client = self._client
             except SalesforceRefusedRequest as exc:
-                if _error_code(exc) == "REQUEST_LIMIT_EXCEEDED":
+                if _error_code(exc) != "REQUEST_LIMIT_EXCEEDED":
+                    raise PermissionDenied(SYSTEM, f"{self.label} refused {what} "
+                                                   f"({_error_code(exc) or 'HTTP 403'}): "
+                                                   f"{_error_message(exc)}") from None
+                if limit_kind(_error_message(exc), self.usage) == "day":
                     raise self._budget_error(what) from None
-                raise PermissionDenied(SYSTEM, f"{self.label} refused {what} "
-                                               f"({_error_code(exc) or 'HTTP 403'}): "
-                                               f"{_error_message(exc)}") from None
+                if concurrency_waits >= len(CONCURRENCY_WAITS):
+                    raise self._concurrency_error(what) from None
+                log.info("Salesforce: too many long requests at once during %s; waiting", what)
+                self.wait(CONCURRENCY_WAITS[concurrency_waits])
+                concurrency_waits += 1
             except (SalesforceMalformedRequest, SalesforceResourceNotFound) as exc:
                 code = _error_code(exc) or f"HTTP {exc.status}"
                 raise QueryRefused(SYSTEM, f"{self.label} refused {what} ({code}): "
@@ -278,7 +315,15 @@ class SalesforceSource:
                 raise SourceUnavailable(SYSTEM, f"Could not complete {what} with {self.label}: "
                                                 f"{type(exc).__name__} after retries; pull "
                                                 f"again later.") from None
-        raise AssertionError("unreachable")
+
+    def _concurrency_error(self, what: str) -> BudgetExhausted:
+        resume = datetime.now(UTC) + timedelta(seconds=CONCURRENCY_RESUME)
+        return BudgetExhausted(
+            SYSTEM, f"{self.label} refused {what}: too many long-running requests are running "
+                    f"in the org at once (REQUEST_LIMIT_EXCEEDED, concurrent requests), even "
+                    f"after waiting. This is not the daily budget; everything pulled so far is "
+                    f"saved, and a pull in a minute or two continues where it stopped.",
+            window="concurrency", resume_at=resume)
 
     def _check_reserve(self) -> None:
         if self.usage is None or not self.reserve:
@@ -330,6 +375,12 @@ class SalesforceSource:
         while not page.get("done", True):
             page = self.query_more(page["nextRecordsUrl"], what=what)
             yield page
+
+    def deleted(self, object_name: str, start: datetime, end: datetime) -> dict:
+        """sObject Get Deleted: ``deletedRecords`` (id, deletedDate) between two aware
+        datetimes, and ``latestDateCovered`` (one call)."""
+        return self.call(f"read the delete log of {object_name}",
+                         lambda c: getattr(c, object_name).deleted(start, end))
 
     def limits(self) -> dict:
         """The org's ``/limits`` (DailyApiRequests and others)."""

@@ -6,10 +6,13 @@ a sandbox on 127.0.0.1) and hands the resulting access token and instance URL to
 simple-salesforce as a direct session. Flows:
 
 - authorization code with PKCE (S256) in the user's browser, redirected to a one-shot
-  listener on ``http://127.0.0.1:<ephemeral port>`` (:func:`authorize_in_browser`); a
-  public client, so no client secret is ever sent;
+  listener on the callback URL registered in the app (:data:`DEFAULT_REDIRECT_URI` unless
+  the workspace names another), or to a code the user pastes when that port is taken
+  (:func:`authorize_in_browser`). A public app sends no secret; a confidential one ("Require
+  Secret for Web Server Flow") sends its secret with the code verifier;
 - refresh with rotation (:func:`refresh_access_token`): a rotated refresh token is saved
-  before the new access token is used;
+  before the new access token is used, and a refresh runs under a lock shared by every
+  process of the workspace (:class:`~core.sources.refresh_lock.RefreshLock`);
 - JWT bearer with a private key (:func:`jwt_bearer_token`);
 - client credentials against a My Domain (:func:`client_credentials_token`);
 - the legacy SOAP username + password + security token login
@@ -49,7 +52,13 @@ log = logging.getLogger(__name__)
 SYSTEM = "salesforce"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_SCOPE = "api refresh_token"
-CALLBACK_PATH = "/oauth/callback"
+# Salesforce redirects only to a callback URL registered on the app, compared exactly
+# ("redirect_uri must match configuration"), so the listener cannot pick a free port: it
+# listens where the app says. This loopback shape is the one command-line tools commonly
+# register; a workspace may name another (Profile.salesforce_redirect_uri).
+# Sources: help.salesforce.com "Configure Basic Connected App Settings" (Callback URL) and
+# help article 001122778 (redirect_uri_mismatch when the URLs differ).
+DEFAULT_REDIRECT_URI = "http://localhost:1717/OauthRedirect"
 LEGACY_PASSWORD_NOTICE = (
     "This workspace signs in to Salesforce with a username, password and security token "
     "(SOAP login). Salesforce retires that login in Summer '27; switch the workspace to "
@@ -118,10 +127,8 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def _loopback(redirect_uri: str | None) -> tuple[str, int, str]:
-    """``(host, port, path)`` of a loopback redirect; an ephemeral 127.0.0.1 port by default."""
-    if not redirect_uri:
-        return "127.0.0.1", 0, CALLBACK_PATH
-    parts = urlsplit(redirect_uri)
+    """``(host, port, path)`` of a loopback redirect (:data:`DEFAULT_REDIRECT_URI` if none)."""
+    parts = urlsplit(redirect_uri or DEFAULT_REDIRECT_URI)
     if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
         raise AuthError(SYSTEM, f"The browser sign-in redirect must be http://127.0.0.1 or "
                                 f"http://localhost (with a port), not {redirect_uri!r}.")
@@ -132,12 +139,16 @@ _DONE_PAGE = ("<!doctype html><meta charset=utf-8><title>Concord</title>"
               "<p style='font-family:sans-serif'>{message}</p>")
 
 
-class LoopbackReceiver:
-    """A one-shot HTTP listener on 127.0.0.1 (ephemeral port) for the OAuth redirect.
+class PortTaken(Exception):
+    """The registered callback's port is in use by another program."""
 
-    It serves in a background thread until a request to :data:`CALLBACK_PATH` carries the
-    expected ``state`` (other requests, such as a favicon or a stale tab, are answered and
-    ignored), then stops.
+
+class LoopbackReceiver:
+    """A one-shot HTTP listener on 127.0.0.1 at the registered callback's port and path.
+
+    It serves in a background thread until a request to that path carries the expected
+    ``state`` (other requests, such as a favicon or a stale tab, are answered and
+    ignored), then stops. Raises :class:`PortTaken` when the port is in use.
     """
 
     def __init__(self, state: str, redirect_uri: str | None = None):
@@ -176,20 +187,14 @@ class LoopbackReceiver:
                 self.end_headers()
                 self.wfile.write(body)
 
+        self.redirect_uri = redirect_uri or DEFAULT_REDIRECT_URI
         try:
             self._server = http.server.HTTPServer(("127.0.0.1", port), Handler)
         except OSError as exc:
-            raise AuthError(SYSTEM, f"Cannot listen on 127.0.0.1:{port} for the browser "
-                                    f"sign-in ({exc.strerror}); close what uses that port or "
-                                    f"register another redirect.") from None
+            raise PortTaken(f"127.0.0.1:{port}: {exc.strerror}") from None
         self._server.timeout = 0.1
         self._thread = threading.Thread(target=self._serve, name="oauth-loopback", daemon=True)
         self._thread.start()
-
-    @property
-    def redirect_uri(self) -> str:
-        """Where Salesforce sends the browser back to (this listener)."""
-        return f"http://{self.host}:{self._server.server_address[1]}{self.path}"
 
     def _serve(self) -> None:
         while not self._done.is_set():
@@ -210,32 +215,69 @@ class LoopbackReceiver:
         self._server.server_close()
 
 
+def _pasted_answer(text: str | None, state: str) -> dict[str, str] | None:
+    """The callback parameters from what the user pasted: the whole address the browser
+    ended on (its ``state`` must match), or the code alone."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if "code=" in text or "error=" in text:
+        query = urlsplit(text).query or text.split("?", 1)[-1]
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        if params.get("state", state) != state:
+            raise AuthError(SYSTEM, "The pasted address belongs to another sign-in attempt; "
+                                    "start the sign-in again.")
+        return params
+    return {"code": text}
+
+
 def authorize_in_browser(session: requests.Session, login_url: str, client_id: str, *,
                          open_browser: Callable[[str], object] = webbrowser.open,
                          timeout: float = 300.0, scope: str = DEFAULT_SCOPE,
                          login_hint: str | None = None, redirect_uri: str | None = None,
+                         client_secret: str | None = None,
+                         paste: Callable[[str], str | None] | None = None,
                          cancel: threading.Event | None = None) -> Token:
-    """Sign in through the user's browser (authorization code + PKCE, loopback redirect).
+    """Sign in through the user's browser (authorization code + PKCE).
 
     ``open_browser(url)`` shows Salesforce's sign-in page (tests pass a function that plays
-    the browser). ``redirect_uri`` is a fixed loopback redirect registered in the connected
-    app (default: any port on 127.0.0.1). Raises :class:`AuthError` when the user refuses,
-    the wait times out, or the code exchange fails.
+    the browser). ``redirect_uri`` is the callback URL registered on the app
+    (:data:`DEFAULT_REDIRECT_URI` if None): Concord listens there. When that port is taken,
+    ``paste(message)`` is asked for the address the browser ended on (or the code in it);
+    without ``paste`` that is an :class:`AuthError`. ``client_secret`` is sent with the code
+    verifier for a confidential app ("Require Secret for Web Server Flow"; PKCE still
+    applies: help.salesforce.com "Proof Key for Code Exchange (PKCE) Extension").
+    Raises :class:`AuthError` when the user refuses, the wait times out, or the exchange
+    fails.
     """
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    receiver = LoopbackReceiver(state, redirect_uri)
+    redirect_uri = redirect_uri or DEFAULT_REDIRECT_URI
     try:
-        params = {"response_type": "code", "client_id": client_id,
-                  "redirect_uri": receiver.redirect_uri, "code_challenge": challenge,
-                  "code_challenge_method": "S256", "state": state, "scope": scope,
-                  "prompt": "login consent"}
-        if login_hint:
-            params["login_hint"] = login_hint
+        receiver: LoopbackReceiver | None = LoopbackReceiver(state, redirect_uri)
+    except PortTaken as taken:
+        if paste is None:
+            raise AuthError(SYSTEM, f"Cannot listen on {taken} for the browser sign-in; close "
+                                    f"what uses that port, or register another callback URL "
+                                    f"on the app and in the workspace.") from None
+        receiver = None
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+              "code_challenge": challenge, "code_challenge_method": "S256", "state": state,
+              "scope": scope, "prompt": "login consent"}
+    if login_hint:
+        params["login_hint"] = login_hint
+    try:
         open_browser(authorize_endpoint(login_url) + "?" + urlencode(params))
-        answer = receiver.wait(timeout, cancel)
+        if receiver is not None:
+            answer = receiver.wait(timeout, cancel)
+        else:
+            answer = _pasted_answer(paste(
+                f"Another program uses the port of {redirect_uri}, so Concord cannot receive "
+                f"the sign-in by itself. After signing in, copy the address the browser ends "
+                f"on (it contains code=...) and paste it here."), state)  # type: ignore[misc]
     finally:
-        receiver.close()
+        if receiver is not None:
+            receiver.close()
     if answer is None:
         raise AuthError(SYSTEM, f"No answer from the Salesforce sign-in page within "
                                 f"{int(timeout)} s (or it was cancelled); try again.")
@@ -243,9 +285,11 @@ def authorize_in_browser(session: requests.Session, login_url: str, client_id: s
         reason = answer.get("error_description") or answer.get("error") or "no code returned"
         raise AuthError(SYSTEM, f"Salesforce did not connect Concord: {reason}.")
     remember_for_redaction(answer["code"])
-    return request_token(session, login_url, {
-        "grant_type": "authorization_code", "code": answer["code"], "client_id": client_id,
-        "redirect_uri": receiver.redirect_uri, "code_verifier": verifier})
+    form = {"grant_type": "authorization_code", "code": answer["code"], "client_id": client_id,
+            "redirect_uri": redirect_uri, "code_verifier": verifier}
+    if client_secret:
+        form["client_secret"] = client_secret
+    return request_token(session, login_url, form)
 
 
 def refresh_access_token(session: requests.Session, login_url: str, client_id: str,
@@ -413,8 +457,9 @@ class Authenticator:
         """The stored token if there is one, else a fresh one."""
         return self.store.load() or self.renew(session)
 
-    def renew(self, session: requests.Session) -> Token:
-        """A new token (saved in the store before it is returned)."""
+    def renew(self, session: requests.Session, failed: Token | None = None) -> Token:
+        """A new token (saved in the store before it is returned); ``failed`` is the token
+        Salesforce just refused, if any."""
         token = self._fetch(session)
         self.store.save(token)
         self.renewals += 1
@@ -439,16 +484,44 @@ class StaticTokenAuth(Authenticator):
 
 
 class RefreshTokenAuth(Authenticator):
-    """A connection made once in the browser (PKCE): renewed with the stored refresh token."""
+    """A connection made once in the browser (PKCE): renewed with the stored refresh token.
+
+    With a ``lock`` (a workspace), the refresh is single-flight across processes: under the
+    lock the stored token is read again, and if another process already renewed the session
+    its token is used instead of sending a refresh token that may have been rotated away
+    (with rotation on, Salesforce revokes on reuse). ``client_secret`` is sent when the app
+    requires it ("Require Secret for Refresh Token Flow").
+    """
 
     method = "pkce"
 
     def __init__(self, login_url: str, client_id: str, store: TokenStore,
-                 client_secret: str | None = None):
+                 client_secret: str | None = None, lock=None):
         super().__init__(store)
         self.login_url = login_url
         self.client_id = client_id
         self.client_secret = client_secret
+        self.lock = lock
+        self._handed_out: str | None = None  # the access token this connection last used
+
+    def token(self, session: requests.Session) -> Token:
+        token = super().token(session)
+        self._handed_out = token.access_token
+        return token
+
+    def renew(self, session: requests.Session, failed: Token | None = None) -> Token:
+        refused = failed.access_token if failed is not None else self._handed_out
+        if self.lock is None:
+            token = super().renew(session)
+        else:
+            with self.lock:
+                stored = self.store.load()
+                if stored is not None and stored.access_token != refused:
+                    token = stored  # another process renewed the session meanwhile
+                else:
+                    token = super().renew(session)
+        self._handed_out = token.access_token
+        return token
 
     def _fetch(self, session):
         refresh = self.store.refresh_token()

@@ -14,6 +14,7 @@ import orjson
 from core import emails, rules
 from core.model import EditTime
 from core.store.rows import edit_time
+from core.store.settings import load_settings
 
 APOLLO_CONTACT_URL = "https://app.apollo.io/#/contacts/{id}"
 
@@ -122,6 +123,9 @@ class PairDetails:
     observations: list[dict] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
+    # Salesforce's Email Address Internationalization, as the workspace's settings say: a
+    # typed address is validated with it, like every other address.
+    unicode_emails: bool = False
 
     @property
     def one_sided(self) -> bool:
@@ -223,7 +227,8 @@ def load_details(cache, link_id: int, instance_url: str = "") -> PairDetails | N
         base_email=base[0] if base else None, base_synced_at=base[1] if base else None,
         diff=emails.diff(a_email, s_email) if (apollo and salesforce) else [],
         history=history, observations=observations, suggestions=suggestions,
-        hints=[h for h in (decision.get("hints") or "").split() if h])
+        hints=[h for h in (decision.get("hints") or "").split() if h],
+        unicode_emails=load_settings(cache).unicode_emails)
 
 
 def _suggestions(conn, link: dict) -> list[Suggestion]:

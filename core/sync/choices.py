@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from core import emails
 from core.model import DecisionStatus, Side, Strength
 from core.store.cache import Cache, chunked, now_iso
+from core.store.settings import load_settings
 
 CHOICES = ("apollo", "salesforce", "skip", "custom")
 
@@ -26,14 +27,15 @@ class ChoiceError(ValueError):
 def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
                email: str | None = None) -> list[int]:
     """Store the user's direction for pairs: keep ``apollo``, keep ``salesforce``, ``skip``,
-    or ``custom`` with a typed ``email`` (validated as Salesforce would). Returns the link ids
-    that changed; pairs already in sync or without a decision are left alone."""
+    or ``custom`` with a typed ``email`` (validated as Salesforce would, with Email Address
+    Internationalization as the workspace's settings say, like every other address). Returns
+    the link ids that changed; pairs already in sync or without a decision are left alone."""
     if choice not in CHOICES:
         raise ChoiceError(f"choice must be one of {', '.join(CHOICES)}, got {choice!r}")
     typed = None
     if choice == "custom":
         try:
-            typed = emails.validate(email)
+            typed = emails.validate(email, allow_unicode=load_settings(cache).unicode_emails)
         except emails.EmailError as exc:
             raise ChoiceError(f"{email!r} cannot be used: {exc}") from None
     elif email is not None:

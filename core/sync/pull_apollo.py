@@ -26,6 +26,14 @@ Apollo's contact search has no date filter and shows at most 500 pages of 100. S
   state that says how far the pull got; a commit per 100-contact page would cost more
   than the contacts themselves. A stop of any kind (cancel, API limit, failure) first
   commits the pages already fetched.
+- **Capped totals**: Apollo documents that a search shows at most 50,000 contacts but not
+  what ``pagination.total_entries`` says beyond that; if it is capped too, a total of
+  exactly the cap only means "at least". Such a total never makes a single slice: the
+  workspace is split by stage (and a stage or list whose own total is at the cap is read
+  from every end, split by list where lists exist), the slice is marked ``at_least``, and
+  the snapshot is complete only when every slice's own total is below the cap and they add
+  up to the workspace's total. Contacts in no stage cannot be counted when the workspace
+  total is capped; the probes' unfiltered pages are the only check that there are any.
 - **Totals**: when the contacts seen fall short of the search's ``total_entries`` (a stage
   or list too large for every order, contacts in no list of a large stage, a filter
   Apollo ignored), the snapshot is marked incomplete in ``apollo:snapshot`` with how many
@@ -201,7 +209,7 @@ def _incremental(ctx: PullContext, source: ApolloSource, since: str, prior_seen:
 
 # -- full -------------------------------------------------------------------------------------
 
-PLAN_VERSION = 2  # plans without lists (version 1) are started again
+PLAN_VERSION = 3  # older plans (no lists, or no capped totals) are started again
 EVERY_END = [CREATED_ASC, CREATED_DESC, UPDATED_ASC, UPDATED_DESC]
 NO_STAGE = ""  # the group of contacts in no stage the plan knows
 WHOLE = "*"  # the group of a workspace small enough for one search
@@ -214,6 +222,12 @@ def _seen_count(ctx: PullContext) -> int:
 
 def _total(answer: dict) -> int:
     return int((answer.get("pagination") or {}).get("total_entries") or 0)
+
+
+def _capped(count: int, cap: int) -> bool:
+    """Whether a search's total may be Apollo's display cap rather than the true count:
+    exactly the cap (a total above it proves the totals are not capped)."""
+    return count == cap
 
 
 def _walks(size: int, cap: int) -> list[tuple[str, bool]]:
@@ -285,15 +299,17 @@ def _check_filter(contacts: list[dict], stage_id: str | None, label_id: str | No
 
 
 def _slice(group: str, label: str | None, name: str, *, total: int, size: int,
-           walks: list, first_page: list | None, stage: str | None) -> dict:
+           walks: list, first_page: list | None, stage: str | None,
+           at_least: bool = False) -> dict:
     """A slice of the plan: the contacts of ``group`` (and ``label``) to read in ``walks``.
 
     ``total`` is how many contacts count for it (its homes), ``size`` how many its search
-    matches. ``first_page`` is the first page of its first walk if already read.
+    matches; ``at_least`` when that total came from a capped count (a lower bound).
+    ``first_page`` is the first page of its first walk if already read.
     """
     slice_ = {"key": _key(group, label), "group": group, "name": name, "stage": stage,
               "label": label, "total": total, "size": size, "walks": walks, "walk": 0,
-              "page": 1, "seen": 0}
+              "page": 1, "seen": 0, "at_least": at_least}
     if first_page is not None:
         slice_["page"] = 2
         if len(first_page) < PER_PAGE:
@@ -332,22 +348,24 @@ class _Planner:
         return self.plan["lists"]
 
     def _group(self, group: str, name: str, count: int, *, size: int, stage: str | None,
-               first_page: list | None) -> None:
-        self.plan["groups"][group] = {"name": name, "total": count}
-        if count > 2 * self.source.cap and self.lists():
+               first_page: list | None, at_least: bool = False) -> None:
+        at_least = at_least or _capped(count, self.source.cap)
+        self.plan["groups"][group] = {"name": name, "total": count, "at_least": at_least}
+        if (count > 2 * self.source.cap or at_least) and self.lists():
             # Split later: which slice its contacts count for is known only then.
             self.uncounted.extend(first_page or ())
             self.plan["groups"][group]["lists"] = []
             slice_ = _slice(group, None, name, total=count, size=size, walks=list(EVERY_END),
-                            first_page=None, stage=stage)
+                            first_page=None, stage=stage, at_least=at_least)
             slice_["split"] = {"next": 0, "union": 0}
             self.plan["slices"].append(slice_)
             return
         if first_page is not None:
             self.pages.append(first_page)
-        walks = _walks(count, self.source.cap) if stage else list(EVERY_END)
+        walks = _walks(count, self.source.cap) if stage and not at_least else list(EVERY_END)
         self.plan["slices"].append(_slice(group, None, name, total=count, size=size,
-                                          walks=walks, first_page=first_page, stage=stage))
+                                          walks=walks, first_page=first_page, stage=stage,
+                                          at_least=at_least))
 
     def add_stage(self, stage_id: str, name: str) -> int:
         """Plan one stage; returns how many contacts it holds."""
@@ -362,9 +380,11 @@ class _Planner:
         return count
 
     def add_no_stage(self, count: int) -> None:
-        """Plan the contacts in no known stage (only unfiltered searches reach them)."""
+        """Plan the contacts in no known stage (only unfiltered searches reach them); with a
+        capped workspace total their number is only a lower bound."""
         self._group(NO_STAGE, "contacts without a known stage", count,
-                    size=self.plan["total"], stage=None, first_page=None)
+                    size=self.plan["total"], stage=None, first_page=None,
+                    at_least=bool(self.plan.get("at_least")))
 
 
 def _union(source: ApolloSource, plan: dict, group: str, labels: list[str]) -> int:
@@ -418,10 +438,12 @@ def _split_step(ctx: PullContext, source: ApolloSource, plan: dict, index: int,
         home = max(0, union - split["union"])
         split["union"] = max(split["union"], union)
         if home:
+            capped = _capped(size, source.cap) or _capped(union, source.cap)
             split["slices"] = split.get("slices", 0) + 1
             plan["slices"].insert(index + split["slices"],
                                   _slice(slice_["group"], label, name, total=home, size=size,
-                                         walks=_walks(size, source.cap), first_page=page, stage=stage))
+                                         walks=list(EVERY_END) if capped else _walks(size, source.cap),
+                                         first_page=page, stage=stage, at_least=capped))
         _Homes(plan).count(pages.new_contacts(page))
         pages.add(page)
     slice_.update(split=None, name=f"{group['name']}, in no list",
@@ -442,6 +464,7 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
     contacts = probe.get("contacts") or []
     plan = {"version": PLAN_VERSION, "started_at": now_iso(),
             "top": _updated(contacts[0]) if contacts else None, "total": total,
+            "at_least": _capped(total, source.cap),
             "groups": {}, "slices": [], "current": 0, "notes": []}
     with ctx.cache.transaction():
         ctx.cache.conn.execute("DELETE FROM pull_seen WHERE system = 'apollo'")
@@ -450,7 +473,7 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
     # The probe's contacts are stored but not counted as seen: the slices must reach them.
     pages = _Pages(ctx, prior_seen, result, FULL, plan, track_seen=True)
     pages.contacts.extend(contacts)
-    if total <= source.cap:
+    if total < source.cap:
         plan["groups"][WHOLE] = {"name": "all contacts", "total": total}
         plan["slices"].append(_slice(WHOLE, None, "all contacts", total=total, size=total,
                                      walks=[CREATED_ASC], first_page=None, stage=None))
@@ -458,8 +481,11 @@ def _new_plan(ctx: PullContext, source: ApolloSource, prior_seen: str | None,
         planner = _Planner(ctx, source, plan)
         staged = sum(planner.add_stage(stage_id, f"stage {name}")
                      for stage_id, name in stages.items())
-        if staged < total:
-            planner.add_no_stage(total - staged)
+        known = set(stages)
+        unstaged_seen = any(not c.get("contact_stage_id") or c["contact_stage_id"] not in known
+                            for c in contacts)
+        if staged < total or (plan["at_least"] and unstaged_seen):
+            planner.add_no_stage(max(total - staged, 1))
         homes = _Homes(plan)
         for page in planner.pages:
             homes.count(pages.new_contacts(page))
@@ -482,8 +508,10 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
                 _split_step(ctx, source, plan, index, pages)  # then walk it
             homes = _Homes(plan)
             stage, label = slice_["stage"], slice_["label"]
-            # A slice stops once all its contacts are seen, some perhaps by earlier slices.
-            while slice_["walk"] < len(slice_["walks"]) and slice_["seen"] < slice_["total"]:
+            # A slice stops once all its contacts are seen, some perhaps by earlier slices;
+            # one whose total is only a lower bound reads every walk to its end.
+            while slice_["walk"] < len(slice_["walks"]) and (
+                    slice_["seen"] < slice_["total"] or slice_.get("at_least")):
                 ctx.check_cancel()
                 sort_by, ascending = slice_["walks"][slice_["walk"]]
                 contacts: list[dict] = []
@@ -517,11 +545,15 @@ def _run_slices(ctx: PullContext, source: ApolloSource, plan: dict, prior_seen: 
 def _incomplete_reason(plan: dict, seen: int, short: list[dict], errors: int) -> str:
     """Why the snapshot is incomplete, with how many contacts were not reached and where."""
     missing = max(plan["total"] - seen, sum(s["total"] - s["seen"] for s in short))
-    parts = [f"{s['name']}: reached {s['seen']} of {s['total']}" for s in short]
+    parts = [f"{s['name']}: reached {s['seen']} of {'at least ' if s.get('at_least') else ''}"
+             f"{s['total']}" for s in short]
     if errors:
         parts.append(f"{errors} contact(s) could not be read")
     why = ["Apollo's search shows at most 50,000 contacts per filter, so a filter of more "
            "than 100,000 can only be read from the ends of its orders"]
+    if any(s.get("at_least") for s in short):
+        why.append("a search whose total is exactly the cap may hold more than it says, so "
+                   "the contacts it reached cannot be shown to be all of them")
     if any(s["label"] is None and "lists" in plan["groups"].get(s["group"], {}) for s in short):
         why.append("contacts of a large stage that are in no list are reachable only that "
                    "way; putting them in a list in Apollo lets the next full pull reach them")
@@ -529,7 +561,8 @@ def _incomplete_reason(plan: dict, seen: int, short: list[dict], errors: int) ->
         why.append("splitting a large stage into smaller ones (or putting its contacts in "
                    "lists) in Apollo lets the next full pull reach them")
     why += plan.get("notes") or []
-    return (f"The Apollo snapshot is incomplete: {seen} of {plan['total']} contacts were "
+    return (f"The Apollo snapshot is incomplete: {seen} of "
+            f"{'at least ' if plan.get('at_least') else ''}{plan['total']} contacts were "
             f"reached, {missing} not ({'; '.join(parts) or 'the totals do not add up'}). "
             f"{'. '.join(w[0].upper() + w[1:] for w in why)}. Contacts not reached are kept "
             f"as they were, never treated as deleted.")
@@ -537,8 +570,11 @@ def _incomplete_reason(plan: dict, seen: int, short: list[dict], errors: int) ->
 
 def _finish_full(ctx: PullContext, plan: dict, result: SystemResult) -> bool:
     seen = _seen_count(ctx)
-    short = [s for s in plan["slices"] if s["seen"] < s["total"]]
-    complete = seen >= plan["total"] and not short and not result.record_error_count
+    # A slice whose total was capped may hold more than it says: it is short whatever it saw.
+    short = [s for s in plan["slices"] if s["seen"] < s["total"] or s.get("at_least")]
+    adds_up = sum(s["total"] for s in plan["slices"]) >= plan["total"]
+    complete = (seen >= plan["total"] and adds_up and not short
+                and not result.record_error_count)
     reason = "" if complete else _incomplete_reason(plan, seen, short,
                                                     result.record_error_count)
     result.details["apollo_full"] = {"total": plan["total"], "reached": seen,

@@ -24,7 +24,8 @@ processed count), or a record that cannot be read, leaves the snapshot incomplet
 ``salesforce:snapshot`` says so, and nothing is ever deleted because it was not seen.
 
 Records emptied from the recycle bin (by a user, or by Salesforce after 15 days) no longer
-come back from ``queryAll``, so an incremental pull cannot see them go. When the last pull
+come back from ``queryAll``, so an incremental pull cannot see them go; about once a day it
+reads Salesforce's delete log instead (:mod:`core.sync.pull_deleted`). When the last pull
 that read to the end is older than the recycle bin keeps records, or a full pull is asked
 for on a cache that already holds records, the pull re-reads everything (a pending bulk
 job is dropped) and notes each id it sees in ``pull_seen`` (committed with its page, so a
@@ -43,6 +44,7 @@ from core.sources.salesforce import SalesforceSource
 from core.store.cache import now_iso, parse_time
 from core.store.ingest import IngestCounts, add_history, upsert_salesforce
 from core.store.rows import SF_FIELDS, RecordError, cache_time, history_row, sf_row
+from core.sync import pull_deleted
 from core.sync.pull_state import PullContext, SystemResult
 
 SYSTEM = "salesforce"
@@ -165,6 +167,14 @@ def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
     ctx.check_cancel()
     key = _key(f"{object_name}:bulk")
     job = ctx.cache.get_state(key)
+    if job is not None and job.get("version") != source.api_version:
+        # A job's results can only be read with the API version that created it (409
+        # otherwise: Bulk API 2.0 guide, "Get Results for a Query Job"), so a job left by
+        # a pull on another version is started over; what it stored stays.
+        result.notices.append(f"A pending bulk query of {object_name} was made with API "
+                              f"version {job.get('version') or 'unknown'}; it was started "
+                              f"again with {source.api_version}.")
+        job = None
     if job is not None:
         info = source.bulk_job(object_name, job["id"])
         if info is None or info.get("state") in ("Failed", "Aborted"):
@@ -173,7 +183,7 @@ def _bulk_pull(ctx: PullContext, source: SalesforceSource, object_name: str,
         soql = f"SELECT {', '.join(SF_FIELDS[object_name])} FROM {object_name}"
         # queryAll, as the REST pass reads: records in the recycle bin come too.
         job = {"id": source.bulk_start(object_name, soql, include_deleted=True),
-               "locator": "", "max": None, "received": 0}
+               "locator": "", "max": None, "received": 0, "version": source.api_version}
         with ctx.cache.transaction():
             ctx.cache.set_state(key, job)
     info = source.bulk_wait(object_name, job["id"])
@@ -300,13 +310,16 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
             "again to find the records deleted since.")
     result.mode = "full" if ctx.full or ctx.sweep or \
         cache.get_state(_key("Contact:watermark")) is None else "incremental"
+    now = _now()
     for object_name in OBJECTS:
+        first_load = cache.get_state(_key(f"{object_name}:watermark")) is None
         bulk_pending = cache.get_state(_key(f"{object_name}:bulk")) is not None
-        if bulk_pending or (cache.get_state(_key(f"{object_name}:watermark")) is None
-                            and source.bulk_threshold is not None
+        if bulk_pending or (first_load and source.bulk_threshold is not None
                             and source.count(object_name) > source.bulk_threshold):
             _bulk_pull(ctx, source, object_name, prior_seen, result)
         _rest_pull(ctx, source, object_name, prior_seen, result, lookback)
+        if not (first_load or ctx.sweep) and pull_deleted.due(ctx, object_name, now):
+            pull_deleted.check_deleted(ctx, source, object_name, result, now, prior_seen)
     for object_name in OBJECTS:
         _history_pull(ctx, source, object_name, result, lookback)
     if ctx.sweep and not result.details.get("shortfalls"):
@@ -326,6 +339,16 @@ def pull_salesforce(ctx: PullContext, source: SalesforceSource, result: SystemRe
         if complete:
             cache.set_state(_key("last_complete"), {"started_at": current["started_at"],
                                                     "finished_at": now_iso()})
+            for object_name in OBJECTS:
+                if ctx.sweep or not cache.get_state(_key(f"{object_name}:deleted")):
+                    # everything was read: the delete log matters from this pull on
+                    pull_deleted.start_tracking(ctx, object_name,
+                                                parse_time(current["started_at"]))
+
+
+def _now() -> datetime:
+    """This pull's "now" for the delete log's window (tests move it)."""
+    return datetime.now(UTC)
 
 
 def _older_than_recycle_bin(started_at: str | None) -> bool:

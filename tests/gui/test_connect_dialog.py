@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 
 import keyring
@@ -46,6 +47,21 @@ def test_pkce_profile_and_apollo_key(qtbot, dialog, memory_keyring, concord_home
     for path in concord_home.rglob("*"):
         if path.is_file():
             assert b"apollo-secret-key-123" not in path.read_bytes()
+
+
+def test_a_confidential_browser_app_keeps_its_secret_in_the_keyring(qtbot, dialog,
+                                                                    memory_keyring):
+    dialog.fields["pkce_client_id"].setText("3MVG9consumer")
+    assert dialog.fields["pkce_redirect_uri"].text() == "http://localhost:1717/OauthRedirect"
+    dialog.confidential.setChecked(True)
+    dialog.fields["pkce_client_secret"].setText("consumer-secret-456")
+    save(qtbot, dialog)
+    assert memory_keyring.secrets[(credentials.SERVICE, "acme:salesforce_client_secret")] == \
+        "consumer-secret-456"
+    profile = json.loads(Workspace("acme").profile_path.read_text())
+    assert profile["salesforce_app_type"] == "confidential"
+    assert profile["salesforce_redirect_uri"] == "http://localhost:1717/OauthRedirect"
+    assert "consumer-secret-456" not in json.dumps(profile)
 
 
 def test_legacy_password_shows_the_retirement_notice_and_keeps_secrets(qtbot, dialog,
@@ -114,6 +130,10 @@ def test_browser_sign_in_shows_the_address_to_copy(qtbot, dialog, memory_keyring
     shown = []
     dialog.open_browser = lambda url: shown.append(url) or browser_opens
     dialog.fields["pkce_client_id"].setText("3MVG9consumer")
+    with socket.socket() as probe:  # never the default port, which another run may hold
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dialog.fields["pkce_redirect_uri"].setText(f"http://localhost:{port}/OauthRedirect")
     dialog.sf_test_button.click()
     qtbot.waitUntil(dialog.sign_in_url.isVisible, timeout=5_000)
     assert dialog.sign_in_url.text() == shown[0]

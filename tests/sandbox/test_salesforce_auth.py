@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceRefusedRequest
 
 from core.sandbox.ids import CONCORD_USER, ORG_ID, to18
 from core.sandbox.salesforce_auth import pkce_pair
@@ -37,8 +37,9 @@ def rerouted(sf_http, sf_server):
 
 
 @pytest.fixture
-def redirect_listener():
-    """A throwaway loopback HTTP server that records the redirect the browser lands on."""
+def redirect_listener(sf_app):
+    """A throwaway loopback HTTP server that records the redirect the browser lands on
+    (its URL registered on the apps as a callback)."""
     landed: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -56,7 +57,9 @@ def redirect_listener():
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/callback", landed
+    uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
+    sf_app.register_callback(uri)
+    yield uri, landed
     server.shutdown()
     server.server_close()
 
@@ -154,13 +157,21 @@ def test_authorize_requires_pkce_and_a_loopback_redirect(sf_http, sf_server, sf_
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_client_id"
 
 
-def test_refresh_token_rotates(sf_http, sf_server, sf_app, redirect_listener):
-    redirect_uri, landed = redirect_listener
+def _signed_in(sf_http, sf_server, sf_app, redirect_uri, landed, client_id=None, **extra):
     verifier, challenge = pkce_pair()
-    query = browser_login(sf_http, sf_server, sf_app, redirect_uri, landed, challenge)
-    first = token(sf_http, sf_server, grant_type="authorization_code", code=query["code"],
-                  client_id=sf_app.public_client_id, redirect_uri=redirect_uri,
-                  code_verifier=verifier)
+    query = browser_login(sf_http, sf_server, sf_app, redirect_uri, landed, challenge,
+                          client_id=client_id or sf_app.public_client_id)
+    return token(sf_http, sf_server, grant_type="authorization_code", code=query["code"],
+                 client_id=client_id or sf_app.public_client_id, redirect_uri=redirect_uri,
+                 code_verifier=verifier, **extra)
+
+
+def test_refresh_token_rotates_and_reuse_revokes_the_family(sf_http, sf_server, sf_app,
+                                                            redirect_listener):
+    # "Refresh token rotation ensures that each refresh token is used only one time"
+    # (help.salesforce.com, OAuth 2.0 Refresh Token Flow for Renewed Sessions)
+    redirect_uri, landed = redirect_listener
+    first = _signed_in(sf_http, sf_server, sf_app, redirect_uri, landed)
     second = token(sf_http, sf_server, grant_type="refresh_token",
                    refresh_token=first["refresh_token"], client_id=sf_app.public_client_id)
     assert second["refresh_token"] != first["refresh_token"]
@@ -168,9 +179,79 @@ def test_refresh_token_rotates(sf_http, sf_server, sf_app, redirect_listener):
     reused = token(sf_http, sf_server, 400, grant_type="refresh_token",
                    refresh_token=first["refresh_token"], client_id=sf_app.public_client_id)
     assert reused == {"error": "invalid_grant", "error_description": "expired access/refresh token"}
-    third = token(sf_http, sf_server, grant_type="refresh_token",
-                  refresh_token=second["refresh_token"], client_id=sf_app.public_client_id)
-    assert third["access_token"]
+    # the reuse revoked the chain: the newer refresh token and its session stop working too
+    token(sf_http, sf_server, 400, grant_type="refresh_token",
+          refresh_token=second["refresh_token"], client_id=sf_app.public_client_id)
+    limits = sf_http.get(f"{sf_server.base_url}/services/data/v59.0/sobjects/",
+                         headers={"Authorization": f"Bearer {second['access_token']}"})
+    assert limits.status_code == 401
+
+
+def test_without_rotation_the_refresh_token_stays(sf_http, sf_server, sf_app, redirect_listener):
+    sf_app.identity.connected_app.rotate_refresh_tokens = False  # an app setting
+    redirect_uri, landed = redirect_listener
+    first = _signed_in(sf_http, sf_server, sf_app, redirect_uri, landed)
+    for _ in range(2):
+        again = token(sf_http, sf_server, grant_type="refresh_token",
+                      refresh_token=first["refresh_token"], client_id=sf_app.public_client_id)
+        assert "refresh_token" not in again and again["access_token"]
+
+
+@pytest.mark.parametrize("situation, redirect, allowed", [
+    ("the registered callback", "registered", True),
+    ("a loopback on another port", "http://127.0.0.1:1/callback", False),
+    ("the default callback, not registered by this test's app", None, True),
+    ("the registered one with a trailing slash", "registered/", False),
+])
+def test_authorize_redirects_only_to_a_registered_callback(sf_http, sf_server, sf_app,
+                                                           redirect_listener, situation,
+                                                           redirect, allowed):
+    registered, _ = redirect_listener
+    uri = {"registered": registered, "registered/": registered + "/",
+           None: "http://localhost:1717/OauthRedirect"}.get(redirect, redirect)
+    _, challenge = pkce_pair()
+    answer = sf_http.get(f"{sf_server.base_url}/services/oauth2/authorize", allow_redirects=False,
+                         params={"response_type": "code", "client_id": sf_app.public_client_id,
+                                 "redirect_uri": uri, "state": "s", "code_challenge": challenge,
+                                 "code_challenge_method": "S256"})
+    assert (answer.status_code == 302) == allowed, situation
+    if not allowed:
+        assert answer.json()["error"] == "redirect_uri_mismatch"
+
+
+@pytest.mark.parametrize("situation, secret, verifier, error", [
+    ("secret and verifier", "right", True, None),
+    ("no secret (Require Secret for Web Server Flow is on)", None, True, "invalid_client"),
+    ("a wrong secret", "wrong", True, "invalid_client"),
+    ("the secret but no verifier", "right", False, "invalid_grant"),
+])
+def test_a_confidential_app_needs_its_secret_and_the_verifier(sf_http, sf_server, sf_app,
+                                                              redirect_listener, situation,
+                                                              secret, verifier, error):
+    redirect_uri, landed = redirect_listener
+    code_verifier, challenge = pkce_pair()
+    query = browser_login(sf_http, sf_server, sf_app, redirect_uri, landed, challenge,
+                          client_id=sf_app.client_id)
+    form = {"grant_type": "authorization_code", "code": query["code"],
+            "client_id": sf_app.client_id, "redirect_uri": redirect_uri}
+    if secret:
+        form["client_secret"] = sf_app.client_secret if secret == "right" else "not-the-secret"
+    if verifier:
+        form["code_verifier"] = code_verifier
+    body = token(sf_http, sf_server, 400 if error else 200, **form)
+    assert body.get("error") == error, situation
+
+
+def test_a_confidential_refresh_needs_the_secret(sf_http, sf_server, sf_app, redirect_listener):
+    redirect_uri, landed = redirect_listener
+    first = _signed_in(sf_http, sf_server, sf_app, redirect_uri, landed,
+                       client_id=sf_app.client_id, client_secret=sf_app.client_secret)
+    refused = token(sf_http, sf_server, 400, grant_type="refresh_token",
+                    refresh_token=first["refresh_token"], client_id=sf_app.client_id)
+    assert refused["error"] == "invalid_client"
+    assert token(sf_http, sf_server, grant_type="refresh_token",
+                 refresh_token=first["refresh_token"], client_id=sf_app.client_id,
+                 client_secret=sf_app.client_secret)["access_token"]
 
 
 def test_without_refresh_scope_no_refresh_token(sf_http, sf_server, sf_app, redirect_listener):
@@ -251,6 +332,11 @@ def test_client_credentials(sf_http, sf_server, sf_app):
 def test_simple_salesforce_client_credentials(rerouted, sf_app):
     sf = Salesforce(consumer_key=sf_app.client_id, consumer_secret=sf_app.client_secret,
                     domain="acme.my", version="59.0", session=rerouted)
+    # a least-privilege user may query but not read /limits ("View Setup and Configuration")
+    assert sf.query("SELECT Id FROM Contact LIMIT 1")["totalSize"] >= 0
+    with pytest.raises(SalesforceRefusedRequest):
+        sf.limits()
+    sf_app.identity.default_user.view_setup = True
     assert sf.limits()["DailyApiRequests"]["Max"] == 15000
 
 
@@ -281,7 +367,7 @@ def test_revoke(sf_http, sf_server, sf_app):
     access = sf_app.issue_token()
     url = f"{sf_server.base_url}/services/oauth2/revoke"
     assert sf_http.post(url, data={"token": access}).status_code == 200
-    after = sf_http.get(f"{sf_server.base_url}/services/data/v59.0/limits/",
+    after = sf_http.get(f"{sf_server.base_url}/services/data/v59.0/sobjects/",
                         headers={"Authorization": f"Bearer {access}"})
     assert after.status_code == 401
     assert sf_http.post(url, data={"token": access}).status_code == 400
@@ -331,7 +417,7 @@ def test_password_login_recovers_from_an_expired_session(rerouted, sf_app):
 
 def test_sessions_expire_after_idle_ttl(sf_http, sf_server, sf_app, sf_clock):
     access = sf_app.issue_token(ttl=60)
-    url = f"{sf_server.base_url}/services/data/v59.0/limits/"
+    url = f"{sf_server.base_url}/services/data/v59.0/sobjects/"
     headers = {"Authorization": f"Bearer {access}"}
     sf_clock.advance(seconds=50)
     assert sf_http.get(url, headers=headers).status_code == 200  # use restarts the idle timer

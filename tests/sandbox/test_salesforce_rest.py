@@ -336,6 +336,7 @@ def test_limit_info_and_budget(sf, sf_app, sf_http, sf_server):
     sf.query("SELECT Id FROM Account")
     used = sf_app.api_used
     assert sf.api_usage["api-usage"].used == used and sf.api_usage["api-usage"].total == 15000
+    sf_app.identity.default_user.view_setup = True  # /limits needs View Setup and Configuration
     limits = sf.limits()
     assert limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 15000 - used - 1}
     admin = {"X-Sandbox-Admin": sf_server.admin_token}
@@ -384,6 +385,9 @@ def test_updated_and_deleted(sf, sf_clock):
     assert updated["latestDateCovered"] <= end.strftime("%Y-%m-%dT%H:%M:%S.999+0000")
     deleted = sf.Contact.deleted(start, end)
     assert [d["id"] for d in deleted["deletedRecords"]] == [contact_id(5)]
+    with pytest.raises(SalesforceMalformedRequest) as short:  # a minute or less
+        sf.Contact.deleted(sf_clock() - timedelta(seconds=30), sf_clock())
+    assert short.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Contact.updated(datetime(2025, 1, 1, tzinfo=timezone.utc), end)
     assert err.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
@@ -397,3 +401,19 @@ def test_malformed_json_body(sf_http, sf_server, sf_app):
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
     assert "Sforce-Limit-Info" in response.headers
+
+
+def test_bulk_results_need_the_api_version_that_created_the_job(sf_http, sf_server, sf_app):
+    # "To get query results, use the same API version that you used to create the query.
+    # Otherwise, the call returns a 409 error." (Bulk API 2.0 Developer Guide)
+    headers = {"Authorization": f"Bearer {sf_app.issue_token()}"}
+    base = f"{sf_server.base_url}/services/data"
+    job = sf_http.post(f"{base}/v59.0/jobs/query", headers=headers,
+                       json={"operation": "query", "query": "SELECT Id FROM Contact"}).json()
+    while sf_http.get(f"{base}/v59.0/jobs/query/{job['id']}",
+                      headers=headers).json()["state"] != "JobComplete":
+        pass
+    assert sf_http.get(f"{base}/v60.0/jobs/query/{job['id']}/results",
+                       headers=headers).status_code == 409
+    assert sf_http.get(f"{base}/v59.0/jobs/query/{job['id']}/results",
+                       headers=headers).status_code == 200

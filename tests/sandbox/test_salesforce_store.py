@@ -312,3 +312,24 @@ def test_a_purge_rolled_back_leaves_no_trace(sf_store):
         raise RuntimeError("rolled back")
     early, late = START - timedelta(days=1), datetime.now(timezone.utc) + timedelta(days=1)
     assert [r[0] for r in sf_store.deleted_ids("Contact", early, late)] == [record]
+
+
+@pytest.mark.parametrize("eai, accepted", [(False, False), (True, True)],
+                         ids=["EAI off (the default)", "EAI on (an org setting)"])
+def test_non_ascii_emails_need_email_address_internationalization(eai, accepted):
+    from core.sandbox.ids import OTHER_USER
+    from core.sandbox.salesforce_store import SalesforceStore
+
+    store = SalesforceStore(eai=eai)
+    try:
+        if accepted:
+            created = store.create("Contact", {"LastName": "Jö", "Email": "jö@acme.example"},
+                                   user_id=OTHER_USER)
+            assert store.get("Contact", created["Id"])["Email"] == "jö@acme.example"
+        else:
+            with pytest.raises(StoreError) as err:
+                store.create("Contact", {"LastName": "Jö", "Email": "jö@acme.example"},
+                             user_id=OTHER_USER)
+            assert err.value.error_code == "INVALID_EMAIL_ADDRESS"
+    finally:
+        store.close()

@@ -22,7 +22,7 @@ from core.store.cache import Cache
 from core.sync.connect import connect_apollo, connect_salesforce
 from core.sync.pull import pull_all
 from core.workspace import Profile, Workspace
-from tests.harness import SimulatedBrowser, sandbox
+from tests.harness import SimulatedBrowser, free_callback, sandbox
 
 
 @pytest.mark.parametrize("backend", [keyring.backends.fail.Keyring, keyring.backends.null.Keyring],
@@ -74,7 +74,8 @@ def test_canary_secrets_never_leave_the_keyring(tmp_path, tls_dir, memory_keyrin
                        ca_path=running.ca_path)
         # a browser connection (refresh token), a client-credentials one and a legacy one
         pkce = Workspace("pkce", root=tmp_path / "ws").create(Profile(
-            salesforce_auth="pkce", salesforce_client_id=sf["public_client_id"], **profile))
+            salesforce_auth="pkce", salesforce_client_id=sf["public_client_id"],
+            salesforce_redirect_uri=free_callback(app), **profile))
         connect_salesforce(pkce, open_browser=SimulatedBrowser(running.ca_path), timeout=20)
         cc = Workspace("cc", root=tmp_path / "ws").create(Profile(
             salesforce_auth="client_credentials", salesforce_client_id=sf["client_id"], **profile))

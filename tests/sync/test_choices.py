@@ -1,9 +1,11 @@
 """The user's choices beside the recommendation, and the write plan they add up to."""
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
 
+from core import emails
 from core.store.cache import Cache
 from core.sync import choices
 from core.sync.reconcile import reconcile
@@ -85,6 +87,33 @@ def test_a_typed_address_is_validated_as_salesforce_would(cache):
         choices.set_choice(cache, [link(cache, "a1")], "custom", "jo smith@acme.com")
     with pytest.raises(choices.ChoiceError, match="one of"):
         choices.set_choice(cache, [link(cache, "a1")], "both")
+
+
+# (situation, Email Address Internationalization on, the typed address, accepted)
+TYPED_EAI = [
+    ("non-ASCII with EAI on", True, "jö@acme.com", True),
+    ("non-ASCII with EAI off", False, "jö@acme.com", False),
+    ("an internationalised domain with EAI on", True, "jo@bücher.de", True),
+    ("a space is refused either way", True, "jo smith@acme.com", False),
+    ("plain ASCII either way", False, "jo.smith@acme.com", True),
+]
+
+
+@pytest.mark.parametrize("situation, eai, typed, accepted", TYPED_EAI,
+                         ids=[t[0] for t in TYPED_EAI])
+def test_a_typed_address_follows_the_workspace_eai_setting(cache, situation, eai, typed,
+                                                           accepted):
+    from core.store.settings import load_settings, save_settings
+
+    with cache.transaction():
+        save_settings(cache, dataclasses.replace(load_settings(cache), unicode_emails=eai))
+    # the same path every other address takes (the rules' check of an Apollo email)
+    assert emails.check(typed, allow_unicode=eai).valid == accepted, situation
+    if accepted:
+        assert choices.set_choice(cache, [link(cache, "a1")], "custom", typed)
+    else:
+        with pytest.raises(choices.ChoiceError):
+            choices.set_choice(cache, [link(cache, "a1")], "custom", typed)
 
 
 def test_agreeing_pairs_take_no_choice(cache):

@@ -130,6 +130,44 @@ def test_beyond_the_cap_stages_are_read_from_both_ends(tls_material, tmp_path):
         apollo.close()
 
 
+# Apollo documents that search shows at most 50,000 contacts (500 pages of 100) but not what
+# pagination.total_entries says beyond that. Both ways, scaled down to a cap of 500:
+# (situation, contacts per stage, total_entries capped, snapshot complete, contacts pulled)
+CAPPED_TOTALS = [
+    ("totals as counted, stages under the cap", [(COLD, 450), (REPLIED, 400), (INTERESTED, 90)],
+     False, True, 940),
+    ("totals capped, stages under the cap: split by stage, complete",
+     [(COLD, 450), (REPLIED, 400), (INTERESTED, 90)], True, True, 940),
+    ("totals as counted, a stage over the cap read from both ends", [(COLD, 700), (REPLIED, 400)],
+     False, True, 1100),
+    ("totals capped, a stage over the cap: at least, never called complete",
+     [(COLD, 700), (REPLIED, 400)], True, False, 1100),
+    ("totals capped, some contacts in no stage: they cannot be counted",
+     [(COLD, 300), (None, 150), (REPLIED, 200)], True, False, 650),
+    ("totals as counted, some contacts in no stage", [(COLD, 300), (None, 250), (REPLIED, 200)],
+     False, True, 750),
+]
+
+
+@pytest.mark.parametrize("situation, stages, capped, complete, pulled", CAPPED_TOTALS,
+                         ids=[c[0] for c in CAPPED_TOTALS])
+def test_a_total_at_the_cap_is_at_least_never_the_whole(tls_material, tmp_path, situation,
+                                                        stages, capped, complete, pulled):
+    apollo = ApolloOnly(tls_material, make_contacts(stages), display_cap=500,
+                        cap_total_entries=capped)
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache:
+            summary = pull_all(cache, apollo=apollo.source(max_pages=5))
+            assert len(pulled_ids(cache)) == pulled, situation
+            assert cache.get_state("apollo:snapshot")["complete"] is complete, situation
+            assert (summary.apollo.status == PullStatus.COMPLETE) == complete
+            if not complete:
+                assert "at least" in summary.apollo.message
+                assert "never treated as deleted" in summary.apollo.message
+    finally:
+        apollo.close()
+
+
 def test_contacts_in_no_stage_are_reached_from_the_unfiltered_ends(tls_material, tmp_path):
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 300), (None, 300), (REPLIED, 300)]))
     try:
@@ -201,8 +239,10 @@ def test_too_many_changes_for_one_search_become_a_full_pull(tls_material, tmp_pa
 
 
 def test_a_workspace_of_120000_contacts_is_pulled_completely_past_the_cap(tls_material, tmp_path):
+    # total_entries as counted (see CAPPED_TOTALS for the capped case)
     apollo = ApolloOnly(tls_material, make_contacts([(COLD, 70_000), (REPLIED, 45_000),
-                                                     (INTERESTED, 5_000)]))
+                                                     (INTERESTED, 5_000)]),
+                        cap_total_entries=False)
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             source = apollo.source()
@@ -263,7 +303,8 @@ def in_lists(number: int, *, unlisted=lambda n: n < 8_000) -> list[str]:
 
 def test_a_stage_of_130000_is_split_by_list_and_pulled_completely(tls_material, tmp_path):
     contacts = make_contacts([(COLD, 130_000), (REPLIED, 20_000)], lists=in_lists)
-    apollo = ApolloOnly(tls_material, contacts, labels=LISTS)
+    # total_entries as counted (see CAPPED_TOTALS for the capped case)
+    apollo = ApolloOnly(tls_material, contacts, labels=LISTS, cap_total_entries=False)
     try:
         with Cache(tmp_path / "cache.sqlite") as cache:
             source = apollo.source()

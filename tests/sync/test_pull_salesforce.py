@@ -52,6 +52,11 @@ SURVIVED = [
     ("slow answers", "latency", dict(route=OBJECTS_QUERY, count=2, seconds=0.05), PullStatus.COMPLETE),
     ("503 every time", "status", dict(route=MORE_PAGES, status=503), PullStatus.FAILED),
     ("daily limit reached", "request_limit", dict(route=MORE_PAGES, count=1), PullStatus.STOPPED),
+    # REQUEST_LIMIT_EXCEEDED for too many long requests at once: waited out, not a spent day
+    ("too many long requests at once", "request_limit",
+     dict(route=MORE_PAGES, count=2, concurrent=True), PullStatus.COMPLETE),
+    ("long requests keep the org busy", "request_limit",
+     dict(route=MORE_PAGES, concurrent=True), PullStatus.STOPPED),
 ]
 
 
@@ -92,6 +97,41 @@ def test_request_limit_exceeded_says_when_and_sends_nothing_more(org, tmp_path):
         assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
         assert used_at_stop == org.salesforce_app.daily_limit
         assert snapshot(cache) == clean_pull(org, tmp_path)
+
+
+@pytest.mark.parametrize("situation, fault, window, at_most", [
+    ("the daily budget is spent", dict(exhaust=True), "day", timedelta(hours=24)),
+    ("long requests keep the org busy", dict(concurrent=True), "concurrency",
+     timedelta(minutes=5)),
+])
+def test_request_limit_exceeded_names_its_window_and_a_fitting_resume(org, tmp_path, situation,
+                                                                       fault, window, at_most):
+    org.salesforce_app.faults.add("request_limit", route=MORE_PAGES, **fault)
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        slept = []
+        sf = source(org, reserve=0)
+        sf._sleep = slept.append
+        result = pull_all(cache, sf).salesforce
+    assert result.status == PullStatus.STOPPED, situation
+    resume = datetime.fromisoformat(result.resume_at) - datetime.now(UTC)
+    assert timedelta(0) < resume <= at_most, (situation, resume)
+    assert ("concurrent" in result.message) == (window == "concurrency")
+    assert slept == ([5.0, 15.0, 40.0] if window == "concurrency" else [])
+
+
+@pytest.mark.parametrize("message, usage, kind", [
+    ("TotalRequests Limit exceeded.", (100, 100), "day"),
+    ("TotalRequests Limit exceeded.", (5, 100), "day"),  # the message decides first
+    ("ConcurrentPerOrgLongTxn Limit exceeded.", (100, 100), "concurrency"),
+    ("ConcurrentRequests (Concurrent API Requests) Limit exceeded.", None, "concurrency"),
+    ("Limit exceeded.", (5, 100), "concurrency"),  # requests left today: not the budget
+    ("Limit exceeded.", (100, 100), "day"),
+    ("Limit exceeded.", None, "day"),
+])
+def test_limit_kind_reads_the_message_then_the_usage_header(message, usage, kind):
+    from core.sources.salesforce import limit_kind
+
+    assert limit_kind(message, usage) == kind
 
 
 def test_stops_before_the_reserve_left_for_other_integrations(org, tmp_path):
@@ -204,6 +244,41 @@ def test_a_bulk_load_killed_between_pages_continues_the_same_job(tls_dir, tmp_pa
             assert pull_all(cache, bulk_source()).salesforce.status == PullStatus.COMPLETE
             assert len(running.salesforce_app._jobs) == jobs_before + 1  # only the Lead job
             assert pull_all(reference, bulk_source()).salesforce.status == PullStatus.COMPLETE
+            assert snapshot(cache) == snapshot(reference)
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize("situation, resume_version, new_jobs", [
+    ("resumed with the version that created the job", "59.0", 1),  # only the Lead job
+    ("resumed after an upgrade to another API version", "60.0", 2),  # Contact restarted
+])
+def test_a_pending_bulk_job_is_read_only_with_its_own_api_version(tls_dir, tmp_path, situation,
+                                                                  resume_version, new_jobs):
+    running = sandbox(1200, 12, tls_dir=tls_dir)
+
+    def bulk_source(version):
+        return SalesforceSource.from_sandbox_info(running.info(), sleep=lambda s: None,
+                                                  bulk_threshold=100, bulk_page_size=300,
+                                                  api_version=version)
+
+    try:
+        with Cache(tmp_path / "cache.sqlite") as cache, \
+                Cache(tmp_path / "reference.sqlite") as reference:
+            def crash(progress):
+                if progress.done >= 300:
+                    raise RuntimeError("power cut")
+
+            with pytest.raises(RuntimeError):
+                pull_all(cache, bulk_source("59.0"), progress=crash)
+            assert cache.get_state("salesforce:Contact:bulk")["version"] == "59.0"
+            jobs_before = len(running.salesforce_app._jobs)
+            result = pull_all(cache, bulk_source(resume_version)).salesforce
+            assert result.status == PullStatus.COMPLETE, (situation, result.message)
+            assert len(running.salesforce_app._jobs) == jobs_before + new_jobs, situation
+            assert any("API version" in n for n in result.notices) == (new_jobs == 2)
+            assert pull_all(reference, bulk_source(resume_version)).salesforce.status == \
+                PullStatus.COMPLETE
             assert snapshot(cache) == snapshot(reference)
     finally:
         running.stop()
@@ -342,3 +417,56 @@ def test_a_page_short_before_a_cancel_stops_the_sweep_after_the_resume(org, tmp_
         assert resumed.status == PullStatus.INCOMPLETE and "all records re-read" in resumed.message
         assert "swept" not in resumed.details
         assert _is_deleted(cache, skipped) == 0
+
+
+def _deleted_log_checked(cache, days_ago: float) -> None:
+    when = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+    with cache.transaction():
+        for name in ("Contact", "Lead"):
+            cache.set_state(f"salesforce:{name}:deleted", {"covered_to": when, "checked_at": when})
+
+
+# (situation, days since the delete log was last read, whether the emptied record is found,
+#  delete-log calls this pull makes)
+DELETE_LOG = [
+    ("a day later: the delete log finds it", 1.5, 1, 2),
+    ("the same day: not asked again, found tomorrow", 0.1, 0, 0),
+]
+
+
+@pytest.mark.parametrize("situation, days, found, log_calls", DELETE_LOG,
+                         ids=[d[0] for d in DELETE_LOG])
+def test_a_record_emptied_from_the_bin_between_pulls_is_found_within_a_day(
+        org, tmp_path, monkeypatch, situation, days, found, log_calls):
+    from core.sync import pull_salesforce
+
+    # getDeleted windows are whole seconds: the next pull runs a moment after the deletion
+    monkeypatch.setattr(pull_salesforce, "_now",
+                        lambda: datetime.now(UTC) + timedelta(seconds=2))
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        assert pull_all(cache, source(org)).salesforce.status == PullStatus.COMPLETE
+        assert cache.get_state("salesforce:Contact:deleted")  # tracked from the first pull
+        purged = _purge_a_contact(org.sf_store)  # deleted and emptied before the next pull
+        _deleted_log_checked(cache, days)
+        sf = source(org)
+        paths = []
+        sf.session.hooks["response"].append(
+            lambda response, *a, **k: paths.append(response.request.path_url))
+        result = pull_all(cache, sf).salesforce
+        assert result.status == PullStatus.COMPLETE
+        assert _is_deleted(cache, purged) == found, situation
+        assert sum("/deleted/" in p for p in paths) == log_calls
+        # the rest of the pull costs what it always did: records and history, per object
+        assert sf.api_calls == 4 + log_calls
+
+
+def test_the_delete_log_is_read_again_only_a_day_later(org, tmp_path):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        pull_all(cache, source(org))
+        _deleted_log_checked(cache, 2)
+        pull_all(cache, source(org))
+        checked = cache.get_state("salesforce:Contact:deleted")["checked_at"]
+        again = source(org)
+        pull_all(cache, again)
+        assert again.api_calls == 4
+        assert cache.get_state("salesforce:Contact:deleted")["checked_at"] == checked
