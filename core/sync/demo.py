@@ -17,11 +17,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.defaults import DEMO_RECORDS, DEMO_SEED
 from core.store.cache import Cache
 from core.sync.reconcile import Cancelled, reconcile
-
-DEMO_RECORDS = 2000
-DEMO_SEED = 7
 
 
 @dataclass
