@@ -116,14 +116,15 @@ class Connection:
                 built.problems.append(str(exc))
         return built
 
-    def open_cache(self) -> Cache:
-        """The connection's cache (created on first use). A new cache for a sandbox takes the
-        sandbox's mirrored Apollo settings, as a user would enter their own org's."""
+    def open_cache(self, *, create: bool = True) -> Cache:
+        """The connection's cache (created on first use unless ``create`` is false). A new
+        cache for a sandbox takes the sandbox's mirrored Apollo settings, as a user would
+        enter their own org's."""
         if self.cache_path is None:
             raise WorkspaceError("No cache file is known for this connection.")
-        if self.workspace is not None:
+        if self.workspace is not None and create:
             self.workspace.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cache = Cache(self.cache_path)
+        cache = Cache(self.cache_path, create=create)
         info = self.info()
         if info is not None:
             try:
