@@ -336,7 +336,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
                                      cancel=cancel)
         cache.conn.execute("DROP TABLE IF EXISTS temp.rematched")
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        status = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
         with cache.transaction():
             cache.conn.execute("UPDATE runs SET status = ?, finished_at = ?, summary = ? "
                                "WHERE run_id = ?",
