@@ -41,7 +41,9 @@ def test_runs_lists_pulls_and_reconciliations_with_api_calls(info_file, capsys):
     pull = next(r for r in runs if r["kind"] == "pull")
     assert set(pull["api_calls"]) == {"salesforce", "apollo"}
     assert cli.main(["runs", "--cache", cache]) == 0
-    assert "API calls: salesforce" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "API calls: Salesforce" in text and "records received" in text
+    assert " UTC " in text or "+" in text, "times carry their zone"
 
 
 def test_a_sandbox_cache_takes_the_sandbox_settings(info_file):
@@ -81,7 +83,7 @@ def test_reconcile_without_a_pull_needs_no_keyring(tmp_path, monkeypatch, capsys
     from core.workspace import Profile, Workspace
 
     monkeypatch.setenv("CONCORD_HOME", str(tmp_path))
-    Workspace("offline").create(Profile())
+    Workspace("offline").create(Profile()).open_cache().close()
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
     try:

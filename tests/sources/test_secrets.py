@@ -13,7 +13,7 @@ import pytest
 
 from core import credentials
 from core.store.cache import Cache
-from core.cli.pull import main as pull_main
+from core import cli
 from core.sync.connect import connect_apollo, connect_salesforce
 from core.credentials import InsecureKeyringError
 from core.sync.pull import pull_all
@@ -45,7 +45,7 @@ def test_insecure_keyrings_are_refused_with_a_fix(backend, tmp_path, monkeypatch
         with pytest.raises(InsecureKeyringError):
             connect_apollo(space, "some-apollo-key")
         # the command line says why and exits 3 (could not run)
-        assert pull_main(["--workspace", "acme"]) == 3
+        assert cli.main(["pull", "--workspace", "acme"]) == 3
         assert "secure keyring" in capsys.readouterr().err
     finally:
         keyring.set_keyring(previous)
