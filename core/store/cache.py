@@ -41,6 +41,13 @@ class CacheTooNew(CacheError):
     """The file was written by a newer Concord with a schema this one does not know."""
 
 
+class CacheOfAnotherOrigin(CacheError):
+    """The cache holds another Salesforce org's or Apollo team's records."""
+
+
+ORIGIN_NAMES = {"salesforce": "Salesforce organization", "apollo": "Apollo team"}
+
+
 ID_CHUNK = 900  # ids per ``IN (...)`` list: under SQLite's bound-parameter limit
 
 
@@ -257,6 +264,23 @@ class Cache:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, json.dumps(value)),
         )
+
+    def check_origin(self, system: str, origin: str | None) -> None:
+        """Note which org (``salesforce``) or team (``apollo``) the records come from on the
+        first pull; refuse, before anything is written, to mix in another one's."""
+        if not origin:
+            return
+        key = f"origin_{system}"
+        known = self.get_state(key)
+        if known is None:
+            with self.transaction():
+                self.set_state(key, origin)
+        elif known != origin:
+            what = ORIGIN_NAMES.get(system, system)
+            raise CacheOfAnotherOrigin(
+                f"The cache {self.path} holds the records of {what} {known}, not of {origin} "
+                f"that this connection reaches. Nothing was pulled into it; use that "
+                f"workspace's own cache, or name a new file with --cache.")
 
     def next_seq(self) -> int:
         """A new change number; every row written in a batch carries it (incremental runs)."""

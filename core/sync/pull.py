@@ -188,6 +188,9 @@ def _run_system(ctx: PullContext, result: SystemResult, source, pull) -> None:
     source.cancel = ctx.cancel
     result.notices = list(getattr(source, "notices", []))
     try:
+        origin = getattr(source, "origin", None)
+        if origin is not None:
+            ctx.cache.check_origin(result.system, origin())
         pull(ctx, source, result)
     except PullCancelled:
         result.status = CANCELLED
