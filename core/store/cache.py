@@ -187,7 +187,7 @@ class Cache:
             raise CacheError(f"{self.path} is a folder, not a cache file; name the file itself "
                              f"(a workspace's cache is its cache.sqlite).")
         if self.path.exists():
-            _check_header(self.path, empty_ok=not read_only)
+            _check_header(self.path, empty_ok=create and not read_only)
             if not read_only:
                 _check_writable(self.path)
         elif create and not read_only:
@@ -230,14 +230,24 @@ class Cache:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction: committed on success, rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One short write transaction: committed on success, rolled back on any error. A write
+        SQLite refuses (a full disk, a read-only file, a lock held too long) is a
+        :class:`CacheError` naming the file."""
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite has already rolled back after an I/O error
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):  # a cancel (Connection.interrupt), not a fault
+                raise
+            raise CacheError(f"Cannot write the cache {self.path}: SQLite says '{exc}'. Nothing "
+                             f"of this step was saved; check that the disk has room and the "
+                             f"file is writable, then run again.") from exc
 
     def check_integrity(self) -> list[str]:
         """Problems ``PRAGMA quick_check`` reports; an empty list means the file is sound."""
