@@ -161,6 +161,19 @@ def _api_calls(source) -> int:
     return source.api_calls if source is not None else 0
 
 
+def _check_origin(cache: Cache, system: str, source) -> None:
+    """Refuse another org's or team's cache before anything is written, when the source can
+    say whose records it reads (signing in if needed; a failure there is the pull's to
+    report)."""
+    origin = getattr(source, "origin", None)
+    if origin is None:
+        return
+    try:
+        cache.check_origin(system, origin())
+    except SourceError:
+        pass
+
+
 def _start_run(cache: Cache) -> tuple[int, str]:
     started = now_iso()
     with cache.transaction():
@@ -188,9 +201,6 @@ def _run_system(ctx: PullContext, result: SystemResult, source, pull) -> None:
     source.cancel = ctx.cancel
     result.notices = list(getattr(source, "notices", []))
     try:
-        origin = getattr(source, "origin", None)
-        if origin is not None:
-            ctx.cache.check_origin(result.system, origin())
         pull(ctx, source, result)
     except PullCancelled:
         result.status = CANCELLED
@@ -224,6 +234,8 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     from core.sync.pull_apollo import pull_apollo
     from core.sync.pull_salesforce import pull_salesforce
 
+    for system, source in (("salesforce", salesforce), ("apollo", apollo)):
+        _check_origin(cache, system, source)
     run_id, started = _start_run(cache)
     summary = PullSummary(run_id, started)
     start_calls = {"salesforce": _api_calls(salesforce), "apollo": _api_calls(apollo)}
