@@ -137,6 +137,55 @@ def test_quarantine_moves_the_file_and_its_sidecars_aside(tmp_path):
     assert os.path.exists(str(moved) + "-wal")
 
 
+def test_two_quarantines_in_one_second_keep_both_files(tmp_path, monkeypatch):
+    """The moved file holds the user's choices: a second move never overwrites the first."""
+    monkeypatch.setattr(cache_mod.time, "strftime", lambda *_: "20261204-120000")
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"first damaged copy")
+    first = quarantine(path)
+    path.write_bytes(b"second damaged copy")
+    second = quarantine(path)
+    assert first != second
+    assert first.read_bytes() == b"first damaged copy"
+    assert second.read_bytes() == b"second damaged copy"
+
+
+@pytest.mark.parametrize("situation, make, says", [
+    ("nothing there", lambda p: None, "no file"),
+    ("a folder", lambda p: p.mkdir(), "folder"),
+    ("a sound cache", lambda p: Cache(p).close(), "sound cache"),
+])
+def test_quarantine_refuses_what_is_not_a_damaged_cache(tmp_path, situation, make, says):
+    path = tmp_path / "cache.sqlite"
+    make(path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(cache_mod.CacheError, match=says):
+        quarantine(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, situation
+
+
+def test_a_sound_cache_moves_only_when_forced(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    Cache(path).close()
+    assert quarantine(path, force=True).exists() and not path.exists()
+
+
+def test_reading_only_never_creates_migrates_or_leaves_side_files(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    conn = sqlite3.connect(path)
+    migrate(conn, target=SCHEMA_VERSION - 1)
+    conn.close()
+    before = path.read_bytes()
+    with Cache(path, read_only=True) as cache:
+        assert cache.version() == SCHEMA_VERSION - 1
+        assert cache.check_integrity() == []
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.sqlite"]
+    with pytest.raises(cache_mod.CacheError, match="No cache"):
+        Cache(tmp_path / "other.sqlite", read_only=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.sqlite"]
+
+
 def test_transactions_roll_back_on_error(tmp_path):
     with Cache(tmp_path / "c.sqlite") as cache:
         with pytest.raises(RuntimeError):
