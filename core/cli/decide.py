@@ -48,7 +48,8 @@ def _check_keys(obj: dict, known, where: str) -> None:
     """An unknown member is an error naming it and the nearest known one."""
     for key in obj:
         if key not in known:
-            name = f"{where}.{key}" if where else str(key)
+            shown = key if key.isprintable() else repr(key)
+            name = f"{where}.{shown}" if where else shown
             raise InputError(f"{name} is not a known key{_nearest(str(key), known)}")
 
 
