@@ -24,7 +24,7 @@ import sys
 import threading
 
 from core.cli.errors import EXIT_COULD_NOT_RUN, EXIT_OK, EXIT_REVIEW, CouldNotRun
-from core.cli.target import add_target_options, connection_from_args
+from core.cli.target import add_target_options, check_sandbox_running, connection_from_args
 from core.cli.words import count
 from core.credentials import RedactingFilter
 from core.store.cache import Cache
@@ -48,8 +48,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def reachable_sources(connection) -> Sources:
-    """Both sources, or :class:`CouldNotRun` saying why neither can be built."""
+def reachable_sources(args, connection) -> Sources:
+    """Both sources, or an error saying why neither can be used (a stopped sandbox, no
+    credentials)."""
+    check_sandbox_running(args, connection)
     sources = connection.sources()
     if sources.none:
         raise CouldNotRun(" ".join(sources.problems) or "Neither system can be reached.")
@@ -130,7 +132,7 @@ def run(args) -> int:
     """Handle ``concord pull``; returns the exit code."""
     with redacted_logging():
         connection = connection_from_args(args)
-        sources = reachable_sources(connection)
+        sources = reachable_sources(args, connection)
         with connection.open_cache() as cache:
             summary = pull_with_progress(cache, sources.salesforce, sources.apollo,
                                          bar=not args.json, full=args.full)

@@ -53,7 +53,7 @@ def run(args) -> int:
         raise UsageError(f"--examples must be 0 or more, got {args.examples}.")
     with redacted_logging():
         connection = connection_from_args(args)
-        sources = None if args.no_pull else reachable_sources(connection)
+        sources = None if args.no_pull else reachable_sources(args, connection)
         with connection.open_cache(create=not args.no_pull) as cache:
             pulled, pull_code = None, EXIT_OK
             if sources is not None:

@@ -4,9 +4,11 @@ and opening that cache for writing or for reading only."""
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from core.cli.errors import UsageError
+from core.cli.errors import RemoteProblem, UsageError
 from core.store.cache import Cache
 from core.sync.connections import Connection
 from core.workspace import Workspace
@@ -52,3 +54,23 @@ def cache_path_from_args(args) -> Path:
 def open_for_reading(path: Path) -> Cache:
     """An existing cache, opened without creating, migrating or changing anything."""
     return Cache(path, create=False, read_only=True)
+
+
+def check_sandbox_running(args, connection: Connection) -> None:
+    """A sandbox whose emulators no longer answer is said to be stopped, with how to start
+    it (rather than as two connection errors)."""
+    info = connection.sandbox_info
+    if info is None:
+        return
+    for url in (info["salesforce"].get("instance_url"), info["apollo"].get("base_url")):
+        parts = urlsplit(url or "")
+        if not parts.hostname:
+            continue
+        try:
+            socket.create_connection((parts.hostname, parts.port or 443), timeout=2).close()
+        except OSError:
+            raise RemoteProblem(
+                f"The sandbox of {args.sandbox_info} is not running (nothing answers at "
+                f"{parts.netloc}). Start it with `concord sandbox serve --info-file "
+                f"{args.sandbox_info}`, or work on the cache alone with --cache PATH "
+                f"--no-pull.") from None

@@ -92,3 +92,74 @@ def test_reconcile_without_a_pull_needs_no_keyring(tmp_path, monkeypatch, capsys
     finally:
         keyring.set_keyring(previous)
     assert "keyring" not in capsys.readouterr().err.lower()
+
+
+# -- a reconcile that cannot pull says why and reconciles nothing ------------------------------
+
+def _runs(cache: str) -> list[tuple]:
+    import sqlite3
+
+    conn = sqlite3.connect(cache)
+    try:
+        return conn.execute("SELECT kind, status FROM runs ORDER BY run_id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_failed_pull_stops_the_reconcile_and_the_json_carries_it(info_file, tmp_path, capsys):
+    info = json.loads(info_file.read_text())
+    refused = tmp_path / "refused.json"
+    refused.write_text(json.dumps({**info, "salesforce": {**info["salesforce"],
+                                                          "client_secret": "not-the-secret"}}))
+    assert cli.main(["reconcile", "--sandbox-info", str(refused), "--json"]) == 3
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert data["cause"] == "remote" and "nothing was reconciled" in data["error"]
+    assert data["pull"]["salesforce"]["status"] == "failed"
+    assert "reconcile" not in data and "not-the-secret" not in out
+    assert [kind for kind, _ in _runs(str(refused) + ".cache.sqlite")] == ["pull"]
+    assert cli.main(["reconcile", "--sandbox-info", str(refused)]) == 3
+    captured = capsys.readouterr()
+    assert "What Apollo's sync will do" not in captured.out
+    assert captured.err.startswith("concord reconcile: The pull failed, so nothing was reconciled")
+
+
+def test_a_stopped_sandbox_is_named_with_how_to_start_it(tmp_path, capsys):
+    running = sandbox(50, 2, tls_dir=tmp_path / "tls")
+    path = tmp_path / "sandbox.json"
+    path.write_text(json.dumps(running.info()))
+    running.stop()
+    for command in ("pull", "reconcile"):
+        assert cli.main([command, "--sandbox-info", str(path)]) == 3
+        err = capsys.readouterr().err.strip()
+        assert "is not running" in err and f"concord sandbox serve --info-file {path}" in err
+        assert len(err.splitlines()) == 1 and "Error" not in err
+    assert not (tmp_path / "sandbox.json.cache.sqlite").exists(), "nothing was opened"
+
+
+def test_no_pull_works_from_the_cache_alone_once_the_sandbox_is_gone(info_file, tmp_path,
+                                                                      capsys):
+    cache = tmp_path / "kept.sqlite"
+    assert cli.main(["pull", "--sandbox-info", str(info_file), "--cache", str(cache)]) == 0
+    capsys.readouterr()
+    assert cli.main(["reconcile", "--cache", str(cache), "--no-pull", "--examples", "0"]) == 1
+    assert "need attention" in capsys.readouterr().out
+    assert cli.main(["reconcile", "--cache", str(cache)]) == 2
+    assert "add --no-pull" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_reconcile_is_a_cancel_recorded_as_such(info_file, tmp_path, capsys,
+                                                               monkeypatch):
+    from core.sync import reconcile as workflow
+
+    cache = tmp_path / "cancelled.sqlite"
+    assert cli.main(["pull", "--sandbox-info", str(info_file), "--cache", str(cache)]) == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workflow.matching, "match", interrupted)
+    capsys.readouterr()
+    assert cli.main(["reconcile", "--cache", str(cache), "--no-pull"]) == 1
+    assert "cancelled" in capsys.readouterr().err
+    assert _runs(str(cache))[-1] == ("reconcile", "cancelled")
