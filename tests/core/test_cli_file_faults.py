@@ -51,6 +51,8 @@ FAULTS = [
     ("another org's",    3, 3, 1, 0, 0, 3),
     ("read-only file",   3, 3, 3, 0, 0, 3),
     ("read-only folder", 3, 3, 3, 0, 0, 3),
+    ("new in a read-only folder", 3, 3, 3, 3, 3, 3),
+    ("garbage in a read-only folder", 3, 3, 3, 3, 3, 3),
     ("disk full",        3, 3, 3, 0, 0, 3),
 ]
 CASES = [(fault, command, codes[i]) for fault, *codes in FAULTS
@@ -79,7 +81,7 @@ def _prepare(fault: str, folder: Path, template: Path) -> Path:
     """The cache file (inside its own folder) as the fault leaves it."""
     folder.mkdir()
     path = folder / "cache.sqlite"
-    if fault == "missing":
+    if fault in ("missing", "new in a read-only folder"):
         return path
     if fault == "a folder":
         path.mkdir()
@@ -91,7 +93,7 @@ def _prepare(fault: str, folder: Path, template: Path) -> Path:
     if fault == "cut short":
         with open(path, "r+b") as fh:
             fh.truncate(path.stat().st_size // 2)
-    elif fault == "garbage":
+    elif fault in ("garbage", "garbage in a read-only folder"):
         path.write_bytes(os.urandom(4096) * 4)
     elif fault == "another org's":
         conn = sqlite3.connect(path)
@@ -128,7 +130,7 @@ def _disk_full() -> None:
 
 def _run(fault: str, argv: list[str], path: Path, capsys) -> tuple[int, str, str]:
     """Run the command: in this process, or in a child where the fault needs one."""
-    if fault not in ("read-only file", "read-only folder", "disk full"):
+    if "read-only" not in fault and fault != "disk full":
         code = cli.main(argv)
         out, err = capsys.readouterr()
         return code, out, err
