@@ -153,7 +153,17 @@ def read_sandbox_info(path: Path) -> dict:
             or not isinstance(info.get("apollo"), dict):
         raise SandboxInfoError(f"{path} is not a sandbox info file (it has no 'salesforce' "
                                f"and 'apollo' sections).")
+    for section, key in _SANDBOX_ENTRIES:
+        if not isinstance(info[section].get(key), str) or not info[section][key]:
+            raise SandboxInfoError(f"The sandbox info file {path} has no usable {section}.{key}; "
+                                   f"start the sandbox again with `concord sandbox serve "
+                                   f"--info-file {path}` to rewrite it.")
     return info
+
+
+# What both clients need from a sandbox's info file.
+_SANDBOX_ENTRIES = (("salesforce", "instance_url"), ("salesforce", "client_id"),
+                    ("salesforce", "client_secret"), ("apollo", "base_url"), ("apollo", "api_key"))
 
 
 def adopt_sandbox_settings(cache: Cache, info: dict) -> None:

@@ -163,3 +163,24 @@ def test_ctrl_c_during_reconcile_is_a_cancel_recorded_as_such(info_file, tmp_pat
     assert cli.main(["reconcile", "--cache", str(cache), "--no-pull"]) == 1
     assert "cancelled" in capsys.readouterr().err
     assert _runs(str(cache))[-1] == ("reconcile", "cancelled")
+
+
+MALFORMED_INFO = [
+    ("not JSON", "sandbox ready", "is not JSON"),
+    ("a list", "[]", "is not a sandbox info file"),
+    ("sections that are lists", '{"salesforce": [], "apollo": {}}', "is not a sandbox info file"),
+    ("empty sections", '{"salesforce": {}, "apollo": {}}', "no usable salesforce.instance_url"),
+    ("a number for a URL", '{"salesforce": {"instance_url": 5}, "apollo": {}}',
+     "no usable salesforce.instance_url"),
+]
+
+
+@pytest.mark.parametrize("situation, body, says", MALFORMED_INFO, ids=[m[0] for m in MALFORMED_INFO])
+@pytest.mark.parametrize("command", ["pull", "reconcile"])
+def test_a_malformed_info_file_is_one_plain_line(tmp_path, capsys, situation, body, says, command):
+    path = tmp_path / "sandbox.json"
+    path.write_text(body)
+    assert cli.main([command, "--sandbox-info", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and str(path) in err and "\n" not in err
+    assert "Error" not in err and "Traceback" not in err
