@@ -95,14 +95,10 @@ def test_every_command_has_its_codes_listed():
 
 @pytest.fixture(scope="module")
 def sandbox_info(tmp_path_factory):
-    from tests.sources.harness import sandbox
+    from tests.sources.harness import sandbox_info_file
 
-    folder = tmp_path_factory.mktemp("docs")
-    running = sandbox(60, 4, tls_dir=folder / "tls")
-    info = folder / "sandbox.json"
-    info.write_text(json.dumps(running.info()))
-    yield running, info
-    running.stop()
+    with sandbox_info_file(tmp_path_factory.mktemp("docs"), 60, 4) as world:
+        yield world
 
 
 def _serve_until_ready_then_stop(tmp: Path) -> int:

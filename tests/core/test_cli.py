@@ -5,17 +5,13 @@ import json
 import pytest
 
 from core import cli
-from tests.sources.harness import sandbox, tls_dir  # noqa: F401
+from tests.sources.harness import sandbox, sandbox_info_file, tls_dir  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def info_file(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cli")
-    running = sandbox(600, 5, tls_dir=folder / "tls")
-    path = folder / "sandbox.json"
-    path.write_text(json.dumps(running.info()))
-    yield path
-    running.stop()
+    with sandbox_info_file(tmp_path_factory.mktemp("cli"), 600, 5) as (_, path):
+        yield path
 
 
 def test_reconcile_pulls_decides_and_says_what_needs_review(info_file, capsys):

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from core import cli
-from tests.sources.harness import sandbox
+from tests.sources.harness import sandbox_info_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,15 +66,12 @@ BUILDS = {("missing", "pull"), ("missing", "reconcile"), ("zero bytes", "pull"),
 def world(tmp_path_factory):
     """A running sandbox, its info file, and a sound cache pulled and reconciled from it."""
     folder = tmp_path_factory.mktemp("faults")
-    running = sandbox(300, 11, tls_dir=folder / "tls")
-    info = folder / "sandbox.json"
-    info.write_text(json.dumps(running.info()))
-    template = folder / "template.sqlite"
-    assert cli.main(["reconcile", "--sandbox-info", str(info), "--cache", str(template),
-                     "--examples", "0"]) in (0, 1)
-    assert not Path(f"{template}-wal").exists()
-    yield info, template
-    running.stop()
+    with sandbox_info_file(folder, 300, 11) as (_, info):
+        template = folder / "template.sqlite"
+        assert cli.main(["reconcile", "--sandbox-info", str(info), "--cache", str(template),
+                         "--examples", "0"]) in (0, 1)
+        assert not Path(f"{template}-wal").exists()
+        yield info, template
 
 
 def _prepare(fault: str, folder: Path, template: Path) -> Path:
