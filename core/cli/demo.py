@@ -22,10 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "occurs, and open the window on it (or print a summary with --text).")
     p.add_argument("--text", action="store_true",
                    help="print a summary in the terminal instead of opening the window")
-    p.add_argument("--records", type=int, default=DEMO_RECORDS,
-                   help=f"pairs to generate (default {DEMO_RECORDS:,})")
-    p.add_argument("--seed", type=int, default=DEMO_SEED,
-                   help=f"the data's seed: the same seed gives the same data (default {DEMO_SEED})")
+    add_generated_data_options(p, DEMO_RECORDS, DEMO_SEED)
     p.add_argument("--examples", type=int, default=DEMO_EXAMPLES,
                    help=f"with --text: example pairs to print (default {DEMO_EXAMPLES})")
     p.add_argument("--screenshot", metavar="PATH",
@@ -34,10 +31,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def check(args) -> None:
-    """The checks both the window and the summary make on the options."""
+def add_generated_data_options(parser: argparse.ArgumentParser, records: int, seed: int) -> None:
+    """``--records`` and ``--seed`` of a generated sandbox (the demo's, ``sandbox serve``'s)."""
+    parser.add_argument("--records", type=int, default=records,
+                        help=f"pairs to generate (default {records:,})")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"the data's seed: the same seed gives the same data "
+                             f"(default {seed})")
+
+
+def check_records(args) -> None:
+    """A generated sandbox needs at least one pair."""
     if args.records < 1:
         raise UsageError(f"--records must be at least 1, got {args.records}.")
+
+
+def check(args) -> None:
+    """The checks both the window and the summary make on the options."""
+    check_records(args)
     if args.examples < 0:
         raise UsageError(f"--examples must be 0 or more, got {args.examples}.")
     if args.screenshot and Path(args.screenshot).suffix.lower() != ".png":

@@ -6,6 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from core.cli.demo import add_generated_data_options, check_records
 from core.cli.errors import UsageError
 from core.defaults import SANDBOX_RECORDS, SANDBOX_SEED
 
@@ -21,10 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        description="Run both emulators on 127.0.0.1 until Ctrl-C; write their "
                                    "addresses, CA certificate and credentials to --info-file "
                                    "(removed again when they stop).")
-    p.add_argument("--records", type=int, default=SANDBOX_RECORDS,
-                   help=f"pairs to generate (default {SANDBOX_RECORDS:,})")
-    p.add_argument("--seed", type=int, default=SANDBOX_SEED,
-                   help=f"the data's seed (default {SANDBOX_SEED})")
+    add_generated_data_options(p, SANDBOX_RECORDS, SANDBOX_SEED)
     p.add_argument("--info-file", required=True, metavar="PATH",
                    help="where to write URLs and credentials (JSON, readable by you only)")
     p.add_argument("--apollo-limits", metavar="M/H/D",
@@ -37,8 +35,7 @@ def run(args) -> int:
     """Handle ``concord sandbox serve``."""
     from core.sandbox import serve
 
-    if args.records < 1:
-        raise UsageError(f"--records must be at least 1, got {args.records}.")
+    check_records(args)
     try:
         limits = serve.parse_limits(args.apollo_limits)
     except ValueError as exc:
