@@ -106,11 +106,15 @@ def describe(summary: PullSummary, problems: list[str]) -> str:
         name = NAMES[result.system]
         if result.status == SKIPPED:
             continue
-        repeats = result.fetched - result.inserted - result.updated - result.unchanged
+        # Apollo's search can return a contact on more than one page; a full pull knows how
+        # many distinct contacts it reached.
+        distinct = (result.details.get("apollo_full") or {}).get("reached") or (
+            result.inserted + result.updated + result.unchanged)
+        repeats = result.fetched - distinct
         lines.append(f"{name} ({result.mode or '-'}): {result.status}; "
                      f"{count(result.fetched, 'record')} received"
-                     + (f" ({repeats:,} of them sent more than once, counted once)"
-                        if repeats > 0 else "")
+                     + (f" ({distinct:,} distinct: {repeats:,} came twice or more and "
+                        f"count once)" if repeats > 0 else "")
                      + f", {result.inserted:,} new, {result.updated:,} changed "
                      f"({count(result.email_changes, 'email change')})"
                      + (f", {count(result.history_rows, 'Email history row')}"

@@ -180,3 +180,29 @@ def test_a_malformed_info_file_is_one_plain_line(tmp_path, capsys, situation, bo
     err = capsys.readouterr().err.strip()
     assert says in err and str(path) in err and "\n" not in err
     assert "Error" not in err and "Traceback" not in err
+
+
+def _pulled(**apollo) -> "PullSummary":
+    from core.sync.pull import PullSummary, SystemResult
+
+    summary = PullSummary(7, "2026-12-04T10:00:00.000Z")
+    summary.apollo = SystemResult("apollo", status="complete", mode="full", **apollo)
+    return summary
+
+
+@pytest.mark.parametrize("situation, apollo, says, never", [
+    ("a first pull where the search repeated contacts",
+     dict(fetched=2038, inserted=1938, unchanged=100, api_calls=22,
+          details={"apollo_full": {"reached": 1938}}),
+     "2,038 records received (1,938 distinct: 100 came twice or more", "unchanged"),
+    ("a later full pull of the same contacts",
+     dict(fetched=2038, unchanged=2038, api_calls=22, details={"apollo_full": {"reached": 1938}}),
+     "(1,938 distinct: 100 came twice", "2,038 unchanged"),
+    ("one record, one call", dict(fetched=1, updated=1, api_calls=1, email_changes=1),
+     "1 record received, 0 new, 1 changed (1 email change); 1 API call.", "1 records"),
+], ids=lambda v: v if isinstance(v, str) and " " in v else None)
+def test_pull_counts_say_what_each_number_is(situation, apollo, says, never):
+    from core.cli.pull import describe
+
+    text = describe(_pulled(**apollo), [])
+    assert says in text and never not in text, text
