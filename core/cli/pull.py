@@ -101,7 +101,7 @@ def exit_code(summary: PullSummary, problems: list[str]) -> int:
 
 def describe(summary: PullSummary, problems: list[str]) -> str:
     """The summary as a few readable lines."""
-    lines = [f"Pull {summary.run_id}: {summary.status}."]
+    lines = [f"Pull (run {summary.run_id}): {summary.status}."]
     for result in summary.results:
         name = NAMES[result.system]
         if result.status == SKIPPED:

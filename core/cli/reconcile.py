@@ -79,7 +79,7 @@ def run(args) -> int:
                                   "exit_code": code}, indent=2))
             else:
                 print_summary(cache, summary, examples=args.examples)
-                print(f"\n{count(review, 'pair')} in the cache "
+                print(("\n" if args.examples else "") + f"{count(review, 'pair')} in the cache "
                       f"{'needs' if review == 1 else 'need'} attention"
                       + ("; open the window (concord) to review them." if review else "."))
     return code
