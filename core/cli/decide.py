@@ -23,10 +23,10 @@ from core.store.settings import settings_from_dict
 
 
 # The members each part of a line may have (DESIGN §3.3); anything else is a typo to name.
-LINE_KEYS = ("id", "apollo", "salesforce", "base", "settings", "now")
+LINE_KEYS = ("id", "apollo", "salesforce", "base", "settings", "now", "salesforce_duplicates")
 APOLLO_KEYS = ("id", "email", "email_status", "first_name", "last_name", "organization_name",
-               "contact_stage", "contact_stage_id", "salesforce_id", "created_at", "updated_at",
-               "email_changed_at")
+               "contact_stage", "contact_stage_id", "salesforce_id", "salesforce_lead_id",
+               "salesforce_contact_id", "created_at", "updated_at", "email_changed_at")
 SALESFORCE_KEYS = ("id", "object", "email", "created_at", "created_by_apollo", "last_modified",
                    "email_changed_at", "bounced_at", "bounce_reason", "is_converted",
                    "converted_contact_id")
