@@ -87,9 +87,9 @@ def as_command_error(exc: BaseException) -> CommandError | None:
     for core_type, cause in _core_errors():
         if isinstance(exc, core_type):
             return cause(str(exc))
-    if isinstance(exc, sqlite3.Error):  # a write the cache refused (disk full, read-only)
-        return FileProblem(f"The cache could not be written ({exc}). Check that its disk has "
-                           f"room and is writable, then run the command again.")
+    if isinstance(exc, sqlite3.Error):  # the cache refused outside a transaction
+        return FileProblem(f"SQLite refused the cache: {exc}. Check that its disk has room "
+                           f"and is writable, and run `concord cache check` on it.")
     if isinstance(exc, OSError) and exc.filename:
         return FileProblem(f"Cannot use {exc.filename}: {exc.strerror or exc}.")
     return None

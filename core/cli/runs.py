@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.cli.errors import EXIT_OK, UsageError
+from core.cli.errors import EXIT_OK, FileProblem, UsageError
 from core.cli.target import cache_path_from_args, open_for_reading
 from core.cli.words import count, local_time
 from core.defaults import RUNS_LIMIT
 from core.sync.connections import SYSTEM_NAMES
+
+RUNS_SCHEMA = 2  # the cache schema version that added the runs table
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -32,7 +34,11 @@ def run(args) -> int:
     """Handle ``concord runs``."""
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}.")
-    with open_for_reading(cache_path_from_args(args)) as cache:
+    path = cache_path_from_args(args)
+    with open_for_reading(path) as cache:
+        if cache.version() < RUNS_SCHEMA:
+            raise FileProblem(f"{path} was written by an older Concord and keeps no run history "
+                              f"yet; the next pull upgrades it.")
         rows = cache.conn.execute(
             "SELECT run_id, kind, started_at, finished_at, status, summary, api_calls "
             "FROM runs ORDER BY run_id DESC LIMIT ?", (args.limit,)).fetchall()

@@ -206,3 +206,19 @@ def test_pull_counts_say_what_each_number_is(situation, apollo, says, never):
 
     text = describe(_pulled(**apollo), [])
     assert says in text and never not in text, text
+
+
+def test_runs_of_a_cache_older_than_run_history_says_so_and_changes_nothing(tmp_path, capsys):
+    import sqlite3
+
+    from core.store.cache import migrate
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    migrate(conn, target=1)
+    conn.close()
+    before = path.read_bytes()
+    assert cli.main(["runs", "--cache", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "older Concord" in err and "no such table" not in err
+    assert path.read_bytes() == before
