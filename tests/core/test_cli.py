@@ -222,3 +222,18 @@ def test_runs_of_a_cache_older_than_run_history_says_so_and_changes_nothing(tmp_
     err = capsys.readouterr().err
     assert "older Concord" in err and "no such table" not in err
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, cause, code", [
+    (["runs", "--cache", "FOLDER", "--json"], "file", 3),
+    (["runs", "--cache", "FOLDER", "--limit", "0", "--json"], "usage", 2),
+    (["pull", "--json"], "usage", 2),
+    (["reconcile", "--sandbox-info", "FOLDER/none.json", "--json"], "input", 2),
+], ids=["a folder as cache", "a bad limit", "no target", "no info file"])
+def test_json_failures_are_json(tmp_path, capsys, argv, cause, code):
+    argv = [a.replace("FOLDER", str(tmp_path)) for a in argv]
+    assert cli.main(argv) == code
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["cause"] == cause and data["exit_code"] == code and data["error"]
+    assert captured.err == ""
