@@ -96,11 +96,15 @@ def as_command_error(exc: BaseException) -> CommandError | None:
 
 
 def report(error: CommandError, *, command: str, as_json: bool) -> int:
-    """Print ``error`` (JSON on standard output with ``--json``); return its exit code."""
+    """Print ``error`` (JSON on standard output with ``--json``); return its exit code.
+    Known secrets are masked, whatever a message quotes."""
+    from core.credentials import redact
+
+    message = redact(str(error))
     if as_json:
-        print(json.dumps({"error": str(error), "cause": error.cause,
+        print(json.dumps({"error": message, "cause": error.cause,
                           "exit_code": error.exit_code, **error.details}, indent=2))
     else:
         prefix = f"concord {command}".rstrip()
-        print(f"{prefix}: {error}", file=sys.stderr)
+        print(f"{prefix}: {message}", file=sys.stderr)
     return error.exit_code

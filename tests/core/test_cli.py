@@ -237,3 +237,16 @@ def test_json_failures_are_json(tmp_path, capsys, argv, cause, code):
     data = json.loads(captured.out)
     assert data["cause"] == cause and data["exit_code"] == code and data["error"]
     assert captured.err == ""
+
+
+def test_a_known_secret_quoted_by_an_error_is_masked(tmp_path, capsys, monkeypatch):
+    from core.credentials import remember_for_redaction
+
+    secret = "CANARYsecretInAnErrorMessage123"
+    remember_for_redaction(secret)
+    monkeypatch.setenv("CONCORD_HOME", str(tmp_path))
+    for argv in (["runs", "--workspace", secret], ["runs", "--workspace", secret, "--json"]):
+        assert cli.main(argv) == 2
+        captured = capsys.readouterr()
+        assert secret not in captured.out + captured.err
+        assert "[redacted]" in captured.out + captured.err
