@@ -250,3 +250,10 @@ def test_a_known_secret_quoted_by_an_error_is_masked(tmp_path, capsys, monkeypat
         captured = capsys.readouterr()
         assert secret not in captured.out + captured.err
         assert "[redacted]" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("group, lists", [("cache", "quarantine"), ("sandbox", "serve")])
+def test_a_command_group_alone_shows_its_own_commands(capsys, group, lists):
+    assert cli.main([group]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: concord {group}") and lists in err and "reconcile" not in err
