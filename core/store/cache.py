@@ -120,6 +120,15 @@ def _check_header(path: Path, empty_ok: bool = True) -> None:
             path, f"it is cut short ({size:,} of {pages * page_size:,} bytes)"))
 
 
+def _refuse_non_file(path: Path, way_out: str) -> None:
+    """A folder, a device or any other special file is never opened or moved as a cache."""
+    if path.is_dir():
+        raise CacheError(f"{path} is a folder, not a cache file; {way_out}")
+    if path.exists() and not path.is_file():
+        raise CacheError(f"{path} is not a regular file (a device, pipe or socket), so it "
+                         f"cannot be a cache; {way_out}")
+
+
 def _check_writable(path: Path) -> None:
     """Refuse, with the way out, a cache that cannot be written (a read-only file, folder or
     disk): SQLite's own error would only say it cannot open the file."""
@@ -183,9 +192,8 @@ class Cache:
     def __init__(self, path: str | os.PathLike, *, create: bool = True, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
-        if self.path.is_dir():
-            raise CacheError(f"{self.path} is a folder, not a cache file; name the file itself "
-                             f"(a workspace's cache is its cache.sqlite).")
+        _refuse_non_file(self.path, "name the file itself (a workspace's cache is its "
+                                    "cache.sqlite).")
         if self.path.exists():
             _check_header(self.path, empty_ok=create and not read_only)
             if not read_only:
@@ -303,8 +311,7 @@ def quarantine(path: str | os.PathLike, *, force: bool = False) -> Path:
     quarantine holds; return where it went. A sound cache is moved only with ``force``;
     a failed move puts back what it had moved."""
     path = Path(path)
-    if path.is_dir():
-        raise CacheError(f"{path} is a folder, not a cache file; nothing was moved.")
+    _refuse_non_file(path, "nothing was moved.")
     if not path.exists():
         raise CacheError(f"There is no file at {path}; nothing was moved.")
     if not force:

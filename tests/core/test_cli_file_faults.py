@@ -19,6 +19,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +46,7 @@ COMMANDS = {
 FAULTS = [
     ("missing",          0, 1, 3, 3, 3, 3),
     ("a folder",         3, 3, 3, 3, 3, 3),
+    ("a socket",         3, 3, 3, 3, 3, 3),
     ("zero bytes",       0, 1, 3, 3, 3, 0),
     ("cut short",        3, 3, 3, 3, 3, 0),
     ("garbage",          3, 3, 3, 3, 3, 0),
@@ -83,6 +85,10 @@ def _prepare(fault: str, folder: Path, template: Path) -> Path:
     if fault == "a folder":
         path.mkdir()
         return path
+    if fault == "a socket":  # a special file: opening it for reading fails at once
+        with socket.socket(socket.AF_UNIX) as bound:
+            bound.bind(str(path))
+        return path
     if fault == "zero bytes":
         path.write_bytes(b"")
         return path
@@ -108,6 +114,8 @@ def _prepare(fault: str, folder: Path, template: Path) -> Path:
 def _snapshot(path: Path):
     if path.is_dir():
         return "folder", sorted(p.name for p in path.iterdir())
+    if path.is_socket():
+        return "socket", path.stat().st_ino
     return path.read_bytes() if path.exists() else None
 
 
