@@ -44,6 +44,8 @@ def run(args) -> int:
     if info.is_dir():
         raise UsageError(f"--info-file {info} is a folder; name the file to write, e.g. "
                          f"{info / 'sandbox.json'}.")
+    if info.parent.exists() and not info.parent.is_dir():
+        raise UsageError(f"--info-file {info}: {info.parent} is a file, not a folder.")
     # The emulators' TLS key lives only as long as they run, whatever ends them.
     with tempfile.TemporaryDirectory(prefix="concord-tls-") as tls_dir:
         return serve.main(args.records, args.seed, info, tls_dir=tls_dir, apollo_limits=limits)

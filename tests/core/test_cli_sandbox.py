@@ -16,15 +16,17 @@ from core import cli
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("situation, argv, says", [
-    ("no records", ["--records", "0"], "--records must be at least 1"),
-    ("limits that are not limits", ["--apollo-limits", "lots"], "--apollo-limits"),
+@pytest.mark.parametrize("situation, info, argv, says", [
+    ("no records", "s.json", ["--records", "0"], "--records must be at least 1"),
+    ("limits that are not limits", "s.json", ["--apollo-limits", "lots"], "--apollo-limits"),
+    ("a file where the folder should be", "notes.txt/s.json", [], "is a file, not a folder"),
 ], ids=lambda v: v if isinstance(v, str) and " " in v else None)
-def test_bad_options_exit_2_with_one_line(tmp_path, capsys, situation, argv, says):
-    assert cli.main(["sandbox", "serve", "--info-file", str(tmp_path / "s.json"), *argv]) == 2
+def test_bad_options_exit_2_with_one_line(tmp_path, capsys, situation, info, argv, says):
+    (tmp_path / "notes.txt").write_text("notes")
+    assert cli.main(["sandbox", "serve", "--info-file", str(tmp_path / info), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("concord sandbox serve:") and says in err and "\n" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_an_info_file_that_is_a_folder_is_refused_and_nothing_is_left_beside_it(tmp_path,
