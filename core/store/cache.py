@@ -314,6 +314,10 @@ def quarantine(path: str | os.PathLike, *, force: bool = False) -> Path:
     _refuse_non_file(path, "nothing was moved.")
     if not path.exists():
         raise CacheError(f"There is no file at {path}; nothing was moved.")
+    if not force and not _looks_like_cache(path):
+        raise CacheError(f"{path} does not look like a Concord cache (not a .sqlite file, no "
+                         f"Concord mark inside); nothing was moved. Add --force if it really "
+                         f"is your cache.")
     if not force:
         try:
             with Cache(path, read_only=True) as cache:
@@ -342,6 +346,19 @@ def quarantine(path: str | os.PathLike, *, force: bool = False) -> Path:
         raise CacheError(f"Cannot move {path} aside: {exc.strerror}. Nothing was moved; make "
                          f"its folder writable, or copy the file elsewhere yourself.") from None
     return target
+
+
+def _looks_like_cache(path: Path) -> bool:
+    """Named like a cache, or marked inside as one: what quarantine may move unasked."""
+    if path.suffix == ".sqlite":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return False
+    return (header.startswith(b"SQLite format 3\x00")
+            and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
 
 
 def file_mode(path: str | os.PathLike) -> int:

@@ -150,18 +150,28 @@ def test_two_quarantines_in_one_second_keep_both_files(tmp_path, monkeypatch):
     assert second.read_bytes() == b"second damaged copy"
 
 
-@pytest.mark.parametrize("situation, make, says", [
-    ("nothing there", lambda p: None, "no file"),
-    ("a folder", lambda p: p.mkdir(), "folder"),
-    ("a sound cache", lambda p: Cache(p).close(), "sound cache"),
+@pytest.mark.parametrize("situation, name, make, says", [
+    ("nothing there", "cache.sqlite", lambda p: None, "no file"),
+    ("a folder", "cache.sqlite", lambda p: p.mkdir(), "folder"),
+    ("a sound cache", "cache.sqlite", lambda p: Cache(p).close(), "sound cache"),
+    ("a system file named by mistake", "passwd", lambda p: p.write_text("root:x:0:0:root\n"),
+     "does not look like a Concord cache"),
 ])
-def test_quarantine_refuses_what_is_not_a_damaged_cache(tmp_path, situation, make, says):
-    path = tmp_path / "cache.sqlite"
+def test_quarantine_refuses_what_is_not_a_damaged_cache(tmp_path, situation, name, make, says):
+    path = tmp_path / name
     make(path)
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(cache_mod.CacheError, match=says):
         quarantine(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == before, situation
+
+
+def test_a_damaged_cache_under_another_name_is_known_by_its_mark(tmp_path):
+    path = tmp_path / "copy-of-my-cache"
+    Cache(path).close()
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    assert quarantine(path).exists() and not path.exists()
 
 
 def test_a_sound_cache_moves_only_when_forced(tmp_path):
