@@ -46,6 +46,22 @@ def run(args) -> int:
                          f"{info / 'sandbox.json'}.")
     if info.parent.exists() and not info.parent.is_dir():
         raise UsageError(f"--info-file {info}: {info.parent} is a file, not a folder.")
+    if info.exists() or info.is_symlink():
+        _only_a_stale_info_file(info)
     # The emulators' TLS key lives only as long as they run, whatever ends them.
     with tempfile.TemporaryDirectory(prefix="concord-tls-") as tls_dir:
         return serve.main(args.records, args.seed, info, tls_dir=tls_dir, apollo_limits=limits)
+
+
+def _only_a_stale_info_file(info: Path) -> None:
+    """The info file is replaced, then removed when the sandbox stops: never do that to a
+    file that is not a sandbox's (one left by a sandbox that was killed is fine)."""
+    from core.sync.connections import SandboxInfoError, read_sandbox_info
+
+    try:
+        if info.is_symlink():
+            raise SandboxInfoError("a link")
+        read_sandbox_info(info)
+    except SandboxInfoError:
+        raise UsageError(f"--info-file {info} already exists and is not a sandbox info file; "
+                         f"name a new file (it is removed again when the sandbox stops).") from None

@@ -38,6 +38,14 @@ def test_an_info_file_that_is_a_folder_is_refused_and_nothing_is_left_beside_it(
     assert [p.name for p in tmp_path.iterdir()] == ["info"] and not any(folder.iterdir())
 
 
+def test_an_existing_file_that_is_not_an_info_file_is_never_overwritten(tmp_path, capsys):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"my": "notes"}')
+    assert cli.main(["sandbox", "serve", "--records", "5", "--info-file", str(notes)]) == 2
+    assert "is not a sandbox info file" in capsys.readouterr().err
+    assert notes.read_text() == '{"my": "notes"}'
+
+
 def test_stopping_the_sandbox_removes_its_info_file_and_tls_key(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
