@@ -253,9 +253,11 @@ class Cache:
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):  # a cancel (Connection.interrupt), not a fault
                 raise
+            way_out = ("another Concord (the window, or a scheduled run) is writing it; run "
+                       "again when that is done" if "locked" in str(exc) else
+                       "check that the disk has room and the file is writable, then run again")
             raise CacheError(f"Cannot write the cache {self.path}: SQLite says '{exc}'. Nothing "
-                             f"of this step was saved; check that the disk has room and the "
-                             f"file is writable, then run again.") from exc
+                             f"of this step was saved; {way_out}.") from exc
 
     def check_integrity(self) -> list[str]:
         """Problems ``PRAGMA quick_check`` reports; an empty list means the file is sound."""

@@ -213,3 +213,13 @@ def test_transactions_roll_back_on_error(tmp_path):
 ])
 def test_times_from_both_apis_read_the_same(text, expected):
     assert cache_mod.iso(cache_mod.parse_time(text)) == expected
+
+
+def test_a_cache_another_concord_is_writing_says_so(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    with Cache(path) as writer, Cache(path) as waiting:
+        waiting.conn.execute("PRAGMA busy_timeout = 0")
+        with writer.transaction():
+            with pytest.raises(cache_mod.CacheError, match="another Concord .* is writing it"):
+                with waiting.transaction():
+                    pass
