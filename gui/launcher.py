@@ -4,7 +4,8 @@
   named) workspace.
 - ``concord demo [--records N] [--seed S] [--screenshot PATH]``: the window on a fresh
   sandbox; with ``--screenshot`` it saves a PNG of the window with a conflict selected and
-  exits. ``concord demo --text`` prints the summary instead (core's CLI).
+  exits. ``concord demo --text`` prints the summary instead. The demo's options are core's
+  (one parser, :mod:`core.cli.demo`); only opening the window happens here.
 
 Keeping the launcher here (not in ``core``) keeps the engine free of any Qt or ``gui`` import;
 Qt is imported only when a window command runs.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from core.cli.errors import EXIT_COULD_NOT_RUN
 
 NO_DISPLAY = ("concord: there is no display to open the window on. Run it from a desktop "
               "session, or use `concord demo --text` (a summary in the terminal) or "
@@ -29,20 +32,23 @@ def _no_display() -> bool:
     return False
 
 
-def _demo_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="concord demo",
-                                     description="The window on a fresh sandbox with generated data.")
-    parser.add_argument("--records", type=int, default=2000, help="pairs to generate (default 2000)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--screenshot", metavar="PATH",
-                        help="save a PNG of the window once the data is shown, then exit")
-    return parser
-
-
 def _window_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concord", description="Open the window.")
     parser.add_argument("--workspace", help="the workspace to open (default: the last one)")
     return parser
+
+
+def open_demo_window(args) -> int:
+    """``concord demo`` without ``--text``: the window on a fresh sandbox (options checked by
+    core's parser)."""
+    from gui.app import offscreen_if_headless
+
+    offscreen_if_headless(bool(args.screenshot))
+    if not args.screenshot and _no_display():
+        return EXIT_COULD_NOT_RUN
+    from gui.app import run_demo
+
+    return run_demo(args.records, args.seed, args.screenshot)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,26 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] == "--workspace" or argv[0].startswith("--workspace="):
         args = _window_parser().parse_args(argv)
         if _no_display():
-            return 3
+            return EXIT_COULD_NOT_RUN
         from gui.app import run_window
 
         return run_window(args.workspace)
-    if argv[0] == "demo" and "--text" not in argv:
-        args = _demo_parser().parse_args(argv[1:])
-        if args.records < 1:
-            print("concord demo: --records must be at least 1", file=sys.stderr)
-            return 2
-        from gui.app import offscreen_if_headless
-
-        offscreen_if_headless(bool(args.screenshot))
-        if not args.screenshot and _no_display():
-            return 3
-        from gui.app import run_demo
-
-        return run_demo(args.records, args.seed, args.screenshot)
     from core import cli
 
-    return cli.main(argv)
+    return cli.main(argv, demo_window=open_demo_window)
 
 
 if __name__ == "__main__":

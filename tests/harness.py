@@ -4,7 +4,10 @@ them are in tests/conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
+from pathlib import Path
 
 import requests
 
@@ -19,6 +22,19 @@ def sandbox(records: int = 400, seed: int = 3, *, tls_dir=None, apollo_limits=No
     apollo_options = dict(options.pop("apollo_options", {}) or {})
     apollo_options.setdefault("limits", apollo_limits or dict(UNLIMITED))
     return start_sandbox(records, seed, tls_dir=tls_dir, apollo_options=apollo_options, **options)
+
+
+@contextlib.contextmanager
+def sandbox_info_file(folder: Path, records: int, seed: int):
+    """A running sandbox and its info file in ``folder`` (as ``concord sandbox serve``
+    writes it), stopped afterwards."""
+    running = sandbox(records, seed, tls_dir=folder / "tls")
+    path = folder / "sandbox.json"
+    path.write_text(json.dumps(running.info()))
+    try:
+        yield running, path
+    finally:
+        running.stop()
 
 
 def browser_session(ca_path: str) -> requests.Session:

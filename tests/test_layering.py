@@ -6,7 +6,7 @@ Each layer imports only itself and the layers below it:
     core.sync, core.report             (the workflows)
     core.store, core.sources, core.rules, core.matching, core.labels
     core.credentials, core.workspace   (the profile and the keyring: no cache, no network)
-    core.model, core.emails
+    core.model, core.emails, core.defaults
 
 core.sandbox is a world of its own: it may use the cache and the rules (its generator writes a
 cache for demos and benchmarks) but nothing that talks to it, and only the shells and the demo
@@ -24,7 +24,7 @@ QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6")
 
 # Rank of each package: an import may go to an equal or lower rank only.
 RANKS = {
-    "core.model": 0, "core.emails": 0,
+    "core.model": 0, "core.emails": 0, "core.defaults": 0,
     "core.credentials": 1, "core.workspace": 1,
     "core.store": 2, "core.sources": 2, "core.rules": 2, "core.matching": 2, "core.labels": 2,
     "core.sync": 3, "core.report": 3,
@@ -36,7 +36,8 @@ ENTRY_POINT = "gui.launcher"
 # Who may start the emulators, besides tests and benchmarks.
 SANDBOX_USERS = ("core.cli", "core.sync.demo", "gui", "core.sandbox")
 # What the sandbox may use of the rest of core.
-SANDBOX_USES = ("core.sandbox", "core.model", "core.emails", "core.rules", "core.store")
+SANDBOX_USES = ("core.sandbox", "core.model", "core.emails", "core.defaults", "core.rules",
+                "core.store")
 
 
 def module_name(path: Path) -> str:

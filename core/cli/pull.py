@@ -23,15 +23,16 @@ import signal
 import sys
 import threading
 
+from core.cli.errors import EXIT_COULD_NOT_RUN, EXIT_OK, EXIT_REVIEW, CouldNotRun
+from core.cli.target import add_target_options, check_sandbox_running, connection_from_args
+from core.cli.words import count
 from core.credentials import RedactingFilter
 from core.model import PullStatus
-from core.store.cache import Cache, CacheError
-from core.sync.connections import SYSTEM_NAMES, Connection, SandboxInfoError
+from core.store.cache import Cache
+from core.sync.connections import SYSTEM_NAMES, Sources
 from core.sync.pull import pull_all
 from core.sync.pull_state import PullProgress, PullSummary
-from core.workspace import WorkspaceError
 
-EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 NAMES = SYSTEM_NAMES
 
 
@@ -41,13 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "pull", help="pull both systems into the workspace cache",
         description="Pull Salesforce Leads/Contacts (with Email history) and Apollo contacts "
                     "into the cache; only changes unless --full.")
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--workspace", metavar="NAME", help="a connected workspace")
-    target.add_argument("--sandbox-info", metavar="PATH",
-                        help="the info file of a running sandbox (concord sandbox serve)")
-    parser.add_argument("--cache", metavar="PATH",
-                        help="with --sandbox-info: the cache file (default: next to the info "
-                             "file, named <info>.cache.sqlite)")
+    add_target_options(parser)
     parser.add_argument("--full", action="store_true",
                         help="read everything again, not only what changed")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -55,18 +50,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-class UsageProblem(Exception):
-    """Bad arguments or input (exit 2)."""
-
-
-def connection_from_args(args) -> Connection:
-    """The connection ``--workspace`` or ``--sandbox-info`` (with ``--cache``) names."""
-    try:
-        if args.workspace:
-            return Connection.for_workspace(args.workspace)
-        return Connection.for_sandbox(args.sandbox_info, args.cache)
-    except (WorkspaceError, SandboxInfoError) as exc:
-        raise UsageProblem(str(exc)) from None
+def reachable_sources(args, connection) -> Sources:
+    """Both sources, or an error saying why neither can be used (a stopped sandbox, no
+    credentials)."""
+    check_sandbox_running(args, connection)
+    sources = connection.sources()
+    if sources.none:
+        raise CouldNotRun(" ".join(sources.problems) or "Neither system can be reached.")
+    return sources
 
 
 class ProgressBar:
@@ -104,24 +95,34 @@ def exit_code(summary: PullSummary, problems: list[str]) -> int:
     """0 all complete; 3 when a system could not run; 1 for anything else to look at."""
     statuses = [r.status for r in summary.results]
     if PullStatus.FAILED in statuses or problems:
-        return EXIT_FAILED
-    if all(s in (PullStatus.COMPLETE, PullStatus.SKIPPED) for s in statuses) and PullStatus.COMPLETE in statuses:
+        return EXIT_COULD_NOT_RUN
+    if all(s in (PullStatus.COMPLETE, PullStatus.SKIPPED) for s in statuses) \
+            and PullStatus.COMPLETE in statuses:
         return EXIT_OK
-    return EXIT_ATTENTION
+    return EXIT_REVIEW
 
 
 def describe(summary: PullSummary, problems: list[str]) -> str:
     """The summary as a few readable lines."""
-    lines = [f"Pull {summary.run_id}: {summary.status}."]
+    lines = [f"Pull (run {summary.run_id}): {summary.status}."]
     for result in summary.results:
         name = NAMES[result.system]
         if result.status == PullStatus.SKIPPED:
             continue
-        lines.append(f"{name} ({result.mode or '-'}): {result.status}; {result.fetched:,} records "
-                     f"received, {result.inserted:,} new, {result.updated:,} changed "
-                     f"({result.email_changes:,} email changes)"
-                     + (f", {result.history_rows:,} Email history rows" if result.history_rows else "")
-                     + f"; {result.api_calls:,} API calls.")
+        # Apollo's search can return a contact on more than one page; a full pull knows how
+        # many distinct contacts it reached.
+        distinct = (result.details.get("apollo_full") or {}).get("reached") or (
+            result.inserted + result.updated + result.unchanged)
+        repeats = result.fetched - distinct
+        lines.append(f"{name} ({result.mode or '-'}): {result.status}; "
+                     f"{count(result.fetched, 'record')} received"
+                     + (f" ({distinct:,} distinct: {repeats:,} came twice or more and "
+                        f"count once)" if repeats > 0 else "")
+                     + f", {result.inserted:,} new, {result.updated:,} changed "
+                     f"({count(result.email_changes, 'email change')})"
+                     + (f", {count(result.history_rows, 'Email history row')}"
+                        if result.history_rows else "")
+                     + f"; {count(result.api_calls, 'API call')}.")
         if result.message:
             lines.append(f"  {result.message}")
         for notice in result.notices:
@@ -129,7 +130,7 @@ def describe(summary: PullSummary, problems: list[str]) -> str:
         for error in result.record_errors[:10]:
             lines.append(f"  Skipped {error['object']} {error['id']}: {error['error']}")
         if result.record_error_count > 10:
-            lines.append(f"  ... and {result.record_error_count - 10} more skipped records.")
+            lines.append(f"  ... and {count(result.record_error_count - 10, 'more skipped record')}.")
     lines.extend(f"Not pulled: {p}" for p in problems)
     return "\n".join(lines)
 
@@ -137,21 +138,9 @@ def describe(summary: PullSummary, problems: list[str]) -> str:
 def run(args) -> int:
     """Handle ``concord pull``; returns the exit code."""
     with redacted_logging():
-        try:
-            connection = connection_from_args(args)
-            sources = connection.sources()
-            if sources.none:
-                for problem in sources.problems:
-                    print(f"concord pull: {problem}", file=sys.stderr)
-                return EXIT_FAILED
-            cache = connection.open_cache()
-        except (UsageProblem, SandboxInfoError) as exc:
-            print(f"concord pull: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except CacheError as exc:
-            print(f"concord pull: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        with cache:
+        connection = connection_from_args(args)
+        sources = reachable_sources(args, connection)
+        with connection.open_cache() as cache:
             summary = pull_with_progress(cache, sources.salesforce, sources.apollo,
                                          bar=not args.json, full=args.full)
         code = exit_code(summary, sources.problems)
@@ -177,22 +166,24 @@ def redacted_logging():
 
 def pull_with_progress(cache: Cache, salesforce, apollo, *, bar: bool, full: bool) -> PullSummary:
     """:func:`pull_all` with a progress bar on a terminal and Ctrl-C as a clean cancel."""
-    cancel = threading.Event()
     progress = ProgressBar() if bar and sys.stderr.isatty() else None
-    previous = _install_interrupt(cancel)
     try:
-        return pull_all(cache, salesforce, apollo, progress=progress, cancel=cancel, full=full)
+        with cancel_on_interrupt() as cancel:
+            return pull_all(cache, salesforce, apollo, progress=progress, cancel=cancel,
+                            full=full)
     finally:
         if progress is not None:
             progress.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
-def _install_interrupt(cancel: threading.Event):
-    """First Ctrl-C: stop after the current batch; second: stop now."""
+@contextlib.contextmanager
+def cancel_on_interrupt():
+    """An Event set by the first Ctrl-C (stop after the current batch); the second stops
+    at once (KeyboardInterrupt)."""
+    cancel = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        return None
+        yield cancel
+        return
 
     def on_interrupt(signum, frame):
         if cancel.is_set():
@@ -201,16 +192,8 @@ def _install_interrupt(cancel: threading.Event):
         print("\nStopping after the current batch (Ctrl-C again to stop now)...",
               file=sys.stderr)
 
-    return signal.signal(signal.SIGINT, on_interrupt)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``pull`` on its own (``python -m core.cli.pull ...``)."""
-    parser = argparse.ArgumentParser(prog="concord")
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["pull", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from core import rules
+from core.cli.words import count
 from core.labels import arrow
 from core.model import Outcome
 from core.store.cache import Cache
@@ -30,12 +31,17 @@ def print_summary(cache: Cache, summary: ReconcileSummary, dataset=None, example
     """Print counts per rule and strength, and ``examples`` pairs with their reasons."""
     decide, match = summary.decide, summary.match
     if dataset is not None:
-        out(f"Sandbox dataset: {dataset.records:,} pairs, seed {dataset.seed}, "
+        out(f"Sandbox dataset: {count(dataset.records, 'pair')}, seed {dataset.seed}, "
             f"generated as of {dataset.now:%Y-%m-%d %H:%M} UTC.")
-    out(f"Reconciled in {summary.seconds:.2f} s: {match.crm_id:,} linked by Salesforce id, "
-        f"{match.email:,} by email, {match.apollo_only:,} Apollo-only, {match.sf_only:,} "
-        f"Salesforce-only, {match.suggestions:,} fuzzy links suggested, {match.twins:,} "
-        f"Lead/Contact twins, {match.converted_followed:,} converted Leads followed.")
+    scope = "full" if summary.full else "incremental: only what changed since the last run"
+    out(f"This run ({scope}) took {summary.seconds:.2f} s and linked "
+        f"{match.crm_id:,} by Salesforce id, {match.email:,} by email, {match.apollo_only:,} "
+        f"Apollo-only, {match.sf_only:,} Salesforce-only; suggested "
+        f"{count(match.suggestions, 'fuzzy link')}; found "
+        f"{count(match.twins, 'Lead/Contact twin')}; followed "
+        f"{count(match.converted_followed, 'converted Lead')}.")
+    pairs = sum(decide.by_rule.values())
+    out(f"The tables below count all {count(pairs, 'pair')} in the cache.")
     out("")
     for line in _table("What Apollo's sync will do (native prediction):", decide.by_rule):
         out(line)

@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from core.defaults import SANDBOX_RECORDS, SANDBOX_SEED
+
 from .workspace import RunningSandbox, start_sandbox
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}
@@ -29,11 +31,15 @@ def write_info(path: str | os.PathLike, info: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(info, fh, indent=2)
-        fh.write("\n")
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh, indent=2)
+            fh.write("\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # it holds the sandbox's credentials
+        raise
     return path
 
 
@@ -85,8 +91,8 @@ def main(records: int, seed: int, info_file: str | os.PathLike, *, tls_dir=None,
 def _arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m core.sandbox.serve",
                                      description="Run the Apollo and Salesforce emulators.")
-    parser.add_argument("--records", type=int, default=1000, help="pairs to generate")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--records", type=int, default=SANDBOX_RECORDS, help="pairs to generate")
+    parser.add_argument("--seed", type=int, default=SANDBOX_SEED)
     parser.add_argument("--info-file", required=True, help="where to write the JSON details")
     parser.add_argument("--tls-dir", default=None, help="where to put the generated CA")
     parser.add_argument("--apollo-limits", default=None,

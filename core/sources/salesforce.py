@@ -256,6 +256,13 @@ class SalesforceSource:
             self.use_token(self.auth.token(self.session))
         return self._client  # type: ignore[return-value]
 
+    def origin(self) -> str | None:
+        """The organization's 15-character id (signs in if needed): a Salesforce session id
+        starts with it (``00D...!``); ``None`` for a session of another shape."""
+        session_id = self.connect().session_id or ""
+        head, bang, _ = session_id.partition("!")
+        return head[:15] if bang and head.startswith("00D") else None
+
     def use_token(self, token) -> None:
         """Use ``token`` for the calls from now on."""
         self._token = token

@@ -41,6 +41,13 @@ class CacheTooNew(CacheError):
     """The file was written by a newer Concord with a schema this one does not know."""
 
 
+class CacheOfAnotherOrigin(CacheError):
+    """The cache holds another Salesforce org's or Apollo team's records."""
+
+
+ORIGIN_NAMES = {"salesforce": "Salesforce organization", "apollo": "Apollo team"}
+
+
 ID_CHUNK = 900  # ids per ``IN (...)`` list: under SQLite's bound-parameter limit
 
 
@@ -75,18 +82,30 @@ PAGE_SIZE = 16384
 
 def _create_private_file(path: Path) -> None:
     """Create the database file 0600 (and its directory 0700) before SQLite touches it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o600)
-        os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o600)
+            os.close(fd)
+    except OSError as exc:
+        raise CacheError(f"Cannot create the cache {path}: {exc.strerror}. Choose a writable "
+                         f"place with --cache, or make {exc.filename or path.parent} "
+                         f"writable.") from None
 
 
-def _check_header(path: Path) -> None:
-    size = path.stat().st_size
+def _check_header(path: Path, empty_ok: bool = True) -> None:
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        raise CacheError(f"Cannot read the cache {path}: {exc.strerror}. Check its permissions "
+                         f"or name another file with --cache.") from None
     if size == 0:
-        return  # a brand-new file we created ourselves
-    with open(path, "rb") as fh:
-        header = fh.read(100)
+        if empty_ok:
+            return  # a brand-new file (ours, or one a crash left before SQLite wrote to it)
+        raise CacheCorrupt(f"{path} is empty (0 bytes): it holds no cache yet. Nothing was "
+                           f"changed; a pull builds the cache there.")
     if not header.startswith(b"SQLite format 3\x00"):
         raise CacheCorrupt(_damaged_message(path, "it is not an SQLite database"))
     app_id = int.from_bytes(header[68:72], "big")
@@ -101,6 +120,57 @@ def _check_header(path: Path) -> None:
             path, f"it is cut short ({size:,} of {pages * page_size:,} bytes)"))
 
 
+def _refuse_non_file(path: Path, way_out: str) -> None:
+    """A folder, a device or any other special file is never opened or moved as a cache."""
+    if path.is_dir():
+        raise CacheError(f"{path} is a folder, not a cache file; {way_out}")
+    if path.exists() and not path.is_file():
+        raise CacheError(f"{path} is not a regular file (a device, pipe or socket), so it "
+                         f"cannot be a cache; {way_out}")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, with the way out, a cache that cannot be written (a read-only file, folder or
+    disk): SQLite's own error would only say it cannot open the file."""
+    for target, what in ((path, "file"), (path.parent, "folder")):
+        if not os.access(target, os.W_OK):
+            raise CacheError(
+                f"Cannot write the cache {path}: its {what} is read-only. Nothing was changed; "
+                f"make it writable, or copy the cache to a writable place and name it with "
+                f"--cache.")
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        # Without a WAL to replay, immutable=1 opens the file with no side files and no locks.
+        immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{immutable}", uri=True,
+                               isolation_level=None, check_same_thread=False, timeout=10.0)
+        conn.execute("PRAGMA query_only=1")
+        return conn
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    # Takes effect only on a new, empty file: 16 KiB pages make bulk upserts about a
+    # quarter cheaper than the 4 KiB default (bench/pull.py measures ingest).
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def _check_owner(conn: sqlite3.Connection, version: int) -> None:
+    """What :func:`migrate` checks before it writes: the file is a Concord cache."""
+    if version == 0:
+        raise sqlite3.DatabaseError("the file is an SQLite database of another program"
+                                    if conn.execute("SELECT count(*) FROM sqlite_master"
+                                                    ).fetchone()[0]
+                                    else "it holds no Concord tables yet")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        raise sqlite3.DatabaseError("the file is an SQLite database of another program")
+
+
 def _damaged_message(path: Path, what: str, foreign: bool = False) -> str:
     if foreign:
         return (f"Cannot use {path}: {what}. Concord leaves it untouched; choose another "
@@ -112,27 +182,28 @@ def _damaged_message(path: Path, what: str, foreign: bool = False) -> str:
 
 
 class Cache:
-    """An open workspace cache. Use one per thread; writes go through :meth:`transaction`."""
+    """An open workspace cache. Use one per thread; writes go through :meth:`transaction`.
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+    ``read_only`` opens an existing cache without creating, migrating or changing anything
+    (``concord cache check``, ``concord runs``); a cache without a write-ahead log is then
+    opened as immutable, so not even SQLite's side files appear beside it.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, read_only: bool = False):
         self.path = Path(path)
+        self.read_only = read_only
+        _refuse_non_file(self.path, "name the file itself (a workspace's cache is its "
+                                    "cache.sqlite).")
         if self.path.exists():
-            _check_header(self.path)
-        elif create:
+            _check_header(self.path, empty_ok=create and not read_only)
+            if not read_only:
+                _check_writable(self.path)
+        elif create and not read_only:
             _create_private_file(self.path)
         else:
             raise CacheError(f"No cache at {self.path}; pull a workspace first.")
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=10.0)
-            # Takes effect only on a new, empty file: 16 KiB pages make bulk upserts about a
-            # quarter cheaper than the 4 KiB default (bench/pull.py measures ingest).
-            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute("PRAGMA temp_store=MEMORY")
+            conn = _connect(self.path, read_only)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise CacheCorrupt(_damaged_message(self.path, f"SQLite says '{exc}'")) from None
@@ -143,10 +214,16 @@ class Cache:
             raise CacheTooNew(f"The cache {self.path} has schema version {version}; this Concord "
                               f"knows up to {SCHEMA_VERSION}. Update Concord to open it.")
         try:
-            migrate(conn)
+            if read_only:
+                _check_owner(conn, version)
+            else:
+                migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise CacheCorrupt(_damaged_message(self.path, f"SQLite says '{exc}'")) from None
+            foreign = "another program" in str(exc)
+            raise CacheCorrupt(_damaged_message(
+                self.path, "it belongs to another program" if foreign else f"SQLite says '{exc}'",
+                foreign=foreign)) from None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -161,14 +238,26 @@ class Cache:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction: committed on success, rolled back on any error."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One short write transaction: committed on success, rolled back on any error. A write
+        SQLite refuses (a full disk, a read-only file, a lock held too long) is a
+        :class:`CacheError` naming the file."""
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite has already rolled back after an I/O error
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):  # a cancel (Connection.interrupt), not a fault
+                raise
+            way_out = ("another Concord (the window, or a scheduled run) is writing it; run "
+                       "again when that is done" if "locked" in str(exc) else
+                       "check that the disk has room and the file is writable, then run again")
+            raise CacheError(f"Cannot write the cache {self.path}: SQLite says '{exc}'. Nothing "
+                             f"of this step was saved; {way_out}.") from exc
 
     def check_integrity(self) -> list[str]:
         """Problems ``PRAGMA quick_check`` reports; an empty list means the file is sound."""
@@ -196,22 +285,82 @@ class Cache:
             (key, json.dumps(value)),
         )
 
+    def check_origin(self, system: str, origin: str | None) -> None:
+        """Note which org (``salesforce``) or team (``apollo``) the records come from on the
+        first pull; refuse, before anything is written, to mix in another one's."""
+        if not origin:
+            return
+        key = f"origin_{system}"
+        known = self.get_state(key)
+        if known is None:
+            with self.transaction():
+                self.set_state(key, origin)
+        elif known != origin:
+            what = ORIGIN_NAMES.get(system, system)
+            raise CacheOfAnotherOrigin(
+                f"The cache {self.path} holds the records of {what} {known}, not of {origin} "
+                f"that this connection reaches. Nothing was pulled into it; use that "
+                f"workspace's own cache, or name a new file with --cache.")
+
     def next_seq(self) -> int:
         """A new change number; every row written in a batch carries it (incremental runs)."""
         seq = int(self.get_state("seq", 0)) + 1
         self.set_state("seq", seq)
         return seq
 
-def quarantine(path: str | os.PathLike) -> Path:
-    """Move a damaged cache (and its WAL/SHM sidecars) aside; return where it went."""
+def quarantine(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Move a damaged cache (and its WAL/SHM sidecars) aside under a name no earlier
+    quarantine holds; return where it went. A sound cache is moved only with ``force``;
+    a failed move puts back what it had moved."""
     path = Path(path)
+    _refuse_non_file(path, "nothing was moved.")
+    if not path.exists():
+        raise CacheError(f"There is no file at {path}; nothing was moved.")
+    if not force and not _looks_like_cache(path):
+        raise CacheError(f"{path} does not look like a Concord cache (not a .sqlite file, no "
+                         f"Concord mark inside); nothing was moved. Add --force if it really "
+                         f"is your cache.")
+    if not force:
+        try:
+            with Cache(path, read_only=True) as cache:
+                problems, version = cache.check_integrity(), cache.version()
+        except CacheError:
+            problems = ["damaged"]
+        if not problems:
+            raise CacheError(f"{path} is a sound cache (schema version {version}); nothing was "
+                             f"moved. Quarantine is for a damaged cache; add --force to move "
+                             f"it aside anyway.")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(path) + suffix)
-        if src.exists():
-            src.rename(Path(str(target) + suffix))
+    target, n = path.with_name(f"{path.name}.damaged-{stamp}"), 1
+    while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm")):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{target}{suffix}"))
+                moved.append((src, Path(f"{target}{suffix}")))
+    except OSError as exc:
+        for src, dst in reversed(moved):
+            dst.rename(src)
+        raise CacheError(f"Cannot move {path} aside: {exc.strerror}. Nothing was moved; make "
+                         f"its folder writable, or copy the file elsewhere yourself.") from None
     return target
+
+
+def _looks_like_cache(path: Path) -> bool:
+    """Named like a cache, or marked inside as one: what quarantine may move unasked."""
+    if path.suffix == ".sqlite":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return False
+    return (header.startswith(b"SQLite format 3\x00")
+            and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
 
 
 def file_mode(path: str | os.PathLike) -> int:

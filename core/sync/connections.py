@@ -117,14 +117,15 @@ class Connection:
                 built.problems.append(str(exc))
         return built
 
-    def open_cache(self) -> Cache:
-        """The connection's cache (created on first use). A new cache for a sandbox takes the
-        sandbox's mirrored Apollo settings, as a user would enter their own org's."""
+    def open_cache(self, *, create: bool = True) -> Cache:
+        """The connection's cache (created on first use unless ``create`` is false). A new
+        cache for a sandbox takes the sandbox's mirrored Apollo settings, as a user would
+        enter their own org's."""
         if self.cache_path is None:
             raise WorkspaceError("No cache file is known for this connection.")
-        if self.workspace is not None:
+        if self.workspace is not None and create:
             self.workspace.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cache = Cache(self.cache_path)
+        cache = Cache(self.cache_path, create=create)
         info = self.info()
         if info is not None:
             try:
@@ -153,7 +154,17 @@ def read_sandbox_info(path: Path) -> dict:
             or not isinstance(info.get("apollo"), dict):
         raise SandboxInfoError(f"{path} is not a sandbox info file (it has no 'salesforce' "
                                f"and 'apollo' sections).")
+    for section, key in _SANDBOX_ENTRIES:
+        if not isinstance(info[section].get(key), str) or not info[section][key]:
+            raise SandboxInfoError(f"The sandbox info file {path} has no usable {section}.{key}; "
+                                   f"start the sandbox again with `concord sandbox serve "
+                                   f"--info-file {path}` to rewrite it.")
     return info
+
+
+# What both clients need from a sandbox's info file.
+_SANDBOX_ENTRIES = (("salesforce", "instance_url"), ("salesforce", "client_id"),
+                    ("salesforce", "client_secret"), ("apollo", "base_url"), ("apollo", "api_key"))
 
 
 def adopt_sandbox_settings(cache: Cache, info: dict) -> None:

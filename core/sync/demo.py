@@ -17,11 +17,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.defaults import DEMO_RECORDS, DEMO_SEED
 from core.store.cache import Cache
 from core.sync.reconcile import Cancelled, reconcile
-
-DEMO_RECORDS = 2000
-DEMO_SEED = 7
 
 
 @dataclass
@@ -68,9 +66,13 @@ def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None
     report("generating sandbox data", 0, records)
     dataset = Dataset(records, seed=seed)
     report("starting the Salesforce and Apollo emulators", 0, records)
-    sandbox = start_sandbox(records, seed, dataset=dataset)
     directory = Path(tempfile.mkdtemp(prefix="concord-demo-"))
     directory.chmod(0o700)
+    try:  # the emulators' TLS key lives in the demo's folder, removed with it on stop
+        sandbox = start_sandbox(records, seed, dataset=dataset, tls_dir=directory / "tls")
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     session = DemoSession(sandbox, dataset, directory, records, seed)
     try:
         with Cache(session.cache_path) as cache:

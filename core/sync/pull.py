@@ -46,6 +46,19 @@ def _api_calls(source) -> int:
     return source.api_calls if source is not None else 0
 
 
+def _check_origin(cache: Cache, system: str, source) -> None:
+    """Refuse another org's or team's cache before anything is written, when the source can
+    say whose records it reads (signing in if needed; a failure there is the pull's to
+    report)."""
+    origin = getattr(source, "origin", None)
+    if origin is None:
+        return
+    try:
+        cache.check_origin(system, origin())
+    except SourceError:
+        pass
+
+
 def _finish_run(cache: Cache, summary: PullSummary, status: str | None = None) -> None:
     summary.finished_at = runs.finish(cache, summary.run_id, status or summary.status,
                                       summary.as_dict(), summary.api_calls)
@@ -87,6 +100,8 @@ def pull_all(cache: Cache, salesforce=None, apollo=None, *,
     other; a cancel stops both. Unexpected errors (bugs, a full disk) propagate after the
     run is recorded as failed; whatever was committed stays and the next pull continues.
     """
+    for system, source in (("salesforce", salesforce), ("apollo", apollo)):
+        _check_origin(cache, system, source)
     run_id, started = runs.start(cache, "pull")
     summary = PullSummary(run_id, started)
     start_calls = {"salesforce": _api_calls(salesforce), "apollo": _api_calls(apollo)}

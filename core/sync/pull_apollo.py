@@ -91,6 +91,9 @@ def _ingest(ctx: PullContext, contacts: list[dict], prior_seen: str | None,
 def _save_stages(ctx: PullContext, stages: list[dict]) -> dict[str, str]:
     names = {s["id"]: s.get("name") or s.get("display_name") or s["id"]
              for s in stages if isinstance(s, dict) and s.get("id")}
+    teams = {s.get("team_id") for s in stages if isinstance(s, dict) and s.get("team_id")}
+    if len(teams) == 1:  # the stages say which team the key belongs to
+        ctx.cache.check_origin("apollo", teams.pop())
     with ctx.cache.transaction():
         ctx.cache.set_state(STAGES, names)
     return names

@@ -352,7 +352,7 @@ def reconcile(cache: Cache, *, now: datetime | None = None, full: bool | None = 
                                      cancel=cancel)
         cache.conn.execute("DROP TABLE IF EXISTS temp.rematched")
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+        status = "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else "failed"
         runs.finish(cache, run_id, status, {"error": str(exc)})
         raise
     summary = ReconcileSummary(run_id, full, match_counts, decide_counts,

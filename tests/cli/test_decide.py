@@ -173,3 +173,81 @@ def test_the_cause_of_a_miss_comes_from_the_line(apollo, extra, cause):
         line["base"] = None
     native = decide_obj(line)["native"]
     assert (native["outcome"], native["cause"]) == ("missed", cause), native
+
+
+# -- unknown keys and values are named, with the nearest valid one ----------------------------
+
+def _with(path: tuple, value) -> dict:
+    """The design example with one member set (or added) at ``path``."""
+    line = json.loads(json.dumps(DESIGN_EXAMPLE))
+    target = line
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return line
+
+
+def _without(line: dict, section: str, key: str) -> dict:
+    line[section].pop(key)
+    return line
+
+
+TYPOS = [
+    ("a misspelled Apollo email", _without(_with(("apollo", "emial"), "jo@acme.com"), "apollo",
+                                           "email"), "apollo.emial", "'email'"),
+    ("a misspelled settings section", {**{k: v for k, v in DESIGN_EXAMPLE.items()
+                                          if k != "settings"},
+                                       "setings": DESIGN_EXAMPLE["settings"]},
+     "setings", "'settings'"),
+    ("a misspelled setting", _with(("settings", "preset_"), "apollo_master"),
+     "settings.preset_", "'preset'"),
+    ("a misspelled Salesforce key", _with(("salesforce", "bounced"), None),
+     "salesforce.bounced", "'bounced_at'"),
+    ("a misspelled base key", _with(("base", "emails"), "jo@acme.com"), "base.emails", "'email'"),
+    ("an email status Apollo does not have", _with(("apollo", "email_status"), "Verified!!"),
+     "apollo.email_status", "'verified'"),
+]
+
+
+@pytest.mark.parametrize("situation, line, names, nearest", TYPOS,
+                         ids=[t[0] for t in TYPOS])
+def test_an_unknown_key_or_value_is_an_error_naming_it_and_the_nearest(situation, line, names,
+                                                                       nearest):
+    with pytest.raises(InputError) as refused:
+        decide_obj(line)
+    assert names in str(refused.value) and nearest in str(refused.value), str(refused.value)
+
+
+def test_status_case_is_not_a_typo():
+    assert "recommendation" in decide_obj(_with(("apollo", "email_status"), "VERIFIED"))
+
+
+def test_a_bad_now_names_the_key_plainly():
+    with pytest.raises(InputError, match=r"^now is not an ISO-8601 time"):
+        decide_obj(_with(("now",), "tomorrow"))
+
+
+def test_a_byte_order_mark_and_invalid_utf8_are_handled_per_line(tmp_path):
+    """An editor's BOM on the first line is read; a line of bad bytes is one error."""
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(DESIGN_EXAMPLE).encode() + b"\n"
+                     + b'{"id": "\xff\xfe"}\n' + json.dumps(DESIGN_EXAMPLE).encode() + b"\n")
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "decide", "--input", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 2 and len(out) == 3
+    assert "recommendation" in out[0] and "recommendation" in out[2]
+    assert out[1]["error"] == "line 2: not UTF-8 text (byte 0xff at position 8)"
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: p / "missing.jsonl", "No such file"),
+    (lambda p: p, "Is a directory"),
+], ids=["missing file", "a folder"])
+def test_input_that_is_not_a_file_is_one_line_and_exit_2(tmp_path, make, says):
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "decide", "--input",
+                           str(make(tmp_path))], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("concord decide: Cannot read --input") and says in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

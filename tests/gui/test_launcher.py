@@ -17,6 +17,19 @@ def test_demo_text_stays_a_printed_summary(capsys):
     assert "What Apollo's sync will do" in capsys.readouterr().out
 
 
+def test_demo_help_is_cores_one_parser_with_text(capsys):
+    assert launcher.main(["demo", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--text" in out and "--screenshot" in out and "--records" in out
+
+
+def test_demo_options_are_checked_before_any_window(capsys):
+    assert launcher.main(["demo", "--records", "0"]) == 2
+    assert launcher.main(["demo", "--screenshot", "window.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert "--records must be at least 1" in err and "PNG" in err
+
+
 def test_other_commands_go_to_core(capsys):
     assert launcher.main(["cache", "check", "--path", "/nonexistent/cache.sqlite"]) == 3
 

@@ -11,8 +11,7 @@ import keyring.backends.fail
 import keyring.backends.null
 import pytest
 
-from core import credentials
-from core.cli.pull import main as pull_main
+from core import cli, credentials
 from core.credentials import InsecureKeyringError
 from core.sandbox.salesforce_auth import ConnectedApp, User
 from core.sources.apollo import ApolloSource
@@ -44,7 +43,7 @@ def test_insecure_keyrings_are_refused_with_a_fix(backend, tmp_path, monkeypatch
         with pytest.raises(InsecureKeyringError):
             connect_apollo(space, "some-apollo-key")
         # the command line says why and exits 3 (could not run)
-        assert pull_main(["--workspace", "acme"]) == 3
+        assert cli.main(["pull", "--workspace", "acme"]) == 3
         assert "secure keyring" in capsys.readouterr().err
     finally:
         keyring.set_keyring(previous)

@@ -151,6 +151,65 @@ def test_quarantine_moves_the_file_and_its_sidecars_aside(tmp_path):
     assert os.path.exists(str(moved) + "-wal")
 
 
+def test_two_quarantines_in_one_second_keep_both_files(tmp_path, monkeypatch):
+    """The moved file holds the user's choices: a second move never overwrites the first."""
+    monkeypatch.setattr(cache_mod.time, "strftime", lambda *_: "20261204-120000")
+    path = tmp_path / "cache.sqlite"
+    path.write_bytes(b"first damaged copy")
+    first = quarantine(path)
+    path.write_bytes(b"second damaged copy")
+    second = quarantine(path)
+    assert first != second
+    assert first.read_bytes() == b"first damaged copy"
+    assert second.read_bytes() == b"second damaged copy"
+
+
+@pytest.mark.parametrize("situation, name, make, says", [
+    ("nothing there", "cache.sqlite", lambda p: None, "no file"),
+    ("a folder", "cache.sqlite", lambda p: p.mkdir(), "folder"),
+    ("a sound cache", "cache.sqlite", lambda p: Cache(p).close(), "sound cache"),
+    ("a system file named by mistake", "passwd", lambda p: p.write_text("root:x:0:0:root\n"),
+     "does not look like a Concord cache"),
+])
+def test_quarantine_refuses_what_is_not_a_damaged_cache(tmp_path, situation, name, make, says):
+    path = tmp_path / name
+    make(path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(cache_mod.CacheError, match=says):
+        quarantine(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, situation
+
+
+def test_a_damaged_cache_under_another_name_is_known_by_its_mark(tmp_path):
+    path = tmp_path / "copy-of-my-cache"
+    Cache(path).close()
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    assert quarantine(path).exists() and not path.exists()
+
+
+def test_a_sound_cache_moves_only_when_forced(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    Cache(path).close()
+    assert quarantine(path, force=True).exists() and not path.exists()
+
+
+def test_reading_only_never_creates_migrates_or_leaves_side_files(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    conn = sqlite3.connect(path)
+    migrate(conn, target=SCHEMA_VERSION - 1)
+    conn.close()
+    before = path.read_bytes()
+    with Cache(path, read_only=True) as cache:
+        assert cache.version() == SCHEMA_VERSION - 1
+        assert cache.check_integrity() == []
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.sqlite"]
+    with pytest.raises(cache_mod.CacheError, match="No cache"):
+        Cache(tmp_path / "other.sqlite", read_only=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.sqlite"]
+
+
 def test_transactions_roll_back_on_error(tmp_path):
     with Cache(tmp_path / "c.sqlite") as cache:
         with pytest.raises(RuntimeError):
@@ -168,3 +227,13 @@ def test_transactions_roll_back_on_error(tmp_path):
 ])
 def test_times_from_both_apis_read_the_same(text, expected):
     assert cache_mod.iso(cache_mod.parse_time(text)) == expected
+
+
+def test_a_cache_another_concord_is_writing_says_so(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    with Cache(path) as writer, Cache(path) as waiting:
+        waiting.conn.execute("PRAGMA busy_timeout = 0")
+        with writer.transaction():
+            with pytest.raises(cache_mod.CacheError, match="another Concord .* is writing it"):
+                with waiting.transaction():
+                    pass

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
+from core import cli
 from core.cli.pull import ProgressBar
-from core.cli.pull import main as pull_main
 from core.model import PullStatus
 from core.sources.apollo import ApolloSource
 from core.sources.salesforce import SalesforceSource
@@ -156,15 +156,15 @@ def info_file(org, tmp_path):
 
 
 def test_cli_pulls_a_sandbox_and_prints_json(info_file, capsys):
-    assert pull_main(["--sandbox-info", str(info_file), "--json"]) == 0
+    assert cli.main(["pull", "--sandbox-info", str(info_file), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["status"] == PullStatus.COMPLETE and first["exit_code"] == 0
     assert (info_file.parent / "sandbox.json.cache.sqlite").exists()
-    assert pull_main(["--sandbox-info", str(info_file), "--json"]) == 0
+    assert cli.main(["pull", "--sandbox-info", str(info_file), "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["salesforce"]["mode"] == "incremental"
     assert second["api_calls"]["apollo"] == 1
-    assert pull_main(["--sandbox-info", str(info_file), "--full"]) == 0
+    assert cli.main(["pull", "--sandbox-info", str(info_file), "--full"]) == 0
     text = capsys.readouterr().out
     assert "Salesforce (full): complete" in text and "Apollo (full): complete" in text
 
@@ -175,14 +175,13 @@ def test_cli_pulls_a_sandbox_and_prints_json(info_file, capsys):
 ])
 def test_cli_bad_usage_exits_2(argv, code, tmp_path, monkeypatch, memory_keyring, capsys):
     monkeypatch.setenv("CONCORD_HOME", str(tmp_path))
-    assert pull_main(argv) == code
+    assert cli.main(["pull", *argv]) == code
     assert "concord pull:" in capsys.readouterr().err
 
 
 def test_cli_needs_exactly_one_target(capsys):
-    with pytest.raises(SystemExit) as exited:
-        pull_main([])
-    assert exited.value.code == 2
+    assert cli.main(["pull"]) == 2
+    assert "--workspace --sandbox-info is required" in capsys.readouterr().err
 
 
 def test_cli_exit_codes_for_a_stopped_and_a_failed_pull(org, tmp_path, capsys):
@@ -191,14 +190,14 @@ def test_cli_exit_codes_for_a_stopped_and_a_failed_pull(org, tmp_path, capsys):
     stopped.write_text(json.dumps(info))
     org.apollo_app.faults.add("rate_limit", window="day", count=1)
     try:
-        assert pull_main(["--sandbox-info", str(stopped)]) == 1
+        assert cli.main(["pull", "--sandbox-info", str(stopped)]) == 1
         assert "daily API limit" in capsys.readouterr().out
     finally:
         org.apollo_app.faults.clear()
     failed = tmp_path / "failed.json"
     failed.write_text(json.dumps({**info, "salesforce": {**info["salesforce"],
                                                          "client_secret": "not-the-secret"}}))
-    assert pull_main(["--sandbox-info", str(failed), "--json"]) == 3
+    assert cli.main(["pull", "--sandbox-info", str(failed), "--json"]) == 3
     out = json.loads(capsys.readouterr().out)
     assert out["salesforce"]["status"] == "failed" and "invalid_client" in out["salesforce"]["message"]
     assert "not-the-secret" not in json.dumps(out)
