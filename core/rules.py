@@ -198,8 +198,9 @@ def same_decision(apollo_email: str | None, salesforce_email: str | None) -> Dec
     if not shown:
         reason = "SAME: both systems have no email, so there is nothing to reconcile."
     elif (apollo_email or "") != (salesforce_email or ""):
-        reason = (f"SAME: both systems hold {shown}, differing only in case or spaces, "
-                  f"which never causes a write.")
+        reason = (f"SAME: both systems hold {shown}, differing only in "
+                  f"{_how_they_differ(apollo_email or '', salesforce_email or '')}, which never "
+                  f"causes a write.")
     else:
         reason = f"SAME: both systems hold {shown}."
     return Decision(False, Prediction(Side.NONE, shown, SAME),
@@ -217,20 +218,20 @@ def _apollo_only(apollo: ApolloContact, settings: Settings, now: datetime) -> De
         if not quality.good:
             guard = _GUARD_FOR[quality.verdict]
             reason = (f"{guard}: the push settings create a Salesforce {settings.create_as} for "
-                      f"this contact (stage {stage}), but {quality.detail}; fix the address in "
+                      f"this contact ({stage}), but {quality.detail}; fix the address in "
                       f"Apollo first.")
             return Decision(False, native,
                             Recommendation(Side.NONE, None, guard, STRENGTH[Basis.UNRESOLVED],
                                            reason),
                             tuple(f"apollo:{h}" for h in check.hints))
         reason = (f"APOLLO_ONLY_CREATE: the push settings create a Salesforce {settings.create_as} "
-                  f"for contacts at stage {stage}, so Apollo creates one with {apollo.email}"
+                  f"for contacts {stage}, so Apollo creates one with {apollo.email}"
                   f"{_outcome_tail(native, timing, settings.create_as)}.")
     else:
         native = Prediction(Side.NONE, apollo.email, APOLLO_ONLY_NO_PUSH)
         reason = (f"APOLLO_ONLY_NO_PUSH: no Salesforce record matches and the push settings do not "
-                  f"create one at stage {stage}; if someone creates one later, its email will "
-                  f"overwrite Apollo's (S9).")
+                  f"create one {stage}; if someone creates one in Salesforce later, its email will "
+                  f"overwrite Apollo's.")
     rec = Recommendation(native.winner, native.email, native.rule, STRENGTH[Basis.NO_WRITE],
                          reason)
     return Decision(False, native, rec, tuple(f"apollo:{h}" for h in check.hints))
@@ -381,7 +382,7 @@ def _blocked(native: Prediction, apollo, salesforce, a_check, settings: Settings
             if not settings.creates_for_stage(apollo.contact_stage, apollo.contact_stage_id):
                 return (MissedCause.STAGE_NOT_PUSHED,
                         f"the Apollo contact is linked to no Salesforce record, as the push "
-                        f"settings create none at its stage ({_stage(apollo)})")
+                        f"settings create none for contacts {_stage(apollo)}")
             return MissedCause.NOT_LINKED, "the Apollo contact is linked to no Salesforce record"
         if link[:15] != salesforce.id[:15]:
             if link.startswith(_LEAD_PREFIX) and salesforce.object == "Contact":
@@ -426,7 +427,17 @@ def _timing(native: Prediction, apollo, salesforce, a_check, settings: Settings,
 
 
 def _stage(apollo: ApolloContact) -> str:
-    return apollo.contact_stage or apollo.contact_stage_id or "no stage"
+    """Where the contact stands, in words: "at stage Cold", or "in no stage"."""
+    stage = apollo.contact_stage or apollo.contact_stage_id
+    return f"at stage {stage}" if stage else "in no stage"
+
+
+def _how_they_differ(a: str, b: str) -> str:
+    """What separates two spellings of one address (their comparison keys are equal)."""
+    a_text, b_text = emails.clean(a), emails.clean(b)
+    if a_text.lower() == b_text.lower():
+        return "case" if a.strip() != b.strip() or a_text != b_text else "spaces or wrapping"
+    return "how the domain is written (Unicode or its ASCII form)"
 
 
 def _outcome_tail(native: Prediction, timing: _Timing, sf_object: str) -> str:
@@ -610,7 +621,7 @@ def _native_reason(native: Prediction, certainty: Certainty, timing: _Timing, ap
         return (f"LATE_SFDC_CREATE: the Salesforce {salesforce.object} was created "
                 f"{_fmt_time(salesforce.created_at)}, after the Apollo contact "
                 f"({_fmt_time(apollo.created_at)}) which Apollo never pushed, so {winner_email} "
-                f"replaces {apollo.email or 'its blank email'} (S9){tail}.")
+                f"replaces {apollo.email or 'its blank email'}{tail}.")
     a_when, s_when = _fmt_edit(apollo.email_edit), _fmt_edit(salesforce.email_edit)
     who = _SIDE_NAME[native.winner]
     if certainty == Certainty.DEFINITE:

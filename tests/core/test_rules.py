@@ -292,3 +292,21 @@ def test_the_strength_table(basis, strength):
 
 def test_every_basis_has_a_strength():
     assert set(rules.STRENGTH) == set(rules.Basis)
+
+
+@pytest.mark.parametrize("apollo_email, sf_email, says", [
+    ("Jo@Acme.com", "jo@acme.com", "differing only in case"),
+    ("jo@bücher.example", "jo@xn--bcher-kva.example", "differing only in how the domain is written"),
+    (" jo@acme.com", "jo@acme.com", "differing only in spaces or wrapping"),
+])
+def test_an_agreeing_pair_says_what_separates_the_two_spellings(apollo_email, sf_email, says):
+    reason = rules.same_decision(apollo_email, sf_email).recommendation.reason
+    assert says in reason, reason
+
+
+def test_reasons_use_plain_words_not_the_design_codes():
+    """No "(S9)" or "stage no stage" reaches a user."""
+    a = apollo(stage=None, salesforce_id=None)
+    decision = rules.decide(a, None, None, SETTINGS, NOW)
+    reason = decision.recommendation.reason
+    assert "in no stage" in reason and "(S9)" not in reason and "stage no stage" not in reason

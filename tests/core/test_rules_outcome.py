@@ -195,7 +195,7 @@ def reason(a, s, b=None, settings=SETTINGS, **kw) -> str:
      "Contact, and a converted Lead no longer syncs, so the two stay different until the contact "
      "is linked to this Contact."),
     (ap_edited(1, salesforce_id=None), salesforce(),
-     "linked to no Salesforce record, as the push settings create none at its stage (no stage)"),
+     "linked to no Salesforce record, as the push settings create none for contacts in no stage"),
 ], ids=["pending pull", "pending push", "missed pull", "missed push", "straddling",
         "converted Lead", "stage not pushed"])
 def test_the_reason_says_what_is_due_or_what_was_missed_when_and_why(a, s, says):
