@@ -1,6 +1,6 @@
 """The confirmation before anything is written: how many writes go to which system, and why.
 
-The counts come from :func:`core.sync.choices.plan`; :func:`breakdown` only groups its writes.
+The counts come from :func:`core.sync.plan.plan`; :func:`breakdown` only groups its writes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.sync import connections
-from core.sync.choices import WritePlan
+from core.sync.plan import WritePlan
 
 SAMPLE = 200  # writes listed in the dialog
 

@@ -20,7 +20,7 @@ from core.sources.errors import SourceError
 from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
 from core.store.settings import save_settings, settings_from_dict
-from core.sync.choices import WritePlan
+from core.sync.plan import WritePlan
 from core.sync.pull import pull_all
 from core.sync.reconcile import Cancelled
 from core.workspace import Workspace, WorkspaceError

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core import emails
 from core.store.cache import Cache
-from core.sync import choices
+from core.sync import plan as write_plan
 from core.sync import connections as sync_steps
 from core.sync.reconcile import Cancelled
 from gui.confirm import ConfirmWrites
@@ -162,7 +162,7 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
     window.table.setFocus()
     press(qtbot, window, ">")
     with Cache(cache_path) as cache:
-        expected = choices.plan(cache, link_ids=ids)
+        expected = write_plan.plan(cache, link_ids=ids)
         before = cache.conn.execute("SELECT link_id, status, choice, apollo_email, sf_email "
                                     "FROM decisions ORDER BY link_id").fetchall()
     # When Go is pressed
@@ -192,7 +192,7 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
 
 def test_reconcile_all_confirms_the_strong_writes(qtbot, window, cache_path):
     with Cache(cache_path) as cache:
-        expected = choices.plan(cache, strengths=("strong",))
+        expected = write_plan.plan(cache, strengths=("strong",))
     with qtbot.waitSignal(window.operation_finished, timeout=15_000,
                           check_params_cb=lambda w: w == "confirm"):
         window.act_reconcile.trigger()
@@ -254,7 +254,7 @@ def test_closing_the_cache_mid_operation_clears_the_progress(qtbot, window, monk
 
 
 def test_a_closed_confirmation_is_freed_with_its_plan(qtbot, window):
-    dialog = window.confirm_plan(choices.WritePlan(), "Go", "Nothing chosen.")
+    dialog = window.confirm_plan(write_plan.WritePlan(), "Go", "Nothing chosen.")
     destroyed = []
     dialog.destroyed.connect(lambda: destroyed.append(True))
     dialog.reject()
