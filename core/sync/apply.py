@@ -1,0 +1,471 @@
+"""Write-back: a plan's journal rows carried out against both systems (DESIGN §5).
+
+A run journals its plan (:mod:`core.sync.journal`) and commits it before anything is sent,
+then works in rounds of up to 200 pairs whose Salesforce records are of one object:
+
+1. **Re-read** every record the round touches: the Salesforce records in one query (Id,
+   Email, SystemModstamp, LastModifiedDate), the Apollo contacts through one search sorted
+   by ``contact_updated_at`` that returns every contact changed since the last look (Apollo
+   has no conditional write). A row whose target no longer holds the value the plan saw, or
+   whose pair's other record no longer holds what may be copied, becomes ``conflict`` and is
+   never written; a target that already holds the new value is ``done`` without a send.
+2. **Mark** the rest ``sent`` and commit; then **send**: Salesforce first (one row PATCH with
+   ``If-Unmodified-Since`` for a single record, else one ``composite/sobjects`` PATCH of at
+   most 200), then Apollo (``bulk_update`` of at most 100, answered synchronously with the
+   updated contacts). Apollo pushes an Apollo edit to the linked Salesforce record at once,
+   so Salesforce goes first and the push finds the value already there.
+3. **Read back** the Salesforce records (one query; it also shows Apollo's pushes) and, only
+   after an ambiguous Apollo answer, the Apollo feed again. ``done`` needs the target seen
+   holding the new value. A target still holding the old value after an ambiguous or refused
+   send is sent once more in the next pass (at most two sends per record); anything else
+   is a ``conflict``. A definite refusal (``INVALID_EMAIL_ADDRESS``...) is ``failed``.
+4. **Settle** in the same transaction: a pair whose writes are all ``done`` and whose two
+   records are both seen holding the new value gets its cache rows set to that value and its
+   base cleared (agreeing pairs keep no base), so the next pull does not take Concord's own
+   write for a user's edit; the decision becomes ``applied`` (or ``conflict``/``failed``
+   with the reason).
+
+A run killed at any instant leaves rows ``planned`` or ``sent``; :func:`resume` (called
+first by every apply and undo) finishes them through the same rounds, re-reading before any
+send. Cancelling stops after the current round; rows not started become ``skipped``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from core import emails
+from core.model import UTC, DecisionStatus
+from core.sources.errors import WriteUnknown
+from core.store import runs
+from core.store.cache import Cache, chunked, now_iso, parse_time
+from core.sync import journal
+from core.sync.journal import Entry, checkpoint
+from core.sync.plan import WritePlan
+from core.sync.run_files import write_run_files
+
+ROUND = 200  # pairs per round: one composite/sobjects PATCH (≤200 records)
+APOLLO_BATCH = 100  # bulk_update answers synchronously up to 100 contacts
+MAX_SENDS = 2  # a record is sent at most twice (the second only after a re-read)
+FEED_OVERLAP = timedelta(seconds=1)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ApplySummary:
+    """What one run did: the accounting ``done + conflict + failed + skipped = planned``."""
+
+    run_id: int
+    kind: str = "apply"
+    planned: int = 0
+    done: int = 0
+    conflict: int = 0
+    failed: int = 0
+    skipped: int = 0
+    api_calls: dict = field(default_factory=lambda: {"salesforce": 0, "apollo": 0})
+    plan_hash: str = ""
+    cancelled: bool = False
+    resumed: list[int] = field(default_factory=list)
+    success_csv: str | None = None
+    error_csv: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.cancelled:
+            return "cancelled"
+        return "needs_review" if self.conflict or self.failed else "complete"
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"status": self.status}
+
+
+class _Sent:
+    """What a send said about one row: ``ok``, a definite refusal, or unknown."""
+
+    def __init__(self, ok: bool | None, code: str | None = None, message: str | None = None):
+        self.ok, self.code, self.message = ok, code, message
+
+
+class Writer:
+    """Carries out open journal rows of one run against both systems."""
+
+    def __init__(self, cache: Cache, salesforce, apollo, *, progress: Progress | None = None,
+                 cancel: threading.Event | None = None):
+        self.cache = cache
+        self.salesforce = salesforce
+        self.apollo = apollo
+        self.progress = progress or (lambda text, done, total: None)
+        self.cancel = cancel
+        self.apollo_seen: dict[str, dict] = {}
+        newest = cache.conn.execute("SELECT max(updated_at) FROM apollo_contacts").fetchone()[0]
+        start = parse_time(newest)
+        self.apollo_since = (start - FEED_OVERLAP) if start else datetime(1970, 1, 1, tzinfo=UTC)
+        self.cancelled = False
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _apollo_feed(self, ids: set[str]) -> None:
+        """Learn the current state of every Apollo contact changed since the last look."""
+        if not ids:
+            return
+        contacts, complete = self.apollo.changed_since(self.apollo_since)
+        for contact in contacts:
+            self.apollo_seen[str(contact["id"])] = contact
+        if contacts:
+            newest = max(parse_time(c.get("updated_at")) or self.apollo_since for c in contacts)
+            self.apollo_since = max(self.apollo_since, newest)
+        if not complete:  # too many changes to page through: read these contacts one by one
+            for contact_id in ids:
+                self.apollo_seen[contact_id] = self.apollo.contact(contact_id) or {"id": contact_id,
+                                                                                  "missing": True}
+
+    def _apollo_email(self, contact_id: str) -> tuple[bool, str | None]:
+        """(exists, email) of an Apollo contact: as last seen, else as the pull left it."""
+        seen = self.apollo_seen.get(contact_id)
+        if seen is not None:
+            return (not seen.get("missing"), seen.get("email"))
+        row = self.cache.conn.execute("SELECT email FROM apollo_contacts WHERE id = ?",
+                                      (contact_id,)).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def _sf_read(self, object_name: str, ids: set[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        found = self.salesforce.read_emails(object_name, sorted(ids))
+        return {id18(k): v for k, v in found.items()}
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self, run_id: int) -> None:
+        """Finish every open row of ``run_id``: rounds, then a second pass for rows to resend."""
+        for _ in range(MAX_SENDS + 1):
+            open_rows = journal.entries(self.cache, run_id, journal.OPEN_STATES)
+            if not open_rows:
+                return
+            rounds = _rounds(open_rows)
+            total = sum(len(r) for r in rounds)
+            finished = 0
+            for entries in rounds:
+                if self.cancel is not None and self.cancel.is_set():
+                    self._cancel_rest(run_id)
+                    return
+                self._round(entries)
+                finished += len(entries)
+                self.progress("writing", finished, total)
+
+    def _cancel_rest(self, run_id: int) -> None:
+        """Stop: rows not yet sent are skipped (they never left); the journal stays final and
+        their pairs keep the status they had (the choice is still there to apply later)."""
+        self.cancelled = True
+        rest = [e.entry_id for e in journal.entries(self.cache, run_id, ("planned",))]
+        with self.cache.transaction():
+            journal.set_state(self.cache, rest, "skipped", code="CANCELLED",
+                              error="cancelled before it was sent")
+
+    def _round(self, entries: list[Entry]) -> None:
+        sf_object = entries[0].object if entries[0].system == "salesforce" else entries[0].partner_object
+        sf_ids = {e.record_id if e.system == "salesforce" else e.partner_id for e in entries}
+        apollo_ids = {e.record_id if e.system == "apollo" else e.partner_id for e in entries}
+        # 1. re-read both sides
+        sf_now = self._sf_read(sf_object, sf_ids)
+        self._apollo_feed(apollo_ids)
+        verdicts = {e.entry_id: self._precheck(e, sf_now) for e in entries}
+        to_send = [e for e in entries if verdicts[e.entry_id][0] == "send"]
+        with self.cache.transaction():
+            for e in entries:
+                state, seen, code, message = verdicts[e.entry_id]
+                if state != "send":
+                    journal.set_state(self.cache, [e.entry_id], state, seen=seen, code=code,
+                                      error=message)
+            journal.set_state(self.cache, [e.entry_id for e in to_send], "sent", sent=True)
+        checkpoint("after_mark_sent")
+        # 2. send: Salesforce first, then Apollo
+        answers: dict[int, _Sent] = {}
+        sf_rows = [e for e in to_send if e.system == "salesforce"]
+        if sf_rows:
+            answers.update(self._send_salesforce(sf_object, sf_rows, sf_now))
+            checkpoint("after_send")
+        checkpoint("mid_round")
+        apollo_rows = [e for e in to_send if e.system == "apollo"]
+        unknown_apollo = False
+        for batch in chunked(apollo_rows, APOLLO_BATCH):
+            sent = self._send_apollo(batch)
+            checkpoint("after_send")
+            unknown_apollo |= any(a.ok is None for a in sent.values())
+            answers.update(sent)
+        # 3. read back
+        sf_after = self._sf_read(sf_object, sf_ids) if to_send else sf_now
+        if unknown_apollo:
+            self._apollo_feed({e.record_id for e in apollo_rows})
+        checkpoint("during_readback")
+        # 4. record and settle, in one transaction
+        with self.cache.transaction():
+            for e in to_send:
+                state, seen, code, message = self._outcome(e, answers.get(e.entry_id), sf_after)
+                journal.set_state(self.cache, [e.entry_id], state, seen=seen, code=code,
+                                  error=message)
+            _settle(self.cache, entries[0].run_id, {e.link_id for e in entries}, sf_after,
+                    self._apollo_email)
+        checkpoint("after_round_commit")
+
+    # -- the precondition and the outcome ------------------------------------------------------
+
+    def _current(self, system: str, record_id: str, sf_now: dict) -> tuple[bool, str | None, dict]:
+        if system == "salesforce":
+            record = sf_now.get(id18(record_id))
+            return (record is not None, (record or {}).get("Email"), record or {})
+        exists, email = self._apollo_email(record_id)
+        return exists, email, {}
+
+    def _precheck(self, e: Entry, sf_now: dict) -> tuple[str, str | None, str | None, str | None]:
+        """``(state, seen, code, message)``; state ``send`` when the write may go."""
+        exists, email, record = self._current(e.system, e.record_id, sf_now)
+        if not exists:
+            return "failed", None, "NOT_FOUND", "the record no longer exists"
+        key = emails.comparison_key(email)
+        if key == e.new_key:
+            return "done", email, None, None
+        if record.get("IsConverted"):
+            return "skipped", email, "CONVERTED_LEAD", "a converted Lead is never written"
+        if key != e.old_key:
+            return "conflict", email, "CHANGED", f"now holds {email or 'nothing'}, not " \
+                                                 f"{e.old_email or 'nothing'}"
+        p_exists, p_email, _ = self._current("apollo" if e.system == "salesforce" else "salesforce",
+                                             e.partner_id, sf_now)
+        if not p_exists or emails.comparison_key(p_email) not in e.partner_keys:
+            side = "Apollo" if e.system == "salesforce" else "Salesforce"
+            return "conflict", email, "PARTNER_CHANGED", \
+                f"the {side} record now holds {p_email or 'nothing'}"
+        if e.sends >= MAX_SENDS:
+            return "failed", email, "NOT_APPLIED", f"still not applied after {e.sends} sends"
+        return "send", None, None, None
+
+    def _outcome(self, e: Entry, sent: _Sent | None, sf_after: dict):
+        exists, email, _ = self._current(e.system, e.record_id, sf_after)
+        key = emails.comparison_key(email)
+        if exists and key == e.new_key:
+            return "done", email, None, None
+        if sent is not None and sent.ok is False and sent.code != "PRECONDITION_FAILED":
+            return "failed", email, sent.code, sent.message
+        if exists and key == e.old_key and e.sends + 1 < MAX_SENDS:
+            # Not applied (refused by its precondition, or lost): re-read and send again.
+            return "planned", email, sent.code if sent else None, sent.message if sent else None
+        if not exists:
+            return "failed", None, "NOT_FOUND", "the record no longer exists"
+        return "conflict", email, "CHANGED", f"now holds {email or 'nothing'}"
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _send_salesforce(self, object_name: str, rows: list[Entry], sf_now: dict) -> dict[int, _Sent]:
+        try:
+            if len(rows) == 1:
+                e = rows[0]
+                read = sf_now.get(id18(e.record_id)) or {}
+                results = [self.salesforce.update_email(
+                    object_name, e.record_id, e.new_email, parse_time(read.get("LastModifiedDate")))]
+            else:
+                results = self.salesforce.update_emails(
+                    object_name, [(e.record_id, e.new_email) for e in rows])
+        except WriteUnknown:
+            return {e.entry_id: _Sent(None) for e in rows}
+        answers = {}
+        for e, result in zip(rows, results):
+            if result.get("success"):
+                answers[e.entry_id] = _Sent(True)
+            else:
+                error = (result.get("errors") or [{}])[0]
+                answers[e.entry_id] = _Sent(False, error.get("statusCode") or "ERROR",
+                                            str(error.get("message") or "")[:300])
+        return answers
+
+    def _send_apollo(self, rows: list[Entry]) -> dict[int, _Sent]:
+        try:
+            answer = self.apollo.update_emails([(e.record_id, e.new_email) for e in rows])
+        except WriteUnknown:
+            return {e.entry_id: _Sent(None) for e in rows}
+        for contact in answer.get("contacts") or []:
+            if isinstance(contact, dict) and contact.get("id"):
+                self.apollo_seen[str(contact["id"])] = contact
+        missing = {str(i) for i in answer.get("missing_contacts") or []}
+        failed = {str(f.get("id")): str(f.get("error") or "") for f in
+                  answer.get("failed_contacts") or [] if isinstance(f, dict)}
+        answers = {}
+        for e in rows:
+            if e.record_id in missing:
+                answers[e.entry_id] = _Sent(False, "NOT_FOUND", "Apollo has no such contact")
+            elif e.record_id in failed:
+                answers[e.entry_id] = _Sent(False, "REFUSED", failed[e.record_id][:300])
+            else:
+                answers[e.entry_id] = _Sent(True)
+        return answers
+
+
+def id18(record_id: str) -> str:
+    """The 18-character form of a Salesforce id (queries answer 18; the cache may hold 15)."""
+    if len(record_id) != 15:
+        return record_id
+    suffix = ""
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, ch in enumerate(record_id[start:start + 5]) if ch.isupper())
+        suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
+    return record_id + suffix
+
+
+def _rounds(entries: list[Entry]) -> list[list[Entry]]:
+    """Rows grouped by the Salesforce object of their pair, at most ``ROUND`` pairs a round;
+    a pair's rows always share a round."""
+    by_object: dict[str, dict[int, list[Entry]]] = {}
+    for e in entries:
+        sf_object = e.object if e.system == "salesforce" else e.partner_object
+        by_object.setdefault(sf_object, {}).setdefault(e.link_id, []).append(e)
+    rounds = []
+    for links in by_object.values():
+        pairs = list(links.values())
+        for start in range(0, len(pairs), ROUND):
+            rounds.append([e for pair in pairs[start:start + ROUND] for e in pair])
+    return rounds
+
+
+def _settle(cache: Cache, run_id: int, link_ids: set[int], sf_now: dict, apollo_email) -> None:
+    """Advance the base of pairs whose writes are all done and seen on both sides; record
+    every settled pair's outcome on its decision. Call inside the round's transaction."""
+    for chunk in chunked(sorted(link_ids)):
+        rows = journal.entries_for_links(cache, run_id, chunk)
+        by_link: dict[int, list[Entry]] = {}
+        for e in rows:
+            by_link.setdefault(e.link_id, []).append(e)
+        for link_id, entries in by_link.items():
+            states = {e.state for e in entries}
+            if states & set(journal.OPEN_STATES):
+                continue
+            undo = entries[0].undoes is not None
+            if states == {"done"}:
+                _settle_done(cache, link_id, entries, sf_now, apollo_email, undo)
+            elif "conflict" in states:
+                worst = next(e for e in entries if e.state == "conflict")
+                _decide(cache, link_id, DecisionStatus.CONFLICT,
+                        f"{_system_name(worst.system)} {worst.error}; not overwritten")
+            elif "failed" in states or any(e.state == "skipped" and e.error_code != "CANCELLED"
+                                           for e in entries):
+                worst = next(e for e in entries if e.state in ("failed", "skipped")
+                             and e.error_code != "CANCELLED")
+                _decide(cache, link_id, DecisionStatus.FAILED,
+                        f"{_system_name(worst.system)}: {worst.error_code}: {worst.error}")
+
+
+def _settle_done(cache: Cache, link_id: int, entries: list[Entry], sf_now: dict, apollo_email,
+                 undo: bool) -> None:
+    written = {(e.system, e.record_id): e.new_email for e in entries}
+    link = cache.conn.execute("SELECT apollo_id, sf_id FROM links WHERE link_id = ?",
+                              (link_id,)).fetchone()
+    if link is None:
+        return
+    for e in entries:
+        table = "sf_records" if e.system == "salesforce" else "apollo_contacts"
+        cache.conn.execute(f"UPDATE {table} SET email = ?, email_key = ? WHERE id = ?",
+                           (e.new_email, emails.comparison_key(e.new_email), e.record_id))
+    if undo:
+        base = entries[0].base_email
+        if base is None:
+            cache.conn.execute("DELETE FROM base WHERE apollo_id = ? AND sf_id = ?", link)
+        else:
+            cache.conn.execute(
+                "INSERT INTO base (apollo_id, sf_id, email, email_key, synced_at) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (apollo_id, sf_id) DO UPDATE SET "
+                "email = excluded.email, email_key = excluded.email_key",
+                (*link, base, emails.comparison_key(base), now_iso()))
+        cache.conn.execute(
+            "UPDATE decisions SET status = ?, choice = 'skip', choice_email = NULL, error = ?, "
+            "decided_at = ? WHERE link_id = ?",
+            (DecisionStatus.SKIPPED, "undone: the earlier values are back", now_iso(), link_id))
+        return
+    new = entries[0].new_email
+    key = emails.comparison_key(new)
+    e = entries[0]
+    # Both records of the pair must be seen holding the value before the base moves.
+    sf_record = e.record_id if e.system == "salesforce" else e.partner_id
+    apollo_id = e.record_id if e.system == "apollo" else e.partner_id
+    sf_seen = sf_now.get(id18(sf_record))
+    sf_key = emails.comparison_key(sf_seen.get("Email")) if sf_seen else \
+        emails.comparison_key(written.get(("salesforce", sf_record)))
+    apollo_key = emails.comparison_key(apollo_email(apollo_id)[1])
+    if sf_key != key or apollo_key != key:
+        _decide(cache, link_id, DecisionStatus.CONFLICT,
+                "written, but the pair's other record changed at the same time; review it")
+        return
+    cache.conn.execute("DELETE FROM base WHERE apollo_id = ? AND sf_id = ?", link)
+    cache.conn.execute(
+        "UPDATE decisions SET status = ?, apollo_email = ?, sf_email = ?, conflict = 0, "
+        "error = NULL, decided_at = ? WHERE link_id = ?",
+        (DecisionStatus.APPLIED, new, new, now_iso(), link_id))
+
+
+def _decide(cache: Cache, link_id: int, status: DecisionStatus, error: str) -> None:
+    cache.conn.execute("UPDATE decisions SET status = ?, error = ?, decided_at = ? "
+                       "WHERE link_id = ?", (status, error[:500], now_iso(), link_id))
+
+
+def _system_name(system: str) -> str:
+    return {"salesforce": "Salesforce", "apollo": "Apollo"}.get(system, system)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def _calls(salesforce, apollo) -> dict[str, int]:
+    return {"salesforce": salesforce.api_calls if salesforce else 0,
+            "apollo": apollo.api_calls if apollo else 0}
+
+
+def finish_run(cache: Cache, summary: ApplySummary, out_dir: Path | None) -> ApplySummary:
+    """Count the run's rows, write its success and error CSVs, close its ``runs`` row."""
+    counts = journal.counts(cache, summary.run_id)
+    summary.planned = sum(counts.values())
+    summary.done, summary.conflict = counts["done"], counts["conflict"]
+    summary.failed, summary.skipped = counts["failed"], counts["skipped"]
+    if out_dir is not None:
+        success, errors = write_run_files(journal.entries(cache, summary.run_id), out_dir,
+                                          summary.run_id)
+        summary.success_csv, summary.error_csv = str(success), str(errors)
+    checkpoint("before_run_finish")
+    runs.finish(cache, summary.run_id, summary.status, summary.as_dict(), summary.api_calls)
+    return summary
+
+
+def resume(cache: Cache, salesforce, apollo, *, out_dir: Path | None = None,
+           progress: Progress | None = None) -> list[ApplySummary]:
+    """Finish every run a crash (or a kill) left open, re-reading before any send."""
+    finished = []
+    for run_id in journal.unfinished_runs(cache):
+        row = cache.conn.execute("SELECT kind FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        before = _calls(salesforce, apollo)
+        Writer(cache, salesforce, apollo, progress=progress).run(run_id)
+        after = _calls(salesforce, apollo)
+        summary = ApplySummary(run_id, row[0] if row else "apply",
+                               api_calls={k: after[k] - before[k] for k in after})
+        finished.append(finish_run(cache, summary, out_dir))
+    return finished
+
+
+def apply_plan(cache: Cache, salesforce, apollo, plan: WritePlan, *,
+               out_dir: Path | None = None, progress: Progress | None = None,
+               cancel: threading.Event | None = None, kind: str = "apply",
+               undoes: Sequence[int] | None = None) -> ApplySummary:
+    """Journal ``plan`` and write it; an unfinished earlier run is finished first."""
+    resumed = resume(cache, salesforce, apollo, out_dir=out_dir, progress=progress)
+    before = _calls(salesforce, apollo)
+    run_id, _ = runs.start(cache, kind)
+    journal.record(cache, run_id, plan.writes, undoes)
+    checkpoint("undo_after_journal_commit" if kind == "undo" else "after_journal_commit")
+    writer = Writer(cache, salesforce, apollo, progress=progress, cancel=cancel)
+    writer.run(run_id)
+    after = _calls(salesforce, apollo)
+    summary = ApplySummary(run_id, kind, plan_hash=plan.digest(), cancelled=writer.cancelled,
+                           resumed=[r.run_id for r in resumed],
+                           api_calls={k: after[k] - before[k] for k in after})
+    return finish_run(cache, summary, out_dir)
