@@ -40,7 +40,7 @@ from pathlib import Path
 
 from core import emails
 from core.model import UTC, DecisionStatus
-from core.sources.errors import WriteUnknown
+from core.sources.errors import AuthError, BudgetExhausted, PermissionDenied, SourceError, WriteUnknown
 from core.store import runs
 from core.store.cache import Cache, chunked, now_iso, parse_time
 from core.sync import journal
@@ -78,6 +78,8 @@ class ApplySummary:
     def status(self) -> str:
         if self.cancelled:
             return "cancelled"
+        if self.planned > self.done + self.conflict + self.failed + self.skipped:
+            return "stopped"  # rows left open: the next run finishes them
         return "needs_review" if self.conflict or self.failed else "complete"
 
     def as_dict(self) -> dict:
@@ -106,6 +108,7 @@ class Writer:
         start = parse_time(newest)
         self.apollo_since = (start - FEED_OVERLAP) if start else datetime(1970, 1, 1, tzinfo=UTC)
         self.cancelled = False
+        self.stop: SourceError | None = None  # a failure that ends the run after its round
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -155,6 +158,8 @@ class Writer:
                     self._cancel_rest(run_id)
                     return
                 self._round(entries)
+                if self.stop is not None:
+                    raise self.stop
                 finished += len(entries)
                 self.progress("writing", finished, total)
 
@@ -252,9 +257,11 @@ class Writer:
             return "done", email, None, None
         if sent is not None and sent.ok is False and sent.code != "PRECONDITION_FAILED":
             return "failed", email, sent.code, sent.message
-        if exists and key == e.old_key and e.sends + 1 < MAX_SENDS:
-            # Not applied (refused by its precondition, or lost): re-read and send again.
-            return "planned", email, sent.code if sent else None, sent.message if sent else None
+        if exists and key == e.old_key:
+            if e.sends + 1 < MAX_SENDS:
+                # Not applied (refused by its precondition, or lost): re-read, send again.
+                return "planned", email, sent.code if sent else None, sent.message if sent else None
+            return "failed", email, "NOT_APPLIED", f"still not applied after {e.sends + 1} sends"
         if not exists:
             return "failed", None, "NOT_FOUND", "the record no longer exists"
         return "conflict", email, "CHANGED", f"now holds {email or 'nothing'}"
@@ -273,6 +280,8 @@ class Writer:
                     object_name, [(e.record_id, e.new_email) for e in rows])
         except WriteUnknown:
             return {e.entry_id: _Sent(None) for e in rows}
+        except SourceError as exc:
+            return self._refused(rows, exc)
         answers = {}
         for e, result in zip(rows, results):
             if result.get("success"):
@@ -288,6 +297,8 @@ class Writer:
             answer = self.apollo.update_emails([(e.record_id, e.new_email) for e in rows])
         except WriteUnknown:
             return {e.entry_id: _Sent(None) for e in rows}
+        except SourceError as exc:
+            return self._refused(rows, exc)
         for contact in answer.get("contacts") or []:
             if isinstance(contact, dict) and contact.get("id"):
                 self.apollo_seen[str(contact["id"])] = contact
@@ -303,6 +314,16 @@ class Writer:
             else:
                 answers[e.entry_id] = _Sent(True)
         return answers
+
+
+    def _refused(self, rows: list[Entry], exc: SourceError) -> dict[int, _Sent]:
+        """A whole request refused, so nothing of it was applied: its rows fail with the
+        reason. A spent budget or refused credentials also stop the run after this round
+        (its remaining rows stay planned and the next run resumes them)."""
+        if isinstance(exc, (BudgetExhausted, AuthError, PermissionDenied)):
+            self.stop = exc
+        code = getattr(exc, "code", "") or type(exc).__name__
+        return {e.entry_id: _Sent(False, code, str(exc)[:300]) for e in rows}
 
 
 def id18(record_id: str) -> str:
@@ -463,9 +484,14 @@ def apply_plan(cache: Cache, salesforce, apollo, plan: WritePlan, *,
     journal.record(cache, run_id, plan.writes, undoes)
     checkpoint("undo_after_journal_commit" if kind == "undo" else "after_journal_commit")
     writer = Writer(cache, salesforce, apollo, progress=progress, cancel=cancel)
-    writer.run(run_id)
-    after = _calls(salesforce, apollo)
-    summary = ApplySummary(run_id, kind, plan_hash=plan.digest(), cancelled=writer.cancelled,
-                           resumed=[r.run_id for r in resumed],
-                           api_calls={k: after[k] - before[k] for k in after})
-    return finish_run(cache, summary, out_dir)
+    try:
+        writer.run(run_id)
+    finally:
+        # Also when a spent budget or a failure stops the run: its rows so far are final or
+        # still open (the next run resumes those), and the run says how far it got.
+        after = _calls(salesforce, apollo)
+        summary = ApplySummary(run_id, kind, plan_hash=plan.digest(),
+                               cancelled=writer.cancelled, resumed=[r.run_id for r in resumed],
+                               api_calls={k: after[k] - before[k] for k in after})
+        finish_run(cache, summary, out_dir)
+    return summary
