@@ -170,3 +170,31 @@ def test_a_refused_address_fails_with_the_apis_code_and_the_rest_is_written(worl
     errors = open(summary.error_csv).read()
     assert "INVALID_EMAIL_ADDRESS" in errors or "QueryRefused" in errors
     assert target.record_id in open(summary.error_csv).read() + open(summary.success_csv).read()
+
+
+# (fault on the first write request, the most sends any record of that system needed)
+LOST_ANSWERS = [
+    ("the connection drops before the server handles it", "drop", 2),
+    ("the connection drops after the write was applied", "drop_after", 1),
+    ("the answer is cut short after the write was applied", "truncate", 1),
+]
+
+
+@pytest.mark.parametrize("situation, fault, expected_sends", LOST_ANSWERS,
+                         ids=[s[0] for s in LOST_ANSWERS])
+@pytest.mark.parametrize("system", ["salesforce", "apollo"])
+def test_one_lost_answer_is_re_read_and_resent_only_if_it_did_not_land(
+        world, system, situation, fault, expected_sends):
+    running, cache, the_plan = world
+    if system == "salesforce":
+        running.salesforce_app.faults.add(fault, route="composite/sobjects", method="PATCH", count=1)
+    else:
+        running.apollo_app.faults.add(fault, route="bulk_update", method="POST", count=1)
+    sf, apollo = sources(running)
+    summary = apply_plan(cache, sf, apollo, the_plan)
+    assert summary.done == summary.planned
+    # The journal counts every send (a request dropped unhandled never reaches the log).
+    assert cache.conn.execute("SELECT max(sends) FROM journal WHERE system = ?",
+                              (system,)).fetchone()[0] == expected_sends
+    log = events(running)
+    assert unread_resends(log) == [] and max(applied(log).values()) == 1
