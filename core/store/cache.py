@@ -429,6 +429,7 @@ def _v4_journal(db: sqlite_utils.Database) -> None:
             object TEXT NOT NULL,
             record_id TEXT NOT NULL,
             old_email TEXT,
+            also_old TEXT NOT NULL DEFAULT '[]',
             new_email TEXT,
             partner_object TEXT NOT NULL,
             partner_id TEXT NOT NULL,

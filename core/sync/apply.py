@@ -109,6 +109,7 @@ class Writer:
         self.apollo_since = (start - FEED_OVERLAP) if start else datetime(1970, 1, 1, tzinfo=UTC)
         self.cancelled = False
         self.stop: SourceError | None = None  # a failure that ends the run after its round
+        self.apollo_first = False  # undo runs send Apollo before Salesforce
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -146,6 +147,8 @@ class Writer:
 
     def run(self, run_id: int) -> None:
         """Finish every open row of ``run_id``: rounds, then a second pass for rows to resend."""
+        kind = self.cache.conn.execute("SELECT kind FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        self.apollo_first = bool(kind) and kind[0] == "undo"
         for _ in range(MAX_SENDS + 1):
             open_rows = journal.entries(self.cache, run_id, journal.OPEN_STATES)
             if not open_rows:
@@ -179,34 +182,23 @@ class Writer:
         # 1. re-read both sides
         sf_now = self._sf_read(sf_object, sf_ids)
         self._apollo_feed(apollo_ids)
-        verdicts = {e.entry_id: self._precheck(e, sf_now) for e in entries}
-        to_send = [e for e in entries if verdicts[e.entry_id][0] == "send"]
-        with self.cache.transaction():
-            for e in entries:
-                state, seen, code, message = verdicts[e.entry_id]
-                if state != "send":
-                    journal.set_state(self.cache, [e.entry_id], state, seen=seen, code=code,
-                                      error=message)
-            journal.set_state(self.cache, [e.entry_id for e in to_send], "sent", sent=True)
-        checkpoint("after_mark_sent")
-        # 2. send: Salesforce first, then Apollo
+        # 2. mark and send: Salesforce first, then Apollo (whose push then finds the value
+        # there). An undo sends Apollo first, then re-reads Salesforce and checks its rows
+        # against what Apollo's push left there (DESIGN §5: undo replays the run backwards).
         answers: dict[int, _Sent] = {}
-        sf_rows = [e for e in to_send if e.system == "salesforce"]
-        if sf_rows:
-            answers.update(self._send_salesforce(sf_object, sf_rows, sf_now))
-            checkpoint("after_send")
+        first, later = ("apollo", "salesforce") if self.apollo_first else ("salesforce", "apollo")
+        sent_first = self._check_and_send(first, entries, sf_object, sf_now, answers)
         checkpoint("mid_round")
-        apollo_rows = [e for e in to_send if e.system == "apollo"]
-        unknown_apollo = False
-        for batch in chunked(apollo_rows, APOLLO_BATCH):
-            sent = self._send_apollo(batch)
-            checkpoint("after_send")
-            unknown_apollo |= any(a.ok is None for a in sent.values())
-            answers.update(sent)
-        # 3. read back
+        if sent_first and first == "apollo" and any(e.system == "salesforce" for e in entries):
+            sf_now = self._sf_read(sf_object, sf_ids)
+        sent_later = self._check_and_send(later, entries, sf_object, sf_now, answers)
+        to_send = sent_first + sent_later
+        # 3. read back (Salesforce; Apollo again only after an answer was lost)
         sf_after = self._sf_read(sf_object, sf_ids) if to_send else sf_now
-        if unknown_apollo:
-            self._apollo_feed({e.record_id for e in apollo_rows})
+        lost_apollo = [e for e in to_send if e.system == "apollo"
+                       and answers.get(e.entry_id) and answers[e.entry_id].ok is None]
+        if lost_apollo:
+            self._apollo_feed({e.record_id for e in lost_apollo})
         checkpoint("during_readback")
         # 4. record and settle, in one transaction
         with self.cache.transaction():
@@ -237,7 +229,7 @@ class Writer:
             return "done", email, None, None
         if record.get("IsConverted"):
             return "skipped", email, "CONVERTED_LEAD", "a converted Lead is never written"
-        if key != e.old_key:
+        if not e.holds_old(key):
             return "conflict", email, "CHANGED", f"now holds {email or 'nothing'}, not " \
                                                  f"{e.old_email or 'nothing'}"
         p_exists, p_email, _ = self._current("apollo" if e.system == "salesforce" else "salesforce",
@@ -257,7 +249,7 @@ class Writer:
             return "done", email, None, None
         if sent is not None and sent.ok is False and sent.code != "PRECONDITION_FAILED":
             return "failed", email, sent.code, sent.message
-        if exists and key == e.old_key:
+        if exists and e.holds_old(key):
             if e.sends + 1 < MAX_SENDS:
                 # Not applied (refused by its precondition, or lost): re-read, send again.
                 return "planned", email, sent.code if sent else None, sent.message if sent else None
@@ -267,6 +259,31 @@ class Writer:
         return "conflict", email, "CHANGED", f"now holds {email or 'nothing'}"
 
     # -- sending -------------------------------------------------------------------------------
+
+    def _check_and_send(self, system: str, entries: list[Entry], sf_object: str, sf_now: dict,
+                        answers: dict[int, _Sent]) -> list[Entry]:
+        """Check one system's rows of a round against what was just read; record those that
+        cannot go, commit the rest ``sent``, send them; returns the rows sent."""
+        rows = [e for e in entries if e.system == system]
+        if not rows:
+            return []
+        verdicts = {e.entry_id: self._precheck(e, sf_now) for e in rows}
+        to_send = [e for e in rows if verdicts[e.entry_id][0] == "send"]
+        with self.cache.transaction():
+            for e in rows:
+                state, seen, code, message = verdicts[e.entry_id]
+                if state != "send":
+                    journal.set_state(self.cache, [e.entry_id], state, seen=seen, code=code,
+                                      error=message)
+            journal.set_state(self.cache, [e.entry_id for e in to_send], "sent", sent=True)
+        checkpoint("after_mark_sent")
+        if system == "salesforce" and to_send:
+            answers.update(self._send_salesforce(sf_object, to_send, sf_now))
+            checkpoint("after_send")
+        for batch in chunked(to_send if system == "apollo" else [], APOLLO_BATCH):
+            answers.update(self._send_apollo(batch))
+            checkpoint("after_send")
+        return to_send
 
     def _send_salesforce(self, object_name: str, rows: list[Entry], sf_now: dict) -> dict[int, _Sent]:
         try:

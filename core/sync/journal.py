@@ -78,6 +78,11 @@ class Entry:
     error_code: str | None
     error: str | None
     undoes: int | None
+    also_old: tuple[str, ...]
+
+    def holds_old(self, key: str) -> bool:
+        """Whether ``key`` is a value the target may hold for this write to go ahead."""
+        return key == self.old_key or key in self.also_old
 
     @property
     def old_key(self) -> str:
@@ -90,12 +95,13 @@ class Entry:
 
 _COLUMNS = ("entry_id, run_id, link_id, system, object, record_id, old_email, new_email, "
             "partner_object, partner_id, partner_keys, base_email, rule, why, state, sends, "
-            "seen_email, error_code, error, undoes")
+            "seen_email, error_code, error, undoes, also_old")
 
 
 def _entry(row) -> Entry:
     values = list(row)
     values[10] = tuple(json.loads(values[10]))
+    values[20] = tuple(json.loads(values[20]))
     return Entry(*values)
 
 
@@ -105,13 +111,13 @@ def record(cache: Cache, run_id: int, writes: Sequence[PlannedWrite],
     now = now_iso()
     rows = [(run_id, w.link_id, w.system, w.object, w.record_id, w.old_email, w.new_email,
              w.partner_object, w.partner_id, json.dumps(list(w.partner_keys)), w.base_email, w.rule,
-             w.why, "planned", (undoes[i] if undoes else None), now)
+             w.why, "planned", (undoes[i] if undoes else None), json.dumps(list(w.also_old)), now)
             for i, w in enumerate(writes)]
     with cache.transaction():
         cache.conn.executemany(
             "INSERT INTO journal (run_id, link_id, system, object, record_id, old_email, "
             "new_email, partner_object, partner_id, partner_keys, base_email, rule, why, state, "
-            "undoes, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            "undoes, also_old, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         checkpoint("before_journal_commit")
     return len(rows)
 

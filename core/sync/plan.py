@@ -49,6 +49,7 @@ class PlannedWrite:
     partner_id: str = ""
     partner_keys: tuple[str, ...] = ()
     base_email: str | None = None
+    also_old: tuple[str, ...] = ()  # other email keys the target may hold instead of old_email
 
     def as_dict(self) -> dict:
         return {"link_id": self.link_id, "system": self.system, "object": self.object,

@@ -57,8 +57,8 @@ class Event:
 
 
 def events(running) -> list[Event]:
-    """Both logs merged in the order the requests were answered (each server logs in its
-    own order; Concord sends one request at a time, so interleaving by index is by time)."""
+    """Each system's requests in the order its server answered them (Salesforce's, then
+    Apollo's: the checks built on this are per system)."""
     out: list[tuple[int, Event]] = []
     for index, (method, path, body, status, answer) in enumerate(
             running.salesforce_app.request_log):
