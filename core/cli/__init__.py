@@ -106,16 +106,25 @@ def cmd_reconcile(args) -> int:
                 if not args.json:
                     print(cli_pull.describe(pulled, sources.problems) + "\n")
             summary = reconcile(cache, full=args.full or None)
+            from core.cli.apply import reconcile_apply
+            written = reconcile_apply(cache, sources, args)
             review = sum(n for status, n in summary.decide.by_status.items()
                          if DecisionStatus(status).needs_attention)
+            if written:  # after the write: what still needs attention
+                review = cache.conn.execute(
+                    "SELECT count(*) FROM decisions WHERE status IN ('open', 'chosen', "
+                    "'failed', 'conflict')").fetchone()[0]
             if args.json:
-                print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review}, indent=2))
+                print(json.dumps({"reconcile": summary.as_dict(), "needs_review": review,
+                                  **({"apply": written[0]} if written else {})}, indent=2))
             else:
                 print_summary(cache, summary, examples=args.examples)
                 print(f"\n{review:,} pairs need attention; open the window (concord) to review them.")
-    if pull_code == EXIT_FAILED:
+                if written:
+                    print(written[2])
+    if pull_code == EXIT_FAILED or (written and written[1] == EXIT_FAILED):
         return EXIT_FAILED
-    return EXIT_REVIEW if review or pull_code else EXIT_OK
+    return EXIT_REVIEW if review or pull_code or (written and written[1]) else EXIT_OK
 
 
 def cmd_runs(args) -> int:
@@ -210,7 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pull", action="store_true", help="decide on what the cache holds")
     p.add_argument("--examples", type=int, default=6, help="example pairs to print")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--apply", choices=("strong", "medium"),
+                   help="also write back pairs this strong or stronger, and your own choices")
     p.set_defaults(func=cmd_reconcile)
+
+    from core.cli import apply as cli_apply, undo as cli_undo
+    cli_apply.add_parser(sub)
+    cli_undo.add_parser(sub)
 
     p = sub.add_parser("runs", help="list runs with their counts and API calls")
     target = p.add_mutually_exclusive_group(required=True)

@@ -1,0 +1,193 @@
+"""``concord apply``: write decided pairs back to both systems.
+
+``apply`` first finishes any run a crash left open, then plans (``--only`` picks the
+strengths and whether the user's own choices go too) and writes; ``--dry-run`` prints the
+exact plan and its hash and writes nothing. Exit codes: 0 everything written, 1 conflicts,
+failures or refusals to review, 2 bad usage, 3 could not run (the journal keeps what was
+done; the next run finishes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from core.cli import pull as cli_pull
+from core.sources.errors import SourceError
+from core.store.cache import Cache
+from core.sync.apply import ApplySummary, apply_plan, resume
+from core.sync.connections import SandboxInfoError
+from core.sync.plan import WritePlan, plan
+
+EXIT_OK, EXIT_REVIEW, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+ONLY = ("strong", "medium", "review", "chosen")
+DEFAULT_ONLY = ("strong", "chosen")
+
+
+def add_targets(parser: argparse.ArgumentParser) -> None:
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace", metavar="NAME", help="a connected workspace")
+    target.add_argument("--sandbox-info", metavar="PATH",
+                        help="the info file of a running sandbox (concord sandbox serve)")
+    parser.add_argument("--cache", metavar="PATH", help="with --sandbox-info: the cache file")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_parser(subparsers) -> None:
+    """Add ``apply`` to ``concord``'s subparsers."""
+    p = subparsers.add_parser("apply", help="write decided pairs back to both systems",
+                              description="Write the chosen emails back, journaled and checked.")
+    add_targets(p)
+    p.add_argument("--only", nargs="+", choices=ONLY, metavar="{strong,medium,review,chosen}",
+                   help="what to write: recommendations of these strengths and/or the pairs "
+                        "you chose (default: strong chosen)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the exact plan and its hash; write nothing")
+    p.set_defaults(func=run_apply)
+
+
+def plan_dict(the_plan: WritePlan, *, rows: bool) -> dict:
+    """The dry-run answer: counts per system and per rule, the hash, and the rows."""
+    out = {"planned": len(the_plan.writes), "plan_hash": the_plan.digest(),
+           "pairs": the_plan.pairs,
+           "systems": {"salesforce": the_plan.count("salesforce"),
+                       "apollo": the_plan.count("apollo")},
+           "rules": the_plan.by_rule(), "not_written": the_plan.not_written,
+           "refused": [{"link_id": link, "reason": why} for link, why in the_plan.refused]}
+    if rows:
+        out["rows"] = [w.as_dict() for w in the_plan.writes]
+    return out
+
+
+def summary_dict(summary: ApplySummary, the_plan: WritePlan | None = None) -> dict:
+    out = summary.as_dict()
+    if the_plan is not None:
+        out["not_written"] = the_plan.not_written
+        out["refused"] = [{"link_id": link, "reason": why} for link, why in the_plan.refused]
+    return out
+
+
+def exit_code(summary: ApplySummary, the_plan: WritePlan | None = None) -> int:
+    if summary.status == "stopped":
+        return EXIT_FAILED
+    if summary.conflict or summary.failed or summary.cancelled or (the_plan and the_plan.refused):
+        return EXIT_REVIEW
+    return EXIT_OK
+
+
+def describe(summary: ApplySummary, the_plan: WritePlan | None = None) -> str:
+    calls = summary.api_calls
+    lines = [f"{summary.kind.capitalize()} run {summary.run_id}: {summary.status}. "
+             f"{summary.planned} planned: {summary.done} done, {summary.conflict} conflict, "
+             f"{summary.failed} failed, {summary.skipped} skipped. API calls: Salesforce "
+             f"{calls.get('salesforce', 0)}, Apollo {calls.get('apollo', 0)}."]
+    if summary.resumed:
+        lines.append(f"First finished the interrupted run(s) {', '.join(map(str, summary.resumed))}.")
+    if the_plan is not None:
+        for link, why in the_plan.refused:
+            lines.append(f"Refused pair {link}: {why}.")
+    if summary.error_csv and (summary.conflict or summary.failed or summary.skipped):
+        lines.append(f"Conflicts and failures: {summary.error_csv}")
+    if summary.success_csv:
+        lines.append(f"Written: {summary.success_csv}")
+    return "\n".join(lines)
+
+
+def _describe_plan(the_plan: WritePlan) -> str:
+    lines = [the_plan.summary(), f"Plan hash: {the_plan.digest()}"]
+    for rule, systems in the_plan.by_rule().items():
+        lines.append(f"  {rule:<20} " + ", ".join(f"{s} {n}" for s, n in sorted(systems.items())))
+    for w in the_plan.writes:
+        lines.append(f"  {w.system:<10} {w.object:<7} {w.record_id:<24} "
+                     f"{w.old_email or '(blank)'} -> {w.new_email}  [{w.rule}]")
+    for link, why in the_plan.refused:
+        lines.append(f"  refused pair {link}: {why}")
+    return "\n".join(lines)
+
+
+def open_target(args):
+    """(connection's sources, cache) or an exit code."""
+    try:
+        connection = cli_pull.connection_from_args(args)
+        sources = connection.sources()
+        cache = connection.open_cache()
+    except (cli_pull.UsageProblem, SandboxInfoError) as exc:
+        print(f"concord {args.command}: {exc}", file=sys.stderr)
+        return None, None, EXIT_USAGE
+    return sources, cache, None
+
+
+def need_both(sources, command: str) -> bool:
+    if sources.salesforce is None or sources.apollo is None:
+        for problem in sources.problems or ["both systems must be connected to write back"]:
+            print(f"concord {command}: {problem}", file=sys.stderr)
+        return False
+    return True
+
+
+def write_back(cache: Cache, sources, *, strengths, include_chosen: bool,
+               cancel: threading.Event | None = None) -> tuple[ApplySummary, WritePlan]:
+    """Finish any open run, plan, and write; the one path ``apply`` and ``reconcile
+    --apply`` share."""
+    out_dir = cache.path.parent / "runs"
+    resumed = resume(cache, sources.salesforce, sources.apollo, out_dir=out_dir)
+    the_plan = plan(cache, strengths=strengths, include_chosen=include_chosen)
+    summary = apply_plan(cache, sources.salesforce, sources.apollo, the_plan, out_dir=out_dir,
+                         cancel=cancel)
+    summary.resumed = [r.run_id for r in resumed] + summary.resumed
+    return summary, the_plan
+
+
+def reconcile_apply(cache: Cache, sources, args):
+    """``reconcile --apply``: write back; (summary as JSON, exit code, text), or None."""
+    if not args.apply:
+        return None
+    sources = sources or cli_pull.connection_from_args(args).sources()
+    if not need_both(sources, "reconcile"):
+        return {"error": "not connected"}, EXIT_FAILED, "Nothing was written."
+    strengths = ("strong",) if args.apply == "strong" else ("strong", "medium")
+    summary, the_plan = write_back(cache, sources, strengths=strengths, include_chosen=True)
+    return (summary_dict(summary, the_plan), exit_code(summary, the_plan),
+            describe(summary, the_plan))
+
+
+def run_apply(args) -> int:
+    only = tuple(args.only or DEFAULT_ONLY)
+    strengths = tuple(s for s in only if s != "chosen")
+    with cli_pull.redacted_logging():
+        sources, cache, code = open_target(args)
+        if code is not None:
+            return code
+        with cache:
+            if args.dry_run:
+                the_plan = plan(cache, strengths=strengths, include_chosen="chosen" in only)
+                if args.json:
+                    print(json.dumps(plan_dict(the_plan, rows=True), indent=2))
+                else:
+                    print(_describe_plan(the_plan))
+                return EXIT_REVIEW if the_plan.refused else EXIT_OK
+            if not need_both(sources, "apply"):
+                return EXIT_FAILED
+            try:
+                summary, the_plan = write_back(cache, sources, strengths=strengths,
+                                               include_chosen="chosen" in only)
+            except SourceError as exc:
+                print(f"concord apply: {exc} What was written is journaled; run apply again "
+                      f"to finish.", file=sys.stderr)
+                return EXIT_FAILED
+    print_result(args, summary, the_plan)
+    return exit_code(summary, the_plan)
+
+
+def print_result(args, summary: ApplySummary, the_plan: WritePlan | None = None) -> None:
+    if args.json:
+        print(json.dumps(summary_dict(summary, the_plan), indent=2))
+    else:
+        print(describe(summary, the_plan))
+
+
+__all__ = ["add_parser", "add_targets", "describe", "exit_code", "need_both", "open_target",
+           "print_result", "reconcile_apply", "summary_dict", "write_back"]
