@@ -68,14 +68,17 @@ def test_a_pair_changed_since_it_was_decided_waits_for_the_next_reconcile(cache)
 def test_a_converted_lead_is_never_written_its_contact_is(tmp_path):
     with Cache(tmp_path / "c.sqlite") as c:
         load(c, [contact("a1", "jo@acme.com", sf="00QL", lead="00QL")],
-             [sf("00QL", "Lead", "jo@acme.com", converted_to="003K"),
-              sf("003K", "Contact", "jo@acme.com")])
+             [sf("00QL", "Lead", "jo@acme.com")])
         reconcile(c, now=NOW)
         load(c, [contact("a1", "jo.new@acme.com", sf="00QL", lead="00QL", updated=LATER)], when=LATER)
         reconcile(c, now=NOW)
         choices.set_choice(c, [link(c, "a1")], "apollo")
-        the_plan = plan(c)
-        assert [(w.object, w.record_id, w.new_email) for w in the_plan.writes] == [
+        assert [w.record_id for w in plan(c).writes] == ["00QL"]
+        # The Lead is converted after the decision; without its Contact nothing is written.
+        load(c, [], [sf("00QL", "Lead", "jo@acme.com", converted_to="003K")], when=LATER)
+        assert plan(c).writes == [] and plan(c).not_written == {"converted lead without its contact": 1}
+        load(c, [], [sf("003K", "Contact", "jo@acme.com")], when=LATER)
+        assert [(w.object, w.record_id, w.new_email) for w in plan(c).writes] == [
             ("Contact", "003K", "jo.new@acme.com")]
 
 
