@@ -36,10 +36,19 @@ def plan_selection(tasks: TaskManager, link_ids: list[int], parent=None) -> Cach
     return CacheOp(tasks, lambda cache: build_plan(cache, link_ids=link_ids), parent)
 
 
-def write_plan(tasks: TaskManager, plan: WritePlan, parent=None) -> CacheOp:
-    """The last step of Go and Reconcile all: hand a confirmed plan to write-back."""
-    return CacheOp(tasks, lambda cache, job: connections.write_plan(cache, plan, job),
+def write_plan(tasks: TaskManager, connection: connections.Connection, plan: WritePlan,
+               parent=None) -> CacheOp:
+    """The last step of Apply, Go and Reconcile all: write a confirmed plan to both systems
+    (progress; Cancel stops after the current batch)."""
+    return CacheOp(tasks, lambda cache, job: connections.write_plan(cache, connection, plan, job),
                    parent).with_progress("Writing")
+
+
+def undo_run(tasks: TaskManager, connection: connections.Connection, run_id: int,
+             parent=None) -> CacheOp:
+    """Undo a write-back run from the run history."""
+    return CacheOp(tasks, lambda cache, job: connections.undo_run(cache, connection, run_id, job),
+                   parent).with_progress("Undoing")
 
 
 def auto_apply_strengths(auto_apply: Strength) -> tuple[str, ...]:

@@ -387,7 +387,9 @@ def _settle(cache: Cache, run_id: int, link_ids: set[int], sf_now: dict, apollo_
             elif "conflict" in states:
                 worst = next(e for e in entries if e.state == "conflict")
                 _decide(cache, link_id, DecisionStatus.CONFLICT,
-                        f"{_system_name(worst.system)} {worst.error}; not overwritten")
+                        f"{_system_name(worst.system)} changed since the pull: {worst.error} "
+                        f"(Concord would have written {worst.new_email or 'a blank'}); "
+                        f"not overwritten")
             elif "failed" in states or any(e.state == "skipped" and e.error_code != "CANCELLED"
                                            for e in entries):
                 worst = next(e for e in entries if e.state in ("failed", "skipped")

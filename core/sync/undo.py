@@ -47,7 +47,7 @@ def undo_plan(cache, run_id: int) -> tuple[WritePlan, list[int]]:
     result, undoes = WritePlan(), []
     for link_id, entries in by_link.items():
         result.pairs += 1
-        if any(_unwritable(e.old_email) for e in entries):
+        if any(unwritable(e.old_email) for e in entries):
             # An address Salesforce would refuse never leaves the machine, not even to undo.
             result.not_written["earlier value is not a valid address"] = \
                 result.not_written.get("earlier value is not a valid address", 0) + 1
@@ -75,7 +75,7 @@ def undo_plan(cache, run_id: int) -> tuple[WritePlan, list[int]]:
     return result, undoes
 
 
-def _unwritable(email: str | None) -> bool:
+def unwritable(email: str | None) -> bool:
     if not emails.comparison_key(email):
         return False  # a blank value is restored as blank
     try:
@@ -102,4 +102,4 @@ def undo(cache, salesforce, apollo, run_id: int, *, out_dir: Path | None = None,
                       cancel=cancel, kind="undo", undoes=undoes)
 
 
-__all__ = ["UndoRefused", "undo", "undo_plan"]
+__all__ = ["UndoRefused", "undo", "undo_plan", "unwritable"]

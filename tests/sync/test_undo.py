@@ -80,10 +80,10 @@ def test_a_record_changed_since_the_run_is_reported_not_reverted(applied_run):
 
 def _invalid_earlier(cache, run_id) -> set[str]:
     """Records of pairs whose earlier value was an address Salesforce would refuse."""
-    from core.sync.undo import _unwritable
+    from core.sync.undo import unwritable
 
     links = {link for link, old in cache.conn.execute(
-        "SELECT link_id, old_email FROM journal WHERE run_id = ?", (run_id,)) if _unwritable(old)}
+        "SELECT link_id, old_email FROM journal WHERE run_id = ?", (run_id,)) if unwritable(old)}
     return {r for link in links for r in cache.conn.execute(
         "SELECT record_id FROM journal WHERE link_id = ? UNION SELECT partner_id FROM journal "
         "WHERE link_id = ?", (link, link)).fetchall() for r in r}
