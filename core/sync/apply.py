@@ -193,8 +193,11 @@ class Writer:
             sf_now = self._sf_read(sf_object, sf_ids)
         sent_later = self._check_and_send(later, entries, sf_object, sf_now, answers)
         to_send = sent_first + sent_later
-        # 3. read back (Salesforce; Apollo again only after an answer was lost)
-        sf_after = self._sf_read(sf_object, sf_ids) if to_send else sf_now
+        # 3. read back: Salesforce when it was written (an Apollo write was checked by its
+        # answer, and its Salesforce record held the value just before); Apollo again only
+        # after an answer was lost
+        sf_sent = any(e.system == "salesforce" for e in to_send)
+        sf_after = self._sf_read(sf_object, sf_ids) if sf_sent else sf_now
         lost_apollo = [e for e in to_send if e.system == "apollo"
                        and answers.get(e.entry_id) and answers[e.entry_id].ok is None]
         if lost_apollo:
@@ -363,9 +366,13 @@ def _rounds(entries: list[Entry]) -> list[list[Entry]]:
         by_object.setdefault(sf_object, {}).setdefault(e.link_id, []).append(e)
     rounds = []
     for links in by_object.values():
-        pairs = list(links.values())
-        for start in range(0, len(pairs), ROUND):
-            rounds.append([e for pair in pairs[start:start + ROUND] for e in pair])
+        # Pairs that write Salesforce share rounds, so a round that writes only Apollo costs
+        # Salesforce a single read (its precondition).
+        writes_sf = [p for p in links.values() if any(e.system == "salesforce" for e in p)]
+        apollo_only = [p for p in links.values() if all(e.system == "apollo" for e in p)]
+        for pairs in (writes_sf, apollo_only):
+            for start in range(0, len(pairs), ROUND):
+                rounds.append([e for pair in pairs[start:start + ROUND] for e in pair])
     return rounds
 
 
