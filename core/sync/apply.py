@@ -504,6 +504,19 @@ def apply_plan(cache: Cache, salesforce, apollo, plan: WritePlan, *,
                cancel: threading.Event | None = None, kind: str = "apply",
                undoes: Sequence[int] | None = None) -> ApplySummary:
     """Journal ``plan`` and write it; an unfinished earlier run is finished first."""
+    # The journal cannot be rebuilt from the remotes: every commit of a write-back reaches
+    # the disk before the request it allows is sent (WAL with NORMAL may lose the last
+    # commits on a power cut).
+    cache.conn.execute("PRAGMA synchronous=FULL")
+    try:
+        return _apply(cache, salesforce, apollo, plan, out_dir=out_dir, progress=progress,
+                      cancel=cancel, kind=kind, undoes=undoes)
+    finally:
+        cache.conn.execute("PRAGMA synchronous=NORMAL")
+
+
+def _apply(cache: Cache, salesforce, apollo, plan: WritePlan, *, out_dir, progress, cancel,
+           kind, undoes) -> ApplySummary:
     resumed = resume(cache, salesforce, apollo, out_dir=out_dir, progress=progress)
     before = _calls(salesforce, apollo)
     run_id, _ = runs.start(cache, kind)
