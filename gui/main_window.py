@@ -574,10 +574,14 @@ class MainWindow(QMainWindow):
     def _write(self, plan) -> None:
         if self.tasks is None:
             return
-        op = operations.write_plan(self.tasks, self.connection, plan, self)
+        self._start_write(operations.write_plan(self.tasks, self.connection, plan, self), "write")
+
+    def _start_write(self, op, what: str) -> None:
+        """Run a write-back or undo job; its outcome shows in the list, the panel and the
+        status bar."""
         op.success(self._written)
         op.failure(lambda error: (show_exception(self, error), self.after_decisions_changed(),
-                                  self.operation_finished.emit("write")))
+                                  self.operation_finished.emit(what)))
         self._start_job(op)
 
     def _written(self, summary) -> None:
@@ -772,11 +776,7 @@ class MainWindow(QMainWindow):
         """Undo a write-back run (from the run history), with progress and Cancel."""
         if self.tasks is None or self.tasks.busy:
             return
-        op = operations.undo_run(self.tasks, self.connection, run_id, self)
-        op.success(self._written)
-        op.failure(lambda error: (show_exception(self, error), self.after_decisions_changed(),
-                                  self.operation_finished.emit("undo")))
-        self._start_job(op)
+        self._start_write(operations.undo_run(self.tasks, self.connection, run_id, self), "undo")
 
     def open_export(self) -> None:
         dialog = ExportDialog(self)

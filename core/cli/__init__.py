@@ -149,9 +149,12 @@ def cmd_runs(args) -> int:
                            "status": r[4], "summary": json.loads(r[5] or "{}"),
                            "api_calls": json.loads(r[6] or "{}")} for r in rows], indent=2))
         return EXIT_OK
-    for run_id, kind, started, finished, status, _summary, calls in rows:
+    for run_id, kind, started, finished, status, summary, calls in rows:
         spent = ", ".join(f"{k} {v}" for k, v in json.loads(calls or "{}").items()) or "-"
         print(f"{run_id:>5}  {kind:<10} {status:<12} {started}  API calls: {spent}")
+        if kind in ("apply", "undo"):
+            from core.cli.apply import describe_counts
+            print(describe_counts(json.loads(summary or "{}")))
     if not rows:
         print("No runs yet.")
     return EXIT_OK
@@ -209,12 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli import pull as cli_pull
     cli_pull.add_parser(sub)
 
+    from core.cli import apply as cli_apply, undo as cli_undo
     p = sub.add_parser("reconcile", help="pull, match and decide; print what needs review")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--workspace", metavar="NAME", help="a connected workspace")
-    target.add_argument("--sandbox-info", metavar="PATH",
-                        help="the info file of a running sandbox (concord sandbox serve)")
-    p.add_argument("--cache", metavar="PATH", help="with --sandbox-info: the cache file")
+    cli_apply.add_targets(p, with_json=False)
     p.add_argument("--full", action="store_true", help="pull and decide everything again")
     p.add_argument("--no-pull", action="store_true", help="decide on what the cache holds")
     p.add_argument("--examples", type=int, default=6, help="example pairs to print")
@@ -223,7 +223,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write back pairs this strong or stronger, and your own choices")
     p.set_defaults(func=cmd_reconcile)
 
-    from core.cli import apply as cli_apply, undo as cli_undo
     cli_apply.add_parser(sub)
     cli_undo.add_parser(sub)
 

@@ -27,13 +27,15 @@ ONLY = ("strong", "medium", "review", "chosen")
 DEFAULT_ONLY = ("strong", "chosen")
 
 
-def add_targets(parser: argparse.ArgumentParser) -> None:
+def add_targets(parser: argparse.ArgumentParser, *, with_json: bool = True) -> None:
+    """``--workspace NAME`` or ``--sandbox-info PATH`` (with ``--cache``), and ``--json``."""
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--workspace", metavar="NAME", help="a connected workspace")
     target.add_argument("--sandbox-info", metavar="PATH",
                         help="the info file of a running sandbox (concord sandbox serve)")
     parser.add_argument("--cache", metavar="PATH", help="with --sandbox-info: the cache file")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    if with_json:
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def add_parser(subparsers) -> None:
@@ -94,6 +96,14 @@ def describe(summary: ApplySummary, the_plan: WritePlan | None = None) -> str:
     if summary.success_csv:
         lines.append(f"Written: {summary.success_csv}")
     return "\n".join(lines)
+
+
+def describe_counts(summary: dict) -> str:
+    """A write-back run's accounting and its CSVs, for ``concord runs``."""
+    return (f"       {summary.get('planned', 0):,} planned: {summary.get('done', 0):,} done, "
+            f"{summary.get('conflict', 0):,} conflict, {summary.get('failed', 0):,} failed, "
+            f"{summary.get('skipped', 0):,} skipped; CSVs: {summary.get('success_csv') or '-'}, "
+            f"{summary.get('error_csv') or '-'}")
 
 
 def _describe_plan(the_plan: WritePlan) -> str:

@@ -49,6 +49,8 @@ def test_a_dry_run_writes_nothing_and_its_hash_is_the_runs(org, capsys):
     code, history, _ = run(["runs", "--cache", target[-1], "--json"], capsys)
     apply_run = next(r for r in history if r["run_id"] == done["run_id"])
     assert apply_run["kind"] == "apply" and apply_run["summary"]["done"] == done["done"]
+    code, text, _ = run(["runs", "--cache", target[-1]], capsys)
+    assert f"{done['done']:,} done" in text and done["success_csv"] in text
 
 
 def test_conflicts_exit_1_and_are_in_the_error_csv(org, capsys):
