@@ -157,6 +157,13 @@ def test_lost_answers_are_re_read_before_any_resend(world, monkeypatch):
         else:  # sent twice, lost twice: untouched, and the next run retries it
             assert states[(w.system, w.record_id)] == "failed" and held == (w.old_email or "").lower()
     assert summary.done + summary.failed == summary.planned
+    # The next run (the network is fine again) retries what failed: the remotes equal the plan.
+    for app in (running.salesforce_app, running.apollo_app):
+        app.faults.clear()
+    apply_plan(cache, sf, apollo, plan(cache, strengths=STRENGTHS))
+    for w in the_plan.writes:
+        assert remote_email(running, w.system, w.record_id).lower() == w.new_email.lower()
+    assert max(applied(events(running)).values()) == 1
 
 
 def test_a_refused_address_fails_with_the_apis_code_and_the_rest_is_written(world, tmp_path):
