@@ -85,7 +85,9 @@ def describe(summary: ApplySummary, the_plan: WritePlan | None = None) -> str:
     lines = [f"{summary.kind.capitalize()} run {summary.run_id}: {summary.status}. "
              f"{summary.planned} planned: {summary.done} done, {summary.conflict} conflict, "
              f"{summary.failed} failed, {summary.skipped} skipped. API calls: Salesforce "
-             f"{calls.get('salesforce', 0)}, Apollo {calls.get('apollo', 0)}."]
+             f"{calls.get('salesforce', 0)}, Apollo {calls.get('apollo', 0)}. Apollo has no "
+             f"conditional write: the longest gap between re-reading a contact and writing it "
+             f"was {summary.apollo_race_window:.2f} s."]
     if summary.resumed:
         lines.append(f"First finished the interrupted run(s) {', '.join(map(str, summary.resumed))}.")
     if the_plan is not None:

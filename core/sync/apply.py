@@ -33,6 +33,7 @@ send. Cancelling stops after the current round; rows not started become ``skippe
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +74,7 @@ class ApplySummary:
     resumed: list[int] = field(default_factory=list)
     success_csv: str | None = None
     error_csv: str | None = None
+    apollo_race_window: float = 0.0  # longest seconds between an Apollo re-read and its write
 
     @property
     def status(self) -> str:
@@ -110,6 +112,9 @@ class Writer:
         self.cancelled = False
         self.stop: SourceError | None = None  # a failure that ends the run after its round
         self.apollo_first = False  # undo runs send Apollo before Salesforce
+        # Apollo has no conditional write: an edit landing between a round's re-read and its
+        # bulk_update is overwritten. The longest such window of the run is reported.
+        self.race_window = 0.0
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -182,6 +187,7 @@ class Writer:
         # 1. re-read both sides
         sf_now = self._sf_read(sf_object, sf_ids)
         self._apollo_feed(apollo_ids)
+        read_at = time.monotonic()
         # 2. mark and send: Salesforce first, then Apollo (whose push then finds the value
         # there). An undo sends Apollo first, then re-reads Salesforce and checks its rows
         # against what Apollo's push left there (DESIGN §5: undo replays the run backwards).
@@ -193,6 +199,8 @@ class Writer:
             sf_now = self._sf_read(sf_object, sf_ids)
         sent_later = self._check_and_send(later, entries, sf_object, sf_now, answers)
         to_send = sent_first + sent_later
+        if any(e.system == "apollo" for e in to_send):
+            self.race_window = max(self.race_window, time.monotonic() - read_at)
         # 3. read back: Salesforce when it was written (an Apollo write was checked by its
         # answer, and its Salesforce record held the value just before); Apollo again only
         # after an answer was lost
@@ -531,6 +539,7 @@ def _apply(cache: Cache, salesforce, apollo, plan: WritePlan, *, out_dir, progre
         after = _calls(salesforce, apollo)
         summary = ApplySummary(run_id, kind, plan_hash=plan.digest(),
                                cancelled=writer.cancelled, resumed=[r.run_id for r in resumed],
-                               api_calls={k: after[k] - before[k] for k in after})
+                               api_calls={k: after[k] - before[k] for k in after},
+                               apollo_race_window=round(writer.race_window, 3))
         finish_run(cache, summary, out_dir)
     return summary
