@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,16 +30,30 @@ UNDO_POINTS = ["undo_after_journal_commit", "after_mark_sent", "after_send", "mi
                "during_readback", "after_round_commit"]
 
 
-def _kill_at(running, tmp_path: Path, point: str, nth: int, *args: str) -> int:
+def _child(running, tmp_path: Path, env: dict, *args: str) -> subprocess.Popen:
     info = tmp_path / "info.json"
     info.write_text(json.dumps(running.info()))
-    env = dict(os.environ, **{CRASH_ENV: f"{point}:{nth}", "CRASH_ROUND": "10",
-                              "PYTHONPATH": str(REPO)})
-    done = subprocess.run([sys.executable, "-m", "tests.sync.crash_child", str(info),
-                           str(tmp_path / "cache.sqlite"), *args], env=env, cwd=REPO,
-                          timeout=300, capture_output=True, text=True)
-    assert done.returncode in (-9, 0), done.stderr[-2000:]  # 0: fewer than nth passes
-    return done.returncode
+    env = dict(os.environ, CRASH_ROUND="10", PYTHONPATH=str(REPO), **env)
+    return subprocess.Popen([sys.executable, "-m", "tests.sync.crash_child", str(info),
+                             str(tmp_path / "cache.sqlite"), *args], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _kill_at(running, tmp_path: Path, point: str, nth: int, *args: str) -> int:
+    child = _child(running, tmp_path, {CRASH_ENV: f"{point}:{nth}"}, *args)
+    _, err = child.communicate(timeout=300)
+    assert child.returncode in (-9, 0), err[-2000:]  # 0: fewer than nth passes
+    return child.returncode
+
+
+def _kill_after(running, tmp_path: Path, seconds: float) -> None:
+    """SIGKILL the child at a moment of the clock's choosing, wherever it is."""
+    child = _child(running, tmp_path, {})
+    try:
+        child.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
 
 
 def _finish(running, tmp_path: Path):
@@ -56,13 +72,17 @@ def _check_journal(cache) -> None:
     assert cache.conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0] == 0
 
 
-def crash_apply(tls_dir, tmp_path, seed: int, point: str, nth: int) -> None:
+def crash_apply(tls_dir, tmp_path, seed: int, point: str | None, nth: int) -> None:
+    """Kill at ``point`` (its ``nth`` pass), or with no point after ``nth`` milliseconds."""
     running = sandbox(300, seed, tls_dir=tls_dir)
     try:
         with pulled(running, tmp_path / "cache.sqlite") as cache:
             the_plan = plan(cache, strengths=STRENGTHS)
         assert the_plan.writes
-        _kill_at(running, tmp_path, point, nth)
+        if point is None:
+            _kill_after(running, tmp_path, nth / 1000)
+        else:
+            _kill_at(running, tmp_path, point, nth)
         with _finish(running, tmp_path) as cache:
             _check_journal(cache)
             log = events(running)
@@ -135,3 +155,14 @@ def test_many_seeds_killed_apply(tls_dir, tmp_path, seed, point, nth):
 @pytest.mark.parametrize("point", UNDO_POINTS)
 def test_many_seeds_killed_undo(tls_dir, tmp_path, seed, point):
     crash_undo(tls_dir, tmp_path, seed, point, 1 + seed % 3)
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_a_randomly_timed_kill_is_finished_exactly_once(tls_dir, tmp_path, seed):
+    crash_apply(tls_dir, tmp_path, seed, None, random.Random(seed).randint(300, 2500))
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("seed", range(2, 102))
+def test_many_randomly_timed_kills(tls_dir, tmp_path, seed):
+    crash_apply(tls_dir, tmp_path, seed, None, random.Random(seed).randint(300, 2500))
