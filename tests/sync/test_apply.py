@@ -205,3 +205,21 @@ def test_one_lost_answer_is_re_read_and_resent_only_if_it_did_not_land(
                               (system,)).fetchone()[0] == expected_sends
     log = events(running)
     assert unread_resends(log) == [] and max(applied(log).values()) == 1
+
+
+def test_an_edit_between_the_re_read_and_a_single_row_write_is_refused_by_salesforce(
+        world, monkeypatch):
+    """One record per request goes as a row PATCH with If-Unmodified-Since: an edit landing
+    after Concord's re-read makes Salesforce answer 412, and the row becomes a conflict."""
+    running, cache, the_plan = world
+    monkeypatch.setattr(apply_module, "ROUND", 1)
+    target = next(w for w in the_plan.writes if w.system == "salesforce")
+    running.salesforce_app.faults.add("concurrent_edit", method="PATCH",
+                                      route=target.record_id[:15], count=1,
+                                      email="just.now@example.org")
+    sf, apollo = sources(running)
+    apply_plan(cache, sf, apollo, the_plan)
+    assert remote_email(running, "salesforce", target.record_id) == "just.now@example.org"
+    state, seen = cache.conn.execute("SELECT state, seen_email FROM journal WHERE record_id = ?",
+                                     (target.record_id,)).fetchone()
+    assert (state, seen) == ("conflict", "just.now@example.org")
