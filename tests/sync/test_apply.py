@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.sources.apollo import ApolloSource
 from core.sync import apply as apply_module
 from core.sync.apply import apply_plan
 from core.sync.plan import plan
@@ -223,3 +224,19 @@ def test_an_edit_between_the_re_read_and_a_single_row_write_is_refused_by_salesf
     state, seen = cache.conn.execute("SELECT state, seen_email FROM journal WHERE record_id = ?",
                                      (target.record_id,)).fetchone()
     assert (state, seen) == ("conflict", "just.now@example.org")
+
+
+def test_too_many_apollo_changes_to_page_through_are_read_one_by_one(world, monkeypatch):
+    """When the changes since the pull are too many for the search walk, each contact of a
+    round is read on its own: an edit made since the pull is still seen."""
+    running, cache, the_plan = world
+    target = next(w for w in the_plan.writes if w.system == "apollo"
+                  and len([x for x in the_plan.writes if x.link_id == w.link_id]) == 1)
+    _edit(running, "apollo", target.record_id, "edited.later@example.org")
+    monkeypatch.setattr(ApolloSource, "changed_since", lambda self, since, **kw: ([], False))
+    sf, apollo = sources(running)
+    summary = apply_plan(cache, sf, apollo, the_plan)
+    assert cache.conn.execute("SELECT state FROM journal WHERE record_id = ?",
+                              (target.record_id,)).fetchone() == ("conflict",)
+    assert summary.done + summary.conflict == summary.planned and summary.done > 0
+    assert remote_email(running, "apollo", target.record_id) == "edited.later@example.org"
