@@ -232,7 +232,8 @@ def test_too_many_apollo_changes_to_page_through_are_read_one_by_one(world, monk
     running, cache, the_plan = world
     target = next(w for w in the_plan.writes if w.system == "apollo"
                   and len([x for x in the_plan.writes if x.link_id == w.link_id]) == 1)
-    _edit(running, "apollo", target.record_id, "edited.later@example.org")
+    # An Apollo edit whose push has not reached Salesforce yet: only Apollo shows it.
+    running.apollo_store.update(target.record_id, {"email": "edited.later@example.org"})
     monkeypatch.setattr(ApolloSource, "changed_since", lambda self, since, **kw: ([], False))
     sf, apollo = sources(running)
     summary = apply_plan(cache, sf, apollo, the_plan)
