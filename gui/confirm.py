@@ -1,6 +1,6 @@
 """The confirmation before anything is written: how many writes go to which system, and why.
 
-The counts come from :func:`core.sync.choices.plan`; :func:`breakdown` only groups its writes.
+The counts come from :func:`core.sync.plan.plan`; :func:`breakdown` only groups its writes.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core.sync import connections
-from core.sync.choices import WritePlan
+from core.sync.plan import WritePlan
 
 SAMPLE = 200  # writes listed in the dialog
 
@@ -62,13 +61,12 @@ class ConfirmWrites(QDialog):
         self.breakdown_label.setTextFormat(Qt.TextFormat.RichText)
         self.breakdown_label.setWordWrap(True)
         layout.addWidget(self.breakdown_label)
-        if plan.writes and not connections.WRITE_BACK_AVAILABLE:
-            notice = QLabel("<b>This version cannot write to Apollo or Salesforce yet.</b> "
-                            "Confirming keeps your choices in this workspace; nothing is sent.")
-            notice.setObjectName("writeBackNotice")
-            notice.setTextFormat(Qt.TextFormat.RichText)
-            notice.setWordWrap(True)
-            layout.addWidget(notice)
+        for link_id, why in plan.refused:
+            refused = QLabel(f"<b>Not written:</b> pair {link_id}: {why}.")
+            refused.setObjectName("refusedWrite")
+            refused.setTextFormat(Qt.TextFormat.RichText)
+            refused.setWordWrap(True)
+            layout.addWidget(refused)
         if plan.writes:
             table = QTableWidget(min(len(plan.writes), SAMPLE), 5)
             table.setHorizontalHeaderLabels(["System", "Record", "Now", "Will be", "Why"])

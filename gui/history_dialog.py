@@ -1,8 +1,8 @@
-"""Run history (undo explained, not offered) and report export (explained, not offered).
+"""Run history (with Undo of a write-back run) and report export (explained, not offered).
 
-Undo replays a run's writes backwards (DESIGN §5) and reports come from ``core.report``
-(§6); neither is part of Concord yet, and no run has written anything, so both dialogs say
-so plainly instead of offering buttons that would do nothing.
+Undo replays a run's writes backwards with the same checks as any write (DESIGN §5); reports
+come from ``core.report`` (§6), which is not part of Concord yet, so that dialog says so
+plainly instead of offering buttons that would do nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from core.store import runs
 
-UNDO_NOTE = ("Undo arrives with write-back. So far no run has written to Apollo or Salesforce "
-             "(reconciliation only reads and decides), so there is nothing to undo.")
+UNDO_NOTE = ("Undo puts back the values a write-back run replaced, on both systems. A record "
+             "changed since the run is reported as a conflict and left as it is.")
 EXPORT_NOTE = ("Conflict reports (CSV, XLSX and HTML, with the differing part highlighted and a "
                "delta against the previous report) arrive with Concord's report module, which "
                "is not part of this version. Nothing can be exported yet.")
@@ -39,6 +39,10 @@ def describe_run(summary: dict) -> str:
     """One line about a run's summary JSON."""
     if "error" in summary:
         return summary["error"]
+    if "planned" in summary and "done" in summary:  # a write-back or undo run
+        return (f"{summary['planned']:,} planned: {summary['done']:,} done, "
+                f"{summary.get('conflict', 0):,} conflict, {summary.get('failed', 0):,} failed, "
+                f"{summary.get('skipped', 0):,} skipped")
     decide = summary.get("decide") or {}
     match = summary.get("match") or {}
     if decide or match:
@@ -53,9 +57,9 @@ def describe_run(summary: dict) -> str:
 
 
 class RunHistoryDialog(QDialog):
-    """Lists runs; Undo is shown disabled with the reason."""
+    """Lists runs; Undo is enabled on a finished write-back run and calls ``on_undo(run_id)``."""
 
-    def __init__(self, runs: list[dict], parent=None):
+    def __init__(self, runs: list[dict], parent=None, on_undo=None):
         super().__init__(parent)
         self.setObjectName("runHistory")
         self.setWindowTitle("Run history")
@@ -89,6 +93,25 @@ class RunHistoryDialog(QDialog):
         buttons.addButton(self.undo, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.runs = runs
+        self.on_undo = on_undo
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.undo.clicked.connect(self._undo)
+
+    def _selected_run(self) -> dict | None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return self.runs[rows.pop()] if len(rows) == 1 else None
+
+    def _selection_changed(self) -> None:
+        run = self._selected_run()
+        self.undo.setEnabled(bool(run and self.on_undo and run["kind"] == "apply"
+                                  and run["status"] != "running"))
+
+    def _undo(self) -> None:
+        run = self._selected_run()
+        if run and self.on_undo:
+            self.accept()
+            self.on_undo(run["run_id"])
 
 
 class ExportDialog(QDialog):

@@ -519,10 +519,11 @@ class MainWindow(QMainWindow):
         if command in ("apollo", "salesforce", "skip"):
             op = operations.set_direction(self.tasks, ids, command, parent=self)
             op.success(lambda changed: self._choices_stored(ids, changed, _CHOICE_WORDS[command]))
-        elif command == "accept":
+        elif command == "accept":  # Apply: choose the recommendation, then confirm and write
             op = operations.accept_recommendation(self.tasks, ids, self)
-            op.success(lambda changed: self._choices_stored(ids, changed,
-                                                            "Applied the recommendation"))
+            op.success(lambda changed: (
+                self._choices_stored(ids, changed, "Chose the recommendation"),
+                changed and self._on_ids("go", changed)))
         elif command == "revert":
             op = operations.revert(self.tasks, ids, self)
             op.success(lambda changed: self._choices_stored(ids, changed,
@@ -573,11 +574,27 @@ class MainWindow(QMainWindow):
     def _write(self, plan) -> None:
         if self.tasks is None:
             return
-        op = operations.write_plan(self.tasks, plan, self)
-        op.success(lambda _: self.model.refresh())
-        op.failure(lambda error: (show_exception(self, error), self.refresh_counts(),
-                                  self.operation_finished.emit("write")))
+        self._start_write(operations.write_plan(self.tasks, self.connection, plan, self), "write")
+
+    def _start_write(self, op, what: str) -> None:
+        """Run a write-back or undo job; its outcome shows in the list, the panel and the
+        status bar."""
+        op.success(self._written)
+        op.failure(lambda error: (show_exception(self, error), self.after_decisions_changed(),
+                                  self.operation_finished.emit(what)))
         self._start_job(op)
+
+    def _written(self, summary) -> None:
+        """Each written pair shows its outcome (applied, conflict, failed) in the list and
+        the panel; the status bar sums the run up."""
+        self.after_decisions_changed()
+        text = (f"Run {summary.run_id}: {summary.done:,} written, {summary.conflict:,} "
+                f"conflict{'s' if summary.conflict != 1 else ''} (changed since the pull, not "
+                f"overwritten), {summary.failed:,} failed"
+                + (f", {summary.skipped:,} not sent (cancelled)" if summary.cancelled else "")
+                + ". Run history can undo it.")
+        self.statusBar().showMessage(text, 15000)
+        self.operation_finished.emit("written")
 
     def _keep(self, dialog: QDialog) -> None:
         """A dialog lives until it closes (with whatever it holds, such as a write plan)."""
@@ -750,10 +767,16 @@ class MainWindow(QMainWindow):
             return
 
         def loaded(runs):
-            dialog = RunHistoryDialog(runs, self)
+            dialog = RunHistoryDialog(runs, self, on_undo=self.undo_run)
             self._keep(dialog)
             dialog.open()
         QueryOp(self.tasks, lambda r: load_runs(r.cache), self).success(loaded).run_in_background()
+
+    def undo_run(self, run_id: int) -> None:
+        """Undo a write-back run (from the run history), with progress and Cancel."""
+        if self.tasks is None or self.tasks.busy:
+            return
+        self._start_write(operations.undo_run(self.tasks, self.connection, run_id, self), "undo")
 
     def open_export(self) -> None:
         dialog = ExportDialog(self)

@@ -12,7 +12,7 @@ from core.model import Strength
 from core.store.details import load_details
 from core.store.settings import load_settings, save_settings
 from core.sync import choices, connections
-from core.sync.choices import WritePlan
+from core.sync.plan import WritePlan, plan as build_plan
 from core.sync.reconcile import ReconcileSummary, link_pair, reconcile
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
@@ -33,13 +33,22 @@ def revert(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
 
 def plan_selection(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
     """The write plan of selected pairs (on the writer, so it sees every choice just made)."""
-    return CacheOp(tasks, lambda cache: choices.plan(cache, link_ids=link_ids), parent)
+    return CacheOp(tasks, lambda cache: build_plan(cache, link_ids=link_ids), parent)
 
 
-def write_plan(tasks: TaskManager, plan: WritePlan, parent=None) -> CacheOp:
-    """The last step of Go and Reconcile all: hand a confirmed plan to write-back."""
-    return CacheOp(tasks, lambda cache, job: connections.write_plan(cache, plan, job),
+def write_plan(tasks: TaskManager, connection: connections.Connection, plan: WritePlan,
+               parent=None) -> CacheOp:
+    """The last step of Apply, Go and Reconcile all: write a confirmed plan to both systems
+    (progress; Cancel stops after the current batch)."""
+    return CacheOp(tasks, lambda cache, job: connections.write_plan(cache, connection, plan, job),
                    parent).with_progress("Writing")
+
+
+def undo_run(tasks: TaskManager, connection: connections.Connection, run_id: int,
+             parent=None) -> CacheOp:
+    """Undo a write-back run from the run history."""
+    return CacheOp(tasks, lambda cache, job: connections.undo_run(cache, connection, run_id, job),
+                   parent).with_progress("Undoing")
 
 
 def auto_apply_strengths(auto_apply: Strength) -> tuple[str, ...]:
@@ -67,7 +76,7 @@ def reconcile_all(tasks: TaskManager, connection: connections.Connection, *, pla
         summary = reconcile(cache, progress=job.progress, cancel=job.cancel)
         strengths = auto_apply_strengths(load_settings(cache).auto_apply)
         job.progress("plan", 0, 0)
-        result = choices.plan(cache, strengths=strengths) if plan else WritePlan()
+        result = build_plan(cache, strengths=strengths) if plan else WritePlan()
         return ReconcileAllResult(pulled, summary, result, strengths)
     return CacheOp(tasks, run, parent).with_progress("Reconcile all")
 

@@ -131,12 +131,77 @@ def _stopped_by_a_limit(world, tmp) -> int:
         running.apollo_app.faults.clear()
 
 
-def _bad_secret(world, tmp, command) -> int:
+def _bad_info(world, tmp) -> Path:
     info = json.loads(world[1].read_text())
     bad = tmp / "bad.json"
     bad.write_text(json.dumps({**info, "salesforce": {**info["salesforce"],
                                                       "client_secret": "wrong"}}))
-    return cli.main([command, "--sandbox-info", str(bad)])
+    return bad
+
+
+def _bad_secret(world, tmp, command) -> int:
+    return cli.main([command, "--sandbox-info", str(_bad_info(world, tmp))])
+
+
+def _own_world(tmp: Path):
+    """A sandbox of its own, for situations that write (the shared one stays as pulled)."""
+    from tests.harness import sandbox_info_file
+
+    return sandbox_info_file(tmp / "own", 60, 4)
+
+
+def _reconciled(info: Path, tmp: Path) -> list[str]:
+    target = ["--sandbox-info", str(info), "--cache", str(tmp / "w.sqlite")]
+    cli.main(["reconcile", *target, "--examples", "0"])
+    return target
+
+
+def _last_salesforce_write(tmp: Path) -> tuple[int, str]:
+    from core.store.cache import Cache
+
+    with Cache(tmp / "w.sqlite") as cache:
+        return cache.conn.execute(
+            "SELECT run_id, record_id FROM journal WHERE system = 'salesforce' AND state = 'done' "
+            "ORDER BY entry_id DESC LIMIT 1").fetchone()
+
+
+def _edit(running, record: str, email: str) -> None:
+    running.sf_store.external_edit("Lead" if record.startswith("00Q") else "Contact", record,
+                                   {"Email": email})
+
+
+def _undo(tmp: Path, *, edit_after: bool = False, bad_secret: bool = False) -> int:
+    """Write back a fresh workspace's strong and medium pairs, then undo that run (after a
+    person edits one written record, or with a refused sign-in)."""
+    (tmp / "own").mkdir()
+    with _own_world(tmp) as (running, info):
+        target = _reconciled(info, tmp)
+        cli.main(["apply", *target, "--only", "strong", "medium"])
+        run_id, record = _last_salesforce_write(tmp)
+        if edit_after:
+            _edit(running, record, "edited.later@example.org")
+        if bad_secret:
+            target[1] = str(_bad_info((running, info), tmp))
+        return cli.main(["undo", *target, str(run_id)])
+
+
+def _apply(tmp: Path, *, edit_before: bool = False, bad_secret: bool = False) -> int:
+    """Write back a fresh workspace's strong and medium pairs (after a person edits one
+    planned record, or with a refused sign-in)."""
+    (tmp / "own").mkdir()
+    with _own_world(tmp) as (running, info):
+        target = _reconciled(info, tmp)
+        if edit_before:
+            from core.store.cache import Cache
+            from core.sync.plan import plan
+
+            with Cache(tmp / "w.sqlite") as cache:
+                write = next(w for w in plan(cache, strengths=("strong", "medium")).writes
+                             if w.system == "salesforce")
+            _edit(running, write.record_id, "edited.meanwhile@example.org")
+        if bad_secret:
+            target[1] = str(_bad_info((running, info), tmp))
+        return cli.main(["apply", *target, "--only", "strong", "medium"])
 
 
 def _garbage(tmp) -> str:
@@ -170,6 +235,17 @@ SITUATIONS = [
     ("reconcile", 2, "--cache alone without --no-pull", lambda w, t, m: cli.main(
         ["reconcile", "--cache", str(t / "c.sqlite")])),
     ("reconcile", 3, "sign-in refused", lambda w, t, m: _bad_secret(w, t, "reconcile")),
+    ("apply", 0, "a dry run", lambda w, t, m: cli.main(
+        ["apply", "--sandbox-info", str(w[1]), "--cache", str(t / "c.sqlite"), "--dry-run"])),
+    ("apply", 1, "a record edited since the pull", lambda w, t, m: _apply(t, edit_before=True)),
+    ("apply", 2, "no such info file", lambda w, t, m: cli.main(
+        ["apply", "--sandbox-info", str(t / "none.json")])),
+    ("apply", 3, "sign-in refused", lambda w, t, m: _apply(t, bad_secret=True)),
+    ("undo", 0, "a run nobody touched since", lambda w, t, m: _undo(t)),
+    ("undo", 1, "a record edited since the run", lambda w, t, m: _undo(t, edit_after=True)),
+    ("undo", 2, "no such run", lambda w, t, m: cli.main(
+        ["undo", "--sandbox-info", str(w[1]), "--cache", str(_empty_cache(t)), "9999"])),
+    ("undo", 3, "sign-in refused", lambda w, t, m: _undo(t, bad_secret=True)),
     ("runs", 0, "a cache", lambda w, t, m: cli.main(["runs", "--cache", str(_empty_cache(t))])),
     ("runs", 2, "--limit 0", lambda w, t, m: cli.main(
         ["runs", "--cache", str(_empty_cache(t)), "--limit", "0"])),

@@ -12,10 +12,10 @@ import argparse
 import sys
 
 from core import __version__
-from core.cli import cache, decide, demo, pull, reconcile, runs, sandbox
+from core.cli import apply, cache, decide, demo, pull, reconcile, runs, sandbox, undo
 from core.cli.errors import EXIT_OK, EXIT_USAGE, CutShort, UsageError, as_command_error, report
 
-SUBCOMMANDS = (decide, demo, sandbox, pull, reconcile, runs, cache)
+SUBCOMMANDS = (decide, demo, sandbox, pull, reconcile, apply, undo, runs, cache)
 
 
 class Parser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from core.cli.apply import reconcile_apply
 from core.cli.errors import (
     EXIT_COULD_NOT_RUN,
     EXIT_OK,
@@ -50,6 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--examples", type=int, default=RECONCILE_EXAMPLES,
                    help=f"example pairs to print (default {RECONCILE_EXAMPLES})")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--apply", choices=("strong", "medium"),
+                   help="also write back the pairs this strong or stronger, and your own "
+                        "choices (journaled and checked; see concord apply)")
     p.set_defaults(func=run)
     return p
 
@@ -79,16 +83,26 @@ def run(args) -> int:
             except (Cancelled, KeyboardInterrupt):
                 raise CutShort("Reconciliation cancelled; the run is recorded as cancelled and "
                                "the next reconcile picks up what changed.") from None
-            review = sum(n for status, n in summary.decide.by_status.items()
-                         if DecisionStatus(status).needs_attention)
-            code = EXIT_REVIEW if review or pull_code else EXIT_OK
+            written = reconcile_apply(cache, sources, args)
+            if written:  # after the write: what still needs attention
+                review = sum(n for status, n in cache.conn.execute(
+                    "SELECT status, count(*) FROM decisions GROUP BY status")
+                    if DecisionStatus(status).needs_attention)
+            else:
+                review = sum(n for status, n in summary.decide.by_status.items()
+                             if DecisionStatus(status).needs_attention)
+            code = max(EXIT_REVIEW if review or pull_code else EXIT_OK,
+                       written[1] if written else EXIT_OK)
             if args.json:
                 print(json.dumps({"pull": pulled.as_dict() if pulled else None,
                                   "not_pulled": sources.problems if sources else [],
                                   "reconcile": summary.as_dict(), "needs_review": review,
+                                  **({"apply": written[0]} if written else {}),
                                   "exit_code": code}, indent=2))
             else:
                 print_summary(cache, summary, examples=args.examples)
+                if written:
+                    print("\n" + written[2])
                 print(("\n" if args.examples else "") + f"{count(review, 'pair')} in the cache "
                       f"{'needs' if review == 1 else 'need'} attention"
                       + ("; open the window (concord) to review them." if review else "."))

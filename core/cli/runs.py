@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from core.cli.apply import describe_counts
 from core.cli.errors import EXIT_OK, FileProblem, UsageError
 from core.cli.target import cache_path_from_args, open_for_reading
 from core.cli.words import count, local_time
@@ -61,6 +62,8 @@ def _counts(kind: str, summary: dict) -> str:
                  for s in SYSTEM_NAMES if isinstance(summary.get(s), dict)
                  and summary[s].get("status") != "skipped"]
         return "; ".join(parts) or "nothing pulled"
+    if kind in ("apply", "undo"):
+        return describe_counts(summary).strip()
     decide = summary.get("decide")
     if isinstance(decide, dict):
         return f"{count(decide.get('decided', 0), 'pair')} decided"

@@ -30,6 +30,9 @@ from .server import App, HTTPError, Request, Response, json_response, text_respo
 
 PREFIX = r"/(?:api/)?v1"
 CONTACT_ID = r"(?P<contact_id>[^/]+)"
+# "You can update up to 1000 contacts per request; requests with more than 1000 contacts are
+# rejected with a 422 error. Requests of 100 or fewer contacts are processed" synchronously,
+# larger ones asynchronously (docs.apollo.io/reference/bulk-update-contacts).
 BULK_UPDATE_MAX = 1000  # more is refused with 422
 BULK_SYNC_MAX = 100  # up to this many are updated synchronously and returned
 DEFAULT_LIMITS = {"minute": 200, "hour": 400, "day": 2000}  # Basic plan, "all other APIs"

@@ -55,6 +55,7 @@ DATA = r"/services/data/v(?P<version>\d+\.\d)/"
 MAX_PAGE = 2000
 MIN_PAGE = 200
 COLLECTION_LIMIT = 200
+COLLECTION_CHUNK_LIMIT = 10  # runs of one sObject type in a collection request
 CURSOR_IDLE = timedelta(minutes=15)  # Salesforce drops a query locator after 15 idle minutes
 UPDATED_WINDOW = timedelta(days=30)
 DELETED_WINDOW = timedelta(days=15)
@@ -626,6 +627,10 @@ class SalesforceApp(App):
     def _update(self, request: Request, session: Session, version: str, object: str,
                 record_id: str) -> Response:
         obj = self._object(object)
+        # If-Unmodified-Since on sObject Rows: compared with the record's last modified date,
+        # 412 Precondition Failed when it changed later; an invalid value on a PATCH is 400
+        # (REST API Developer Guide, "Conditional Request Headers",
+        # developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/intro_rest_conditional_requests.htm)
         guard = request.header("if-unmodified-since")
         when = None
         if guard is not None:
@@ -711,10 +716,22 @@ class SalesforceApp(App):
             raise _errors(400, "JSON_PARSER_ERROR",
                           'expected {"allOrNone": ..., "records": [...]}')
         records = body["records"]
+        # "The list can contain up to 200 objects"; "If the request body includes objects of
+        # more than one type, they are processed as chunks ... A single request can process
+        # up to 10 chunks." (REST API Developer Guide, "Update Records Using sObject
+        # Collections", developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+        # resources_composite_sobjects_collections_update.htm)
         if len(records) > COLLECTION_LIMIT:
             raise _errors(400, "EXCEEDED_ID_LIMIT",
                           f"record limit reached. cannot submit more than {COLLECTION_LIMIT} "
                           "records into this call")
+        types = [(r.get("attributes") or {}).get("type") if isinstance(r, dict)
+                 and isinstance(r.get("attributes"), dict) else None for r in records]
+        chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
+        if chunks > COLLECTION_CHUNK_LIMIT:
+            raise _errors(400, "INVALID_BATCH_REQUEST",
+                          f"Cannot have more than {COLLECTION_CHUNK_LIMIT} chunks in a single "
+                          "operation. Please rearrange the data to reduce chunking.")
         return records, bool(body.get("allOrNone", False))
 
     def _run_collection(self, items: list, all_or_none: bool, operation) -> Response:

@@ -105,6 +105,10 @@ class App:
         self.faults = FaultPlan(seed)
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
         self.lock = threading.RLock()  # emulator state is changed under this lock
+        # Every request answered (not the admin surface): (method, path with query, body,
+        # status, answer); an injected status fault is logged with its status. The tests'
+        # oracle for "no lost and no doubled write" and "a read before every retry".
+        self.request_log: list[tuple[str, str, bytes, int, bytes]] = []
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         """Register ``handler(request, **groups)`` for a method and a full-path regex."""
@@ -206,6 +210,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     response = json_response(500, [{"errorCode": "UNKNOWN_EXCEPTION",
                                                     "message": "An unexpected error occurred."}])
         app.decorate(request, response)
+        with app.lock:
+            app.request_log.append((request.method, self.path, request.body, response.status,
+                                    response.body))
         if any(r.kind == "drop_after" for r in struck):
             self._drop()
             return

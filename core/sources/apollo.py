@@ -30,10 +30,18 @@ import requests
 
 from core import credentials
 from core.model import UTC
-from core.workspace import Profile, Workspace
-from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
-                     SourceError, SourceUnavailable)
+from core.sources.errors import (
+    AuthError,
+    BudgetExhausted,
+    NotConnected,
+    PermissionDenied,
+    PullCancelled,
+    SourceError,
+    SourceUnavailable,
+    WriteUnknown,
+)
 from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
+from core.workspace import Profile, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +216,12 @@ class ApolloSource:
     # -- requests ------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: dict | None = None, *,
-                route: str | None = None) -> dict:
+                route: str | None = None, write: bool = False) -> dict:
         """Send one API request (``path`` under ``/api/v1``); return the decoded JSON.
 
         Rate limits are handled as the module describes; errors become typed exceptions.
+        For a ``write``, an answer lost after sending (transport error, 5xx, unreadable
+        body) raises :class:`WriteUnknown`: it may have been applied.
         """
         route = route or path.strip("/")
         url = self.base_url + API_PREFIX + path
@@ -227,6 +237,10 @@ class ApolloSource:
             except PullCancelled:
                 raise
             except requests.RequestException as exc:
+                if write:
+                    raise WriteUnknown(SYSTEM, f"{route}: no answer from {self.label} "
+                                               f"({type(exc).__name__}); the contacts are "
+                                               f"re-read before anything is sent again.") from None
                 raise SourceUnavailable(SYSTEM, f"Could not reach {self.label} for {route}: "
                                                 f"{type(exc).__name__} after retries; pull "
                                                 f"again later.") from None
@@ -245,6 +259,10 @@ class ApolloSource:
                                                f"(403); use a master key or one allowed to "
                                                f"search and update contacts.")
             if status >= 500:
+                if write:
+                    raise WriteUnknown(SYSTEM, f"{route}: {self.label} answered HTTP {status}; "
+                                               f"the contacts are re-read before anything is "
+                                               f"sent again.")
                 raise SourceUnavailable(SYSTEM, f"{self.label} kept failing on {route} "
                                                 f"(HTTP {status}) after retries; pull again later.")
             if status >= 300:
@@ -257,6 +275,10 @@ class ApolloSource:
                 if method == "GET" or route.endswith("search"):
                     if bad_bodies < 3:
                         continue  # a read: ask again
+                if write:
+                    raise WriteUnknown(SYSTEM, f"{route}: {self.label} sent an unreadable "
+                                               f"answer; the contacts are re-read before "
+                                               f"anything is sent again.") from None
                 raise SourceUnavailable(SYSTEM, f"{self.label} sent an unreadable answer to "
                                                 f"{route}; pull again later.") from None
 
@@ -333,3 +355,57 @@ class ApolloSource:
             raise AuthError(SYSTEM, f"{self.label} did not accept the API key (auth/health "
                                     f"says it is not logged in); check or replace the key.")
         return answer
+
+    # -- email writes (core.sync.apply) --------------------------------------------------------
+
+    def changed_since(self, since: datetime, *, max_pages: int = 50) -> tuple[list[dict], bool]:
+        """Every contact updated at or after ``since`` (Apollo's own ``updated_at``), newest
+        first, read by a search sorted by ``contact_updated_at`` until a page reaches older
+        contacts: usually one call. Returns the contacts and whether the walk reached
+        ``since`` (False when ``max_pages`` ran out first: treat every target as moved)."""
+        found: list[dict] = []
+        for page in range(1, max_pages + 1):
+            answer = self.search(page=page, sort_by="contact_updated_at", ascending=False)
+            contacts = answer.get("contacts") or []
+            for contact in contacts:
+                if _when(contact.get("updated_at")) < since:
+                    return found, True
+                found.append(contact)
+            pagination = answer.get("pagination") or {}
+            if not contacts or page >= int(pagination.get("total_pages") or 0):
+                return found, True
+        return found, False
+
+    def contact(self, contact_id: str) -> dict | None:
+        """``GET /contacts/{id}``: one contact, or None if Apollo has none by that id."""
+        try:
+            return self.request("GET", f"/contacts/{contact_id}",
+                                route="api/v1/contacts/show").get("contact")
+        except SourceError as exc:
+            if "HTTP 404" in str(exc):
+                return None
+            raise
+
+    def update_emails(self, writes: list[tuple[str, str]]) -> dict:
+        """``POST /contacts/bulk_update`` with ``contact_attributes`` (at most 100, so Apollo
+        answers synchronously with the updated contacts). Raises :class:`WriteUnknown` when
+        the answer is lost after sending."""
+        if len(writes) > 100:
+            raise ValueError("bulk_update answers synchronously for at most 100 contacts")
+        body = {"contact_attributes": [{"id": contact_id, "email": email}
+                                       for contact_id, email in writes]}
+        answer = self.request("POST", "/contacts/bulk_update", body,
+                              route="api/v1/contacts/bulk_update", write=True)
+        if not isinstance(answer, dict) or "contacts" not in answer:
+            raise WriteUnknown(SYSTEM, f"{self.label} answered bulk_update without the updated "
+                                       f"contacts; they are re-read.")
+        return answer
+
+
+def _when(text) -> datetime:
+    """Apollo's ISO timestamp as an aware datetime (a missing one counts as very old)."""
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

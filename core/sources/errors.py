@@ -65,3 +65,9 @@ class BudgetExhausted(SourceError):
 
 class PullCancelled(Exception):
     """The user cancelled a pull; everything committed before stays."""
+
+
+class WriteUnknown(SourceError):
+    """A write may or may not have been applied: the request left, but the answer was lost
+    (timeout, dropped connection, a body cut short, a 5xx). Never resend blindly: re-read the
+    target and decide from what it holds."""

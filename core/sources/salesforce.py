@@ -37,7 +37,7 @@ from core import credentials
 from core.model import UTC
 from core.workspace import SALESFORCE_API_VERSION, Profile, Workspace
 from core.sources.errors import (AuthError, BudgetExhausted, NotConnected, PermissionDenied, PullCancelled,
-                     QueryRefused, SourceError, SourceUnavailable)
+                     QueryRefused, SourceError, SourceUnavailable, WriteUnknown)
 from core.sources.http import DEFAULT_TIMEOUT, RetryPolicy, cancellable_wait, make_session
 from core.sources.refresh_lock import RefreshLock
 from core.sources.salesforce_auth import (Authenticator, ClientCredentialsAuth, JwtAuth, KeyringTokenStore,
@@ -393,6 +393,89 @@ class SalesforceSource:
         """The org's ``/limits`` (DailyApiRequests and others)."""
         return self.call("read limits", lambda c: c.limits())
 
+    # -- email writes (core.sync.apply) ---------------------------------------------------------
+
+    def read_emails(self, object_name: str, ids: list[str]) -> dict[str, dict]:
+        """``Id -> {Email, SystemModstamp, LastModifiedDate, IsConverted?, ConvertedContactId?}``
+        of up to 200 records of one object, read in one query (records not found are absent)."""
+        fields = "Id, Email, SystemModstamp, LastModifiedDate"
+        if object_name == "Lead":
+            fields += ", IsConverted, ConvertedContactId"
+        found: dict[str, dict] = {}
+        for start in range(0, len(ids), 200):
+            quoted = ", ".join(f"'{i}'" for i in ids[start:start + 200] if re.fullmatch(r"\w{15,18}", i))
+            if not quoted:
+                continue
+            for page in self.pages(f"SELECT {fields} FROM {object_name} WHERE Id IN ({quoted})",
+                                   what=f"re-read {object_name} emails"):
+                for record in page.get("records") or []:
+                    found[record["Id"]] = record
+        return found
+
+    def update_emails(self, object_name: str, writes: list[tuple[str, str]]) -> list[dict]:
+        """PATCH ``composite/sobjects`` (at most 200 records of one object, ``allOrNone``
+        false): one SaveResult per write, in order. Raises :class:`WriteUnknown` when the
+        request may have been applied but no readable answer came back."""
+        if len(writes) > 200:
+            raise ValueError("composite/sobjects takes at most 200 records per request")
+        body = {"allOrNone": False, "records": [
+            {"attributes": {"type": object_name}, "id": record_id, "Email": email}
+            for record_id, email in writes]}
+        what = f"update {len(writes)} {object_name} emails"
+        results = self.call(what, lambda c: self._write(
+            what, lambda: c.restful("composite/sobjects", method="PATCH", json=body)))
+        if not isinstance(results, list) or len(results) != len(writes):
+            raise WriteUnknown(SYSTEM, f"{self.label} answered {what} with something other "
+                                       f"than one result per record.")
+        return results
+
+    def update_email(self, object_name: str, record_id: str, email: str,
+                     unmodified_since: datetime | None) -> dict:
+        """PATCH one record's Email; with ``unmodified_since`` (its LastModifiedDate as read)
+        Salesforce refuses with 412 if it changed since. Returns a SaveResult-like dict
+        (``success``, ``errors`` with ``statusCode`` ``PRECONDITION_FAILED`` on a 412)."""
+        headers = {}
+        if unmodified_since is not None:
+            headers["If-Unmodified-Since"] = http_date(unmodified_since)
+        what = f"update {object_name} {record_id}"
+
+        def send(client: Salesforce):
+            sobject = getattr(client, object_name)
+            try:
+                self._write(what, lambda: sobject.update(record_id, {"Email": email},
+                                                         headers=headers))
+            except SalesforceError as exc:
+                status = getattr(exc, "status", 0) or 0
+                if status == 412:
+                    return {"id": record_id, "success": False, "errors": [{
+                        "statusCode": "PRECONDITION_FAILED",
+                        "message": "changed since it was read (If-Unmodified-Since)"}]}
+                if status in (400, 404):
+                    return {"id": record_id, "success": False, "errors": [{
+                        "statusCode": _error_code(exc) or f"HTTP {status}",
+                        "message": _error_message(exc)[:300]}]}
+                raise
+            return {"id": record_id, "success": True, "errors": []}
+
+        return self.call(what, send)
+
+    def _write(self, what: str, send: Callable[[], T]) -> T:
+        """Send a write; an answer lost after sending becomes :class:`WriteUnknown`."""
+        try:
+            return send()
+        except (requests.RequestException, ValueError) as exc:
+            # A connection that could not even open is retried by the adapter; what reaches
+            # here may have been applied.
+            raise WriteUnknown(SYSTEM, f"{what}: no answer from {self.label} "
+                                       f"({type(exc).__name__}); the record is re-read "
+                                       f"before anything is sent again.") from None
+        except SalesforceError as exc:
+            if (getattr(exc, "status", 0) or 0) >= 500:
+                raise WriteUnknown(SYSTEM, f"{what}: {self.label} answered HTTP {exc.status}; "
+                                           f"the record is re-read before anything is sent "
+                                           f"again.") from None
+            raise
+
     # -- Bulk API 2.0 query jobs ------------------------------------------------------------------
 
     def _bulk(self, client: Salesforce, object_name: str):
@@ -448,3 +531,10 @@ class SalesforceSource:
                                             f"{len(rows)} rows where Salesforce announced "
                                             f"{result['number_of_records']}; pull again.")
         return rows, result["locator"] or ""
+
+
+def http_date(when: datetime) -> str:
+    """An HTTP date (RFC 7231, one-second resolution), as ``If-Unmodified-Since`` takes it."""
+    from email.utils import format_datetime
+
+    return format_datetime(when.astimezone(UTC).replace(microsecond=0), usegmt=True)

@@ -26,7 +26,7 @@ import sqlite_utils
 from core.model import UTC
 
 APPLICATION_ID = 0x434F4E43  # "CONC": marks a file as a Concord cache
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class CacheError(Exception):
@@ -581,7 +581,42 @@ def _v4_outcome(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM sync_state WHERE key = 'decided_seq'")
 
 
-MIGRATIONS: list = [_v1_records, _v2_decisions, _v3_pull_progress, _v4_outcome]
+def _v5_journal(db: sqlite_utils.Database) -> None:
+    """Version 5: the write-back journal, one row per planned write (DESIGN §5): its target,
+    the value it replaces and the value it writes, what the pair's other record may hold
+    (the precondition beside "the target still holds ``old_email``"), and its state."""
+    db.execute("""
+        CREATE TABLE journal (
+            entry_id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL,
+            link_id INTEGER NOT NULL,
+            system TEXT NOT NULL CHECK (system IN ('apollo', 'salesforce')),
+            object TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            old_email TEXT,
+            also_old TEXT NOT NULL DEFAULT '[]',
+            new_email TEXT,
+            partner_object TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            partner_keys TEXT NOT NULL,
+            base_email TEXT,
+            rule TEXT NOT NULL DEFAULT '',
+            why TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN
+                ('planned', 'sent', 'done', 'conflict', 'failed', 'skipped')),
+            sends INTEGER NOT NULL DEFAULT 0,
+            seen_email TEXT,
+            error_code TEXT,
+            error TEXT,
+            undoes INTEGER,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX journal_run ON journal(run_id, state)")
+    db.execute("CREATE INDEX journal_open ON journal(run_id) WHERE state IN ('planned', 'sent')")
+    db.execute("CREATE INDEX journal_undoes ON journal(undoes) WHERE undoes IS NOT NULL")
+
+
+MIGRATIONS: list = [_v1_records, _v2_decisions, _v3_pull_progress, _v4_outcome, _v5_journal]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

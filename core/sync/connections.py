@@ -20,7 +20,7 @@ from core.sources.errors import SourceError
 from core.sources.salesforce import SalesforceSource
 from core.store.cache import Cache
 from core.store.settings import save_settings, settings_from_dict
-from core.sync.choices import WritePlan
+from core.sync.plan import WritePlan
 from core.sync.pull import pull_all
 from core.sync.reconcile import Cancelled
 from core.workspace import Workspace, WorkspaceError
@@ -220,25 +220,43 @@ def pull(cache: Cache, connection: Connection, job) -> PullOutcome:
     return PullOutcome(bool(parts), note, problems, summary)
 
 
-# Write-back (journaled, undoable writes to both systems) is not part of this version; the
-# confirmation says so before the user confirms, and write_plan writes nothing.
-WRITE_BACK_AVAILABLE = False
+class WriteBackUnavailable(UserMessage):
+    """Writing back needs both systems; one of them cannot be reached. Nothing was written."""
 
 
-class WriteBackPending(UserMessage):
-    """Writing to Apollo and Salesforce is not part of Concord yet; nothing was written."""
+def write_plan(cache: Cache, connection: Connection, plan: WritePlan, job=None):
+    """Write a confirmed plan to both systems (:func:`core.sync.apply.apply_plan`): an
+    unfinished earlier run is finished first; ``job`` gives progress and Cancel, which stops
+    after the current round with the journal final. Returns the run's
+    :class:`~core.sync.apply.ApplySummary`."""
+    from core.sync.apply import apply_plan
+
+    sources = connection.sources()
+    if sources.salesforce is None or sources.apollo is None:
+        raise WriteBackUnavailable(
+            "Nothing was written",
+            "Nothing was written to Apollo or Salesforce: writing back needs both. "
+            + (" ".join(sources.problems) or "One of them is not connected."),
+            "Your choices are kept in this workspace; connect both systems and write again.")
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if job is not None:
+            job.progress(phase, done, total)
+
+    return apply_plan(cache, sources.salesforce, sources.apollo, plan,
+                      out_dir=cache.path.parent / "runs", progress=progress,
+                      cancel=job.cancel if job is not None else None)
 
 
-def write_plan(cache: Cache, plan: WritePlan, job=None):
-    """Write a confirmed plan to both systems. For now: nothing is written (see above)."""
-    chosen = cache.conn.execute(
-        "SELECT count(*) FROM decisions WHERE status IN ('chosen', 'skipped')").fetchone()[0]
-    to_sf, to_apollo = plan.count("salesforce"), plan.count("apollo")
-    raise WriteBackPending(
-        "Nothing was written",
-        f"Nothing was written to Apollo or Salesforce. Writing back arrives with Concord's "
-        f"write-back, which is not part of this version, so the {to_sf:,} Salesforce and "
-        f"{to_apollo:,} Apollo write{'s' if to_sf + to_apollo != 1 else ''} were not made.",
-        f"Your choices are saved in this workspace ({chosen:,} "
-        f"pair{'s' if chosen != 1 else ''} chosen or skipped) and will be used when write-back "
-        f"arrives.")
+def undo_run(cache: Cache, connection: Connection, run_id: int, job=None):
+    """Undo a write-back run on both systems (:func:`core.sync.undo.undo`)."""
+    from core.sync.undo import undo
+
+    sources = connection.sources()
+    if sources.salesforce is None or sources.apollo is None:
+        raise WriteBackUnavailable("Nothing was undone", "Undo needs both Apollo and Salesforce.",
+                                   "; ".join(sources.problems))
+    return undo(cache, sources.salesforce, sources.apollo, run_id,
+                out_dir=cache.path.parent / "runs",
+                progress=(lambda p, d, t: job.progress(p, d, t)) if job is not None else None,
+                cancel=job.cancel if job is not None else None)

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core import emails
 from core.store.cache import Cache
-from core.sync import choices
 from core.sync import connections as sync_steps
+from core.sync import plan as write_plan
 from core.sync.reconcile import Cancelled
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
@@ -151,7 +151,7 @@ def test_typed_value_is_validated_inline_then_stored(qtbot, window, cache_path):
     assert not panel.editor.isVisible() and window.table.hasFocus()
 
 
-def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
+def test_go_without_both_systems_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
     # Given two chosen pairs
     rows = [r for r in range(60) if two_sided(window.model.row_data(r))][:2]
     ids = [window.model.row_data(r).link_id for r in rows]
@@ -162,7 +162,7 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
     window.table.setFocus()
     press(qtbot, window, ">")
     with Cache(cache_path) as cache:
-        expected = choices.plan(cache, link_ids=ids)
+        expected = write_plan.plan(cache, link_ids=ids)
         before = cache.conn.execute("SELECT link_id, status, choice, apollo_email, sf_email "
                                     "FROM decisions ORDER BY link_id").fetchall()
     # When Go is pressed
@@ -172,14 +172,13 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
     assert expected.summary() in dialog.summary_label.text()
     assert f"To Salesforce: {expected.count('salesforce')}" in dialog.breakdown_label.text()
     assert dialog.write_button.text() == f"Write {len(expected.writes)} changes"
-    # And confirming writes nothing and says so plainly
+    # And with no system connected, confirming writes nothing and says so plainly
     with qtbot.waitSignal(window.operation_finished, timeout=5_000,
                           check_params_cb=lambda w: w == "write"):
         dialog.write_button.click()
     boxes = [b for b in open_dialogs(QMessageBox) if b.windowTitle() == "Nothing was written"]
     assert boxes and "Nothing was written to Apollo or Salesforce" in boxes[0].text()
-    assert "arrives with Concord's write-back" in boxes[0].text()
-    assert "choices are saved" in boxes[0].informativeText()
+    assert "choices are kept" in boxes[0].informativeText()
     with Cache(cache_path) as cache:
         after = cache.conn.execute("SELECT link_id, status, choice, apollo_email, sf_email "
                                    "FROM decisions ORDER BY link_id").fetchall()
@@ -192,7 +191,7 @@ def test_go_shows_the_plan_and_writes_nothing(qtbot, window, cache_path):
 
 def test_reconcile_all_confirms_the_strong_writes(qtbot, window, cache_path):
     with Cache(cache_path) as cache:
-        expected = choices.plan(cache, strengths=("strong",))
+        expected = write_plan.plan(cache, strengths=("strong",))
     with qtbot.waitSignal(window.operation_finished, timeout=15_000,
                           check_params_cb=lambda w: w == "confirm"):
         window.act_reconcile.trigger()
@@ -254,7 +253,7 @@ def test_closing_the_cache_mid_operation_clears_the_progress(qtbot, window, monk
 
 
 def test_a_closed_confirmation_is_freed_with_its_plan(qtbot, window):
-    dialog = window.confirm_plan(choices.WritePlan(), "Go", "Nothing chosen.")
+    dialog = window.confirm_plan(write_plan.WritePlan(), "Go", "Nothing chosen.")
     destroyed = []
     dialog.destroyed.connect(lambda: destroyed.append(True))
     dialog.reject()

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 
 import pytest
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QMessageBox
 
 from core.sync.choices import ChoiceError

@@ -250,6 +250,20 @@ def test_collection_update_reports_each_record(sf):
     assert sf.Lead.get(lead_id(1))["Email"] == "don@one.example"
 
 
+@pytest.mark.parametrize("chunks, refused", [(10, False), (11, True)])
+def test_a_collection_processes_at_most_ten_chunks_of_one_type(sf, chunks, refused):
+    """Alternating types make one chunk per record; Salesforce takes up to 10 per request."""
+    records = [{"attributes": {"type": "Contact" if i % 2 == 0 else "Lead"},
+                "id": contact_id(1) if i % 2 == 0 else lead_id(1), "LastName": f"N{i}"}
+               for i in range(chunks)]
+    if refused:
+        with pytest.raises(SalesforceMalformedRequest) as err:
+            collection(sf, "PATCH", records)
+        assert err.value.status == 400 and "10 chunks" in str(err.value.content)
+    else:
+        assert len(collection(sf, "PATCH", records)) == chunks
+
+
 def test_collection_all_or_none_rolls_back(sf):
     results = collection(sf, "PATCH", [
         {"attributes": {"type": "Contact"}, "id": contact_id(1), "Email": "ada@one.example"},

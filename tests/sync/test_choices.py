@@ -8,6 +8,7 @@ import pytest
 from core import emails
 from core.store.cache import Cache
 from core.sync import choices
+from core.sync.plan import plan as plan_writes
 from core.sync.reconcile import reconcile
 from tests.builders import contact, load, sf
 
@@ -37,14 +38,14 @@ def link(cache, apollo_id):
 
 
 def test_strong_recommendations_are_planned_by_default(cache):
-    plan = choices.plan(cache)
+    plan = plan_writes(cache)
     assert [(w.system, w.record_id, w.old_email, w.new_email) for w in plan.writes] == [
         ("salesforce", "003A", "jo@acme.com", "jo.smith@acme.com")]
     assert plan.summary() == "1 pair: 1 write to Salesforce and 0 to Apollo."
 
 
 def test_widening_to_medium_adds_the_guarded_pair(cache):
-    plan = choices.plan(cache, strengths=("strong", "medium"))
+    plan = plan_writes(cache, strengths=("strong", "medium"))
     assert {(w.system, w.record_id, w.new_email) for w in plan.writes} == {
         ("salesforce", "003A", "jo.smith@acme.com"), ("salesforce", "003B", "ann@acme.com")}
 
@@ -66,7 +67,7 @@ def test_a_choice_is_stored_beside_the_recommendation_and_planned(cache, situati
                              (a1,)).fetchone()
     assert row[0] == choice and row[1] == "apollo"
     assert row[2] == ("skipped" if choice == "skip" else "chosen")
-    plan = choices.plan(cache)
+    plan = plan_writes(cache)
     assert {(w.system, w.record_id, w.new_email) for w in plan.writes} == writes
     if choice == "skip":
         assert plan.not_written == {"skipped": 1}
@@ -78,7 +79,7 @@ def test_a_choice_is_stored_beside_the_recommendation_and_planned(cache, situati
 def test_a_blank_winner_is_never_planned(cache):
     a2 = link(cache, "a2")
     choices.set_choice(cache, [a2], "salesforce")  # the user insists on Salesforce's blank
-    plan = choices.plan(cache, link_ids=[a2])
+    plan = plan_writes(cache, link_ids=[a2])
     assert plan.writes == [] and plan.not_written == {"blank winner": 1}
 
 

@@ -109,6 +109,7 @@ def test_a_cache_decided_before_outcomes_existed_is_decided_again_in_full(tmp_pa
         # Back to version 3, as a cache written before this change was.
         cache.conn.execute("DROP INDEX decisions_pending")
         cache.conn.execute("DROP INDEX decisions_missed")
+        cache.conn.execute("DROP TABLE journal")  # version 5
         for column in ("outcome", "due", "missed_cause"):
             cache.conn.execute(f"ALTER TABLE decisions DROP COLUMN {column}")
         cache.conn.execute("PRAGMA user_version = 3")
