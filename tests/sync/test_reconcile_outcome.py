@@ -5,7 +5,7 @@ import shutil
 from datetime import timedelta
 
 from core.sandbox.dataset import Dataset, write_cache
-from core.store.cache import Cache, parse_time
+from core.store.cache import SCHEMA_VERSION, Cache, parse_time
 from core.sync.reconcile import reconcile
 from tests.builders import contact, load, sf
 from tests.conftest import NOW
@@ -115,7 +115,7 @@ def test_a_cache_decided_before_outcomes_existed_is_decided_again_in_full(tmp_pa
         cache.conn.execute("PRAGMA user_version = 3")
     assert in_flight == 1
     with Cache(path) as cache:
-        assert cache.version() == 4 and cache.get_state("decided_seq") is None
+        assert cache.version() == SCHEMA_VERSION and cache.get_state("decided_seq") is None
         assert set(r[0] for r in cache.conn.execute("SELECT outcome FROM decisions")) == {"none"}
         summary = reconcile(cache, now=NOW)
         assert summary.full
