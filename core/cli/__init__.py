@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from core.cli import pull as cli_pull
     cli_pull.add_parser(sub)
+    from core.cli import report as cli_report
+    cli_report.add_parser(sub)
 
     p = sub.add_parser("reconcile", help="pull, match and decide; print what needs review")
     target = p.add_mutually_exclusive_group(required=True)
