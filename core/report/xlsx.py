@@ -9,6 +9,7 @@ keeps it text. The differing part of the two emails is marked with rich text.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import xlsxwriter
@@ -20,6 +21,9 @@ from core.labels import STRENGTH_LABELS
 SHEET_ROWS = "Pairs"
 SHEET_RUNS = "Runs"
 SUMMARY = "Summary"
+# XlsxWriter escapes the text of rich-text runs twice (a control character or a literal
+# ``_xHHHH_`` would then read back escaped), so such text is written without marks.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f]|_x[0-9A-Fa-f]{4}_")
 _OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
             "strings_to_urls": False}
 
@@ -48,7 +52,7 @@ def write_xlsx(report: Report, path: str | Path) -> int:
                 if not value:
                     continue
                 fmt = quoted if is_risky(value) else None
-                if c in compare:
+                if c in compare and not _NEEDS_ESCAPE.search(value):
                     runs = report.marked(row, c, compare)
                     if len(runs) > 1:
                         pieces = [p for flag, text in runs for p in (mark if flag else plain, text)]
