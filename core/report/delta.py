@@ -178,7 +178,7 @@ def with_delta(report: Report, previous: str | Path) -> Report:
     remaining = {(r[ia], r[isf]) for r in rows if len(r) >= width}
     ka, ks = report.index(KEY_COLUMNS[0]), report.index(KEY_COLUMNS[1])
     counts = Counter({NEW: 0, OPEN: 0, RESOLVED: 0})
-    current = report.rows
+    current, columns = report.rows, list(report.columns)
 
     def marked() -> Iterator[list[str]]:
         for row in current:
@@ -192,7 +192,7 @@ def with_delta(report: Report, previous: str | Path) -> Report:
                 yield [NEW, *row]
         again_titles, again = read_report(previous)
         where = {t: i for i, t in enumerate(again_titles)}
-        pick = [where.get(c.title) for c in report.columns]
+        pick = [where.get(c.title) for c in columns]
         for old in again:
             if len(old) >= width and (old[ia], old[isf]) in remaining:
                 remaining.discard((old[ia], old[isf]))
