@@ -1,14 +1,13 @@
-"""Run history (undo explained, not offered) and report export (explained, not offered).
+"""Run history (undo explained, not offered).
 
-Undo replays a run's writes backwards (DESIGN §5) and reports come from ``core.report``
-(§6); neither is part of Concord yet, and no run has written anything, so both dialogs say
-so plainly instead of offering buttons that would do nothing.
+Undo replays a run's writes backwards (DESIGN §5); it is not part of Concord yet, and no
+run has written anything, so the dialog says so plainly instead of offering a button that
+would do nothing.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -23,9 +22,6 @@ from core.store import runs
 
 UNDO_NOTE = ("Undo arrives with write-back. So far no run has written to Apollo or Salesforce "
              "(reconciliation only reads and decides), so there is nothing to undo.")
-EXPORT_NOTE = ("Conflict reports (CSV, XLSX and HTML, with the differing part highlighted and a "
-               "delta against the previous report) arrive with Concord's report module, which "
-               "is not part of this version. Nothing can be exported yet.")
 
 
 def load_runs(cache, limit: int = 500) -> list[dict]:
@@ -87,29 +83,5 @@ class RunHistoryDialog(QDialog):
         self.undo.setEnabled(False)
         self.undo.setToolTip(UNDO_NOTE)
         buttons.addButton(self.undo, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-
-class ExportDialog(QDialog):
-    """The export choices, disabled, with the reason."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("exportDialog")
-        self.setWindowTitle("Export report")
-        layout = QVBoxLayout(self)
-        note = QLabel(EXPORT_NOTE)
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        for text in ("CSV", "Excel workbook (XLSX)", "HTML report"):
-            box = QCheckBox(text)
-            box.setEnabled(False)
-            layout.addWidget(box)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setEnabled(False)
-        self.export_button.setToolTip(EXPORT_NOTE)
-        buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
