@@ -25,7 +25,8 @@ _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                                "\u2028": "\\u2028", "\u2029": "\\u2029"})
 STRENGTH_COLOURS = {"strong": "#2f855a", "medium": "#2b6cb0", "review": "#c05621",
                     "none": "#a0aec0"}
-_WRAPPED = ("reason",)
+_WRAPPED = ("reason", "native_rule", "rec_rule", "choice", "write_outcome", "sf_bounce_reason",
+            "summary", "api_calls")
 
 
 def to_json(value) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime
 from core import emails
 from core.labels import RULE_LABELS, SIDE_NAMES, STATUS_LABELS, STRENGTH_LABELS, direction_sentence
 from core.model import UTC, DecisionStatus, EditTime
+from core.store.cache import parse_time
 from core.store.details import APOLLO_CONTACT_URL, TIME_SOURCE_LABELS, PairFacts, pair_facts
 from core.store.pairs import VIEW_LABELS, ListReader, PairQuery
 from core.sync.reconcile import Cancelled
@@ -126,6 +127,11 @@ def _minute(when: datetime) -> str:
     return when.isoformat(" ", "minutes")[:16]
 
 
+def _stamp(text: str | None) -> str:
+    """A cached timestamp to the minute, in UTC."""
+    return _minute(parse_time(text)) if text else ""
+
+
 def edit_text(edit: EditTime) -> str:
     """When an email was set: a time, an interval, or an upper bound (``≤``)."""
     if edit.latest is None:
@@ -160,11 +166,11 @@ def conflict_cells(f: PairFacts, instance_url: str = "") -> list[str]:
         f.sf_object or "", f.sf_id or "",
         f"{instance_url.rstrip('/')}/{f.sf_id}" if f.sf_id and instance_url else "",
         f.apollo_email or "", f.sf_email or "", f.apollo_email_status or "",
-        f.sf_bounced_at or "", f.sf_bounce_reason or "", f.base_email or "",
+        _stamp(f.sf_bounced_at), f.sf_bounce_reason or "", f.base_email or "",
         edit_text(f.apollo_edit), TIME_SOURCE_LABELS[f.apollo_edit.source.value] if f.apollo_id else "",
         edit_text(f.sf_edit), TIME_SOURCE_LABELS[f.sf_edit.source.value] if f.sf_id else "",
         SIDE_NAMES.get(f.native_winner, f.native_winner), rule_text(f.native_rule),
-        _outcome(f), f.due or "",
+        _outcome(f), _stamp(f.due),
         SIDE_NAMES.get(f.rec_winner, f.rec_winner), f.rec_email or "", rule_text(f.rec_rule),
         _STRENGTH_TEXT.get(f.strength, f.strength), f.reason,
         direction_sentence(f.choice, f.choice_email) if f.choice else "",
