@@ -68,6 +68,11 @@ def _format(args) -> str:
     return next((f for f, s in SUFFIXES.items() if s == suffix), "csv")
 
 
+def _fail(problem, code: int) -> int:
+    print(f"concord report: {problem}", file=sys.stderr)
+    return code
+
+
 def run(args) -> int:
     """Handle ``concord report``; returns the exit code."""
     fmt = _format(args)
@@ -79,17 +84,14 @@ def run(args) -> int:
     elif args.run is not None and not args.runs:
         problem = "--run needs --runs"
     if problem:
-        print(f"concord report: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(problem, EXIT_USAGE)
     try:
         connection = connection_from_args(args)
         cache = Cache(connection.cache_path, create=False)
     except (UsageProblem, SandboxInfoError) as exc:
-        print(f"concord report: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(exc, EXIT_USAGE)
     except CacheError as exc:
-        print(f"concord report: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(exc, EXIT_FAILED)
     with cache:
         try:
             if args.runs:
@@ -100,10 +102,8 @@ def run(args) -> int:
                 report = conflict_report(cache, query, instance_url=connection.instance_url)
             done = export(report, fmt, args.out, bom=args.bom, previous=args.previous)
         except (ReportFileError, LookupError) as exc:
-            print(f"concord report: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return _fail(exc, EXIT_USAGE)
         except OSError as exc:
-            print(f"concord report: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-            return EXIT_FAILED
+            return _fail(f"cannot write {args.out}: {exc.strerror}", EXIT_FAILED)
     print(done.describe(), file=sys.stderr if args.out == "-" else sys.stdout)
     return EXIT_OK
