@@ -11,6 +11,8 @@ written as strings instead (see :mod:`core.report.xlsx`).
 
 from __future__ import annotations
 
+import re
+
 QUOTE = "'"
 TRIGGERS = frozenset("=+-@\t\r\n"
                      "\uff1d\uff0b\uff0d\uff20"  # fullwidth = + - @
@@ -37,10 +39,17 @@ def neutralise(text: str | None) -> str:
     return QUOTE + text if is_risky(text) else text
 
 
-def neutralise_row(row) -> list[str]:
-    """:func:`neutralise` over a row (inlined: reports call it for every row)."""
-    return [(QUOTE + v if is_risky(v) else v) if v and v[0] in FIRST else (v or "")
-            for v in row]
+# A cell of a joined row starting with a character of FIRST (one regular-expression scan of
+# the whole row is much cheaper than a test per cell, and most rows have no such cell).
+_SEPARATOR = "\x1e"
+_LOOK_CLOSER = re.compile(_SEPARATOR + "[" + re.escape("".join(sorted(FIRST))) + "]")
+
+
+def neutralise_row(row: list[str]) -> list[str]:
+    """:func:`neutralise` over a row of strings (reports call it for every row)."""
+    if not _LOOK_CLOSER.search(_SEPARATOR + _SEPARATOR.join(row)):
+        return row
+    return [QUOTE + v if v and v[0] in FIRST and is_risky(v) else v for v in row]
 
 
 def restore(cell: str) -> str:
