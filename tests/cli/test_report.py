@@ -84,6 +84,18 @@ def test_a_missing_cache_is_not_created(tmp_path, capsys):
     assert "No cache" in capsys.readouterr().err and not missing.exists()
 
 
+def secret_values(info: dict) -> list[str]:
+    """Every credential-like string in a sandbox's info (keys, secrets, passwords, tokens)."""
+    found = []
+    for key, value in info.items():
+        if isinstance(value, dict):
+            found += secret_values(value)
+        elif isinstance(value, str) and len(value) >= 8 and any(
+                word in key.lower() for word in ("key", "secret", "password", "token")):
+            found.append(value)
+    return found
+
+
 def test_a_pulled_sandbox_reports_the_pairs_reconcile_left_for_review(tmp_path, capsys):
     running = sandbox(300, 3, tls_dir=tmp_path / "tls")
     try:
@@ -94,8 +106,15 @@ def test_a_pulled_sandbox_reports_the_pairs_reconcile_left_for_review(tmp_path, 
         review = json.loads(capsys.readouterr().out)["needs_review"]
         assert cli.main(["report", *base, "--status", "attention", "--out",
                          str(tmp_path / "r.xlsx")]) == 0
+        assert cli.main(["report", *base, "--status", "all", "--out", str(tmp_path / "r.csv")]) == 0
+        assert cli.main(["report", *base, "--runs", "--out", str(tmp_path / "runs.html")]) == 0
+        secrets = secret_values(running.info())
     finally:
         running.stop()
+    assert len(secrets) >= 3
+    for name in ("r.csv", "runs.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert [s for s in secrets if s in text] == []
     titles, rows = read_report(tmp_path / "r.xlsx")
     rows = list(rows)
     assert len(rows) == review > 0
