@@ -82,8 +82,13 @@ class Report:
         runs = []
         for seg in emails.diff(a, b):
             text = seg.a if side == 0 else seg.b
-            if text:
-                runs.append((seg.op != "equal", text))
+            if not text:
+                continue
+            flag = seg.op != "equal"
+            if runs and runs[-1][0] == flag:
+                runs[-1] = (flag, runs[-1][1] + text)
+            else:
+                runs.append((flag, text))
         return runs
 
 

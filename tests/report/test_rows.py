@@ -170,3 +170,30 @@ def test_facts_follow_the_current_email_through_several_observations(tmp_path):
             assert (f.apollo_edit, f.sf_edit) == (details.apollo.edit, details.salesforce.edit)
         assert cache.conn.execute("SELECT count(*) FROM observations WHERE record_id = 'a1'"
                                   ).fetchone()[0] >= 2  # the situation this test is about
+
+
+@pytest.mark.parametrize("apollo, salesforce, apollo_runs, sf_runs", [
+    ("khill@anchor.fr", "khill@newanchor.fr", [(False, "khill@anchor.fr")],
+     [(False, "khill@"), (True, "new"), (False, "anchor.fr")]),
+    ("jo@acme.com", "joe@acme.com", [(False, "jo@acme.com")],
+     [(False, "jo"), (True, "e"), (False, "@acme.com")]),
+    ("ann@a.com", "bob@b.com", None, None),          # most of it differs: marked, all text kept
+    ("Jo@Acme.com", "jo@acme.com", [(False, "Jo@Acme.com")], [(False, "jo@acme.com")]),  # case only
+    ("", "jo@acme.com", [(False, "")], [(False, "jo@acme.com")]),  # a blank is not compared
+])
+def test_the_differing_part_of_two_emails_is_marked(apollo, salesforce, apollo_runs, sf_runs):
+    from core.report.rows import Report
+
+    report = Report("conflicts", "t", list(CONFLICT_COLUMNS), [], 0)
+    row = [""] * len(CONFLICT_COLUMNS)
+    a, s = report.index("apollo_email"), report.index("sf_email")
+    row[a], row[s] = apollo, salesforce
+    compared = report.compared()
+    got_a, got_s = report.marked(row, a, compared), report.marked(row, s, compared)
+    assert "".join(t for _, t in got_a) == apollo and "".join(t for _, t in got_s) == salesforce
+    if apollo_runs is not None:
+        assert (got_a, got_s) == (apollo_runs, sf_runs)
+    else:
+        assert any(flag for flag, _ in got_a) and any(flag for flag, _ in got_s)
+    for runs in (got_a, got_s):  # neighbouring runs always differ in their mark
+        assert all(x[0] != y[0] for x, y in zip(runs, runs[1:]))
