@@ -197,3 +197,24 @@ def test_the_differing_part_of_two_emails_is_marked(apollo, salesforce, apollo_r
         assert any(flag for flag, _ in got_a) and any(flag for flag, _ in got_s)
     for runs in (got_a, got_s):  # neighbouring runs always differ in their mark
         assert all(x[0] != y[0] for x, y in zip(runs, runs[1:]))
+
+
+def test_the_sync_outcome_and_due_time_are_reported_when_the_cache_has_them(tmp_path):
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        load(cache, [contact("a1", "jo@acme.com", sf="0031"), contact("a2", "ann@acme.com", sf="0032")],
+             [sf("0031", "Contact", "joe@acme.com"), sf("0032", "Contact", "anna@acme.com")])
+        reconcile(cache)
+        before = list(conflict_report(cache, PairQuery(view="differing")).rows)
+        cache.conn.execute("ALTER TABLE decisions ADD COLUMN outcome TEXT NOT NULL DEFAULT 'none'")
+        cache.conn.execute("ALTER TABLE decisions ADD COLUMN due TEXT")
+        cache.conn.execute("ALTER TABLE decisions ADD COLUMN missed_cause TEXT")
+        cache.conn.execute("UPDATE decisions SET outcome = 'pending', due = '2026-03-01T09:30:00.000Z' "
+                           "WHERE apollo_email = 'jo@acme.com'")
+        cache.conn.execute("UPDATE decisions SET outcome = 'missed', missed_cause = 'pulled before "
+                           "the edit' WHERE apollo_email = 'ann@acme.com'")
+        report = conflict_report(cache, PairQuery(view="differing"))
+        after = {row[report.index("apollo_id")]: row for row in report.rows}
+    assert {row[report.index("outcome")] for row in before} == {""}
+    assert after["a1"][report.index("outcome")] == "pending"
+    assert after["a1"][report.index("due")] == "2026-03-01 09:30"
+    assert after["a2"][report.index("outcome")] == "missed: pulled before the edit"
