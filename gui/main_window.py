@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
 
 import core
 from core.labels import RULE_LABELS
-from core.report.delta import ReportFileError
-from core.report.rows import describe_query
+from core.report.rows import ReportError, describe_query
 from core.store import pairs as pair_query
 from core.sync import connections
 from core.sync.choices import ChoiceError
@@ -793,7 +792,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Export cancelled; no file was written.", 8000)
             self.operation_finished.emit("cancelled")
             return
-        if isinstance(error, (ReportFileError, OSError)):  # the user can fix these
+        if isinstance(error, (ReportError, OSError)):  # the user can fix these
             show_info(self, "Export report", f"Nothing was exported: {error}")
         else:
             show_exception(self, error)

@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 from core.cli.pull import UsageProblem, connection_from_args
-from core.report.delta import ReportFileError
 from core.report.export import FORMATS, SUFFIXES, export
-from core.report.rows import conflict_report
+from core.report.rows import ReportError, conflict_report
 from core.report.runs import runs_report
 from core.store.cache import Cache, CacheError
 from core.store.pairs import DIFFERING, RULES, STRENGTHS, VIEWS, PairQuery
@@ -101,7 +100,7 @@ def run(args) -> int:
                                   text=args.search)
                 report = conflict_report(cache, query, instance_url=connection.instance_url)
             done = export(report, fmt, args.out, bom=args.bom, previous=args.previous)
-        except (ReportFileError, LookupError) as exc:
+        except (ReportError, LookupError) as exc:
             return _fail(exc, EXIT_USAGE)
         except OSError as exc:
             return _fail(f"cannot write {args.out}: {exc.strerror}", EXIT_FAILED)

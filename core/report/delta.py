@@ -21,13 +21,13 @@ from xml.etree import ElementTree
 
 from core.report.cells import restore
 from core.report.html import DATA_START
-from core.report.rows import KEY_COLUMNS, Column, Report
+from core.report.rows import KEY_COLUMNS, Column, Report, ReportError
 
 NEW, OPEN, RESOLVED = "new", "still open", "resolved"
 DELTA_COLUMN = Column("delta", "Since previous report", 12)
 
 
-class ReportFileError(ValueError):
+class ReportFileError(ReportError):
     """The file is not a report Concord can compare with (the message says why)."""
 
 

@@ -26,6 +26,10 @@ from core.sync.reconcile import Cancelled
 Progress = Callable[[str, int, int], None]
 
 
+class ReportError(Exception):
+    """A report cannot be written as asked (the message says why and what to do)."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: its key, its title (also how a previous report's column is recognised),

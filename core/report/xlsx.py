@@ -15,12 +15,13 @@ from pathlib import Path
 import xlsxwriter
 
 from core.report.cells import is_risky
-from core.report.rows import Report, rule_text
+from core.report.rows import Report, ReportError, rule_text
 from core.labels import STRENGTH_LABELS
 
 SHEET_ROWS = "Pairs"
 SHEET_RUNS = "Runs"
 SUMMARY = "Summary"
+MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
 # XlsxWriter escapes the text of rich-text runs twice (a control character or a literal
 # ``_xHHHH_`` would then read back escaped), so such text is written without marks.
 _NEEDS_ESCAPE = re.compile(r"[\x00-\x1f]|_x[0-9A-Fa-f]{4}_")
@@ -48,6 +49,9 @@ def write_xlsx(report: Report, path: str | Path) -> int:
         compare = report.compared()
         r = 0
         for r, row in enumerate(report.rows, start=1):
+            if r > MAX_ROWS:
+                raise ReportError(f"An Excel sheet holds at most {MAX_ROWS:,} rows and this "
+                                  f"report has more; export it as CSV, or filter it.")
             for c, value in enumerate(row):
                 if not value:
                     continue

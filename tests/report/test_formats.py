@@ -98,3 +98,14 @@ def test_chained_escape_sequences_survive_xlsx(tmp_path):
     row = [CHAINED_ESCAPES] * len(CONFLICT_COLUMNS)
     export(Report("conflicts", "t", list(CONFLICT_COLUMNS), [row], 1), "xlsx", tmp_path / "r.xlsx")
     assert list(read_report(tmp_path / "r.xlsx")[1]) == [row]
+
+
+def test_a_workbook_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    from core.report import xlsx
+    from core.report.rows import ReportError
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 3)
+    rows = [["x"] * len(CONFLICT_COLUMNS)] * 4
+    with pytest.raises(ReportError, match="at most 3 rows"):
+        export(Report("conflicts", "t", list(CONFLICT_COLUMNS), rows, 4), "xlsx", tmp_path / "r.xlsx")
+    assert list(tmp_path.iterdir()) == []
