@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core import cli
-from core.report.delta import read_report
+from core.report.read import read_report
 from core.store.cache import Cache
 from core.sync.reconcile import reconcile
 from tests.builders import contact, load, sf

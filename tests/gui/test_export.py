@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from core import rules
 from core.report import rows as report_rows
-from core.report.delta import read_report
+from core.report.read import read_report
 from core.store.cache import Cache
 from core.store.pairs import ListReader
 from gui import operations

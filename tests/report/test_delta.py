@@ -4,7 +4,8 @@ import zipfile
 
 import pytest
 
-from core.report.delta import NEW, OPEN, RESOLVED, ReportFileError, read_report, with_delta
+from core.report.delta import NEW, OPEN, RESOLVED, with_delta
+from core.report.read import ReportFileError, read_report
 from core.report.export import export
 from core.report.rows import CONFLICT_COLUMNS, Report
 from core.report.runs import RUN_COLUMNS

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from core.report.delta import read_report
+from core.report.read import read_report
 from core.report.export import export
 from core.report.html import DATA_START
 from core.report.rows import CONFLICT_COLUMNS, Report

@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from core import rules
-from core.report.delta import read_report
+from core.report.read import read_report
 from core.report.export import export
 from core.report.rows import CONFLICT_COLUMNS, conflict_report, edit_text, rule_text
 from core.store.cache import Cache
