@@ -67,6 +67,12 @@ def _format(args) -> str:
     return next((f for f, s in SUFFIXES.items() if s == suffix), "csv")
 
 
+def _progress(phase: str, done: int, total: int) -> None:
+    """Rows written so far, on one line of a terminal's standard error."""
+    sys.stderr.write(f"\rWriting {phase}: {done:,} of {total:,}\x1b[K" + ("\n" if done >= total else ""))
+    sys.stderr.flush()
+
+
 def _fail(problem, code: int) -> int:
     print(f"concord report: {problem}", file=sys.stderr)
     return code
@@ -98,7 +104,8 @@ def run(args) -> int:
             else:
                 query = PairQuery(view=args.status, rule=args.rule, strength=args.strength,
                                   text=args.search)
-                report = conflict_report(cache, query, instance_url=connection.instance_url)
+                report = conflict_report(cache, query, instance_url=connection.instance_url,
+                                         progress=_progress if sys.stderr.isatty() else None)
             done = export(report, fmt, args.out, bom=args.bom, previous=args.previous)
         except (ReportError, LookupError) as exc:
             return _fail(exc, EXIT_USAGE)
