@@ -68,10 +68,14 @@ def _read_html(path: Path):
         raise ReportFileError(f"The data in {path} is damaged") from None
     del text
 
-    def cell(v) -> str:
+    shared = data.get("shared") or []
+
+    def cell(c: int, v) -> str:
+        if isinstance(v, int):
+            return shared[c][v]
         return v if isinstance(v, str) else "".join(run[1] for run in v)
 
-    return list(data["columns"]), ([cell(v) for v in row] for row in data["rows"])
+    return list(data["columns"]), ([cell(c, v) for c, v in enumerate(row)] for row in data["rows"])
 
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -109,3 +109,18 @@ def test_a_workbook_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
     with pytest.raises(ReportError, match="at most 3 rows"):
         export(Report("conflicts", "t", list(CONFLICT_COLUMNS), rows, 4), "xlsx", tmp_path / "r.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("limit", [0, 3, 5000])
+def test_html_shares_repeated_cells_and_reads_back_the_same(tmp_path, monkeypatch, limit):
+    from core.report import html
+
+    monkeypatch.setattr(html, "DISTINCT_LIMIT", limit)
+    rows = [[p] * len(CONFLICT_COLUMNS) for p in PAYLOADS * 2]
+    export(Report("conflicts", "t", list(CONFLICT_COLUMNS), rows, len(rows)), "html",
+           tmp_path / "r.html")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    data = json.loads(text[text.index(DATA_START) + len(DATA_START):text.index("</script>")])
+    numbers = sum(isinstance(v, int) for row in data["rows"] for v in row)
+    assert (numbers > 0) == (limit > 0)
+    assert list(read_report(tmp_path / "r.html")[1]) == rows
