@@ -30,11 +30,13 @@ bench: venv
 	$(PY) bench/engine.py --records 100000
 	$(PY) bench/engine.py --records 100000 --mix demo
 	$(PY) bench/sandbox.py --records 100000 --build 0
+	$(PY) bench/report.py --csv-rows 100000 --rows 100000
 
 bench-1m: venv
 	$(PY) bench/engine.py --records 1000000 --repeat 1
 	$(PY) bench/engine.py --records 1000000 --repeat 1 --mix demo
 	$(PY) bench/sandbox.py --records 100000 --build 1000000
+	$(PY) bench/report.py --csv-rows 1000000 --rows 100000
 
 # The desktop app, one folder (build.spec; docs/building.md). Prints its build time and size.
 $(BUILD_STAMP): $(STAMP)

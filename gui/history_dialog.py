@@ -1,14 +1,11 @@
-"""Run history (with Undo of a write-back run) and report export (explained, not offered).
+"""Run history, with Undo of a write-back run.
 
-Undo replays a run's writes backwards with the same checks as any write (DESIGN §5); reports
-come from ``core.report`` (§6), which is not part of Concord yet, so that dialog says so
-plainly instead of offering buttons that would do nothing.
+Undo replays a run's writes backwards with the same checks as any write (DESIGN §5).
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
@@ -23,9 +20,6 @@ from core.store import runs
 
 UNDO_NOTE = ("Undo puts back the values a write-back run replaced, on both systems. A record "
              "changed since the run is reported as a conflict and left as it is.")
-EXPORT_NOTE = ("Conflict reports (CSV, XLSX and HTML, with the differing part highlighted and a "
-               "delta against the previous report) arrive with Concord's report module, which "
-               "is not part of this version. Nothing can be exported yet.")
 
 
 def load_runs(cache, limit: int = 500) -> list[dict]:
@@ -112,27 +106,3 @@ class RunHistoryDialog(QDialog):
         if run and self.on_undo:
             self.accept()
             self.on_undo(run["run_id"])
-
-
-class ExportDialog(QDialog):
-    """The export choices, disabled, with the reason."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("exportDialog")
-        self.setWindowTitle("Export report")
-        layout = QVBoxLayout(self)
-        note = QLabel(EXPORT_NOTE)
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        for text in ("CSV", "Excel workbook (XLSX)", "HTML report"):
-            box = QCheckBox(text)
-            box.setEnabled(False)
-            layout.addWidget(box)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setEnabled(False)
-        self.export_button.setToolTip(EXPORT_NOTE)
-        buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)

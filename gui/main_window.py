@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 import core
 from core.labels import RULE_LABELS
+from core.report.rows import ReportError, describe_query
 from core.store import pairs as pair_query
 from core.sync import connections
 from core.sync.choices import ChoiceError
@@ -40,7 +41,8 @@ from gui import operations
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
-from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
+from gui.export_dialog import ExportDialog
+from gui.history_dialog import RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
@@ -779,9 +781,45 @@ class MainWindow(QMainWindow):
         self._start_write(operations.undo_run(self.tasks, self.connection, run_id, self), "undo")
 
     def open_export(self) -> None:
-        dialog = ExportDialog(self)
+        """Ask how to export the list as it is filtered now."""
+        if self.tasks is None:
+            self.statusBar().showMessage("Open a workspace to export its pairs.", 8000)
+            return
+        query = self.current_query()
+        dialog = ExportDialog(describe_query(query), self.model.total, self)
+        dialog.export_requested.connect(
+            lambda fmt, path, bom, previous: self.export_report(path, fmt, bom, previous, query))
         self._keep(dialog)
         dialog.open()
+
+    def export_report(self, path: str, fmt: str, bom: bool = False, previous: str = "",
+                      query: pair_query.PairQuery | None = None) -> None:
+        """Export the list's pairs (its current filter unless ``query``) in the background."""
+        if self.tasks is None or self.tasks.busy:
+            self.statusBar().showMessage("Wait for the running operation to finish.", 8000)
+            return
+        op = operations.export_report(self.tasks, query or self.current_query(), fmt, path,
+                                      bom=bom, previous=previous, connection=self.connection,
+                                      parent=self)
+        op.success(self._exported).failure(self._export_failed)
+        self._start_job(op)
+
+    def _exported(self, done) -> None:
+        self.statusBar().showMessage(done.describe(), 15000)
+        self.operation_finished.emit("exported")
+
+    def _export_failed(self, error) -> None:
+        from gui.errors import is_cancel
+
+        if is_cancel(error):
+            self.statusBar().showMessage("Export cancelled; no file was written.", 8000)
+            self.operation_finished.emit("cancelled")
+            return
+        if isinstance(error, (ReportError, OSError)):  # the user can fix these
+            show_info(self, "Export report", f"Nothing was exported: {error}")
+        else:
+            show_exception(self, error)
+        self.operation_finished.emit("failed")
 
     def show_keys(self) -> None:
         rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td><td>{html.escape(t)}</td></tr>"

@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.model import Strength
+from core.report.export import Exported, export
+from core.report.rows import conflict_report
 from core.store.details import load_details
+from core.store.pairs import PairQuery
 from core.store.settings import load_settings, save_settings
 from core.sync import choices, connections
-from core.sync.plan import WritePlan, plan as build_plan
+from core.sync.plan import WritePlan
+from core.sync.plan import plan as build_plan
 from core.sync.reconcile import ReconcileSummary, link_pair, reconcile
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
@@ -112,3 +116,16 @@ def settings_and_stages(tasks: TaskManager, parent=None) -> QueryOp:
 
 def counts(tasks: TaskManager, parent=None) -> QueryOp:
     return QueryOp(tasks, lambda r: r.list.counts(), parent, tag=("counts",))
+
+
+def export_report(tasks: TaskManager, query: PairQuery, fmt: str, path: str, *, bom: bool = False,
+                  previous: str | None = None, connection: connections.Connection | None = None,
+                  parent=None) -> CacheOp:
+    """Write the pairs of the list's ``query`` as a report (progress, Cancel); the result is
+    :class:`core.report.export.Exported`. Runs on the writer, so choices just made are in it."""
+    def run(cache, job) -> Exported:
+        url = connection.instance_url if connection is not None else ""
+        report = conflict_report(cache, query, instance_url=url, progress=job.progress,
+                                 cancel=job.cancel)
+        return export(report, fmt, path, bom=bom, previous=previous or None)
+    return CacheOp(tasks, run, parent).with_progress("Exporting report")

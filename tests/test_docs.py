@@ -246,6 +246,12 @@ SITUATIONS = [
     ("undo", 2, "no such run", lambda w, t, m: cli.main(
         ["undo", "--sandbox-info", str(w[1]), "--cache", str(_empty_cache(t)), "9999"])),
     ("undo", 3, "sign-in refused", lambda w, t, m: _undo(t, bad_secret=True)),
+    ("report", 0, "a cache's pairs", lambda w, t, m: cli.main(
+        ["report", "--cache", str(_empty_cache(t)), "--out", str(t / "r.csv")])),
+    ("report", 2, "a workbook to standard output", lambda w, t, m: cli.main(
+        ["report", "--cache", str(_empty_cache(t)), "--out", "-", "--format", "xlsx"])),
+    ("report", 3, "no cache there", lambda w, t, m: cli.main(
+        ["report", "--cache", str(t / "none.sqlite"), "--out", str(t / "r.csv")])),
     ("runs", 0, "a cache", lambda w, t, m: cli.main(["runs", "--cache", str(_empty_cache(t))])),
     ("runs", 2, "--limit 0", lambda w, t, m: cli.main(
         ["runs", "--cache", str(_empty_cache(t)), "--limit", "0"])),

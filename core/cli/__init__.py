@@ -12,10 +12,11 @@ import argparse
 import sys
 
 from core import __version__
-from core.cli import apply, cache, decide, demo, pull, reconcile, runs, sandbox, undo
-from core.cli.errors import EXIT_OK, EXIT_USAGE, CutShort, UsageError, as_command_error, report
+from core.cli import apply, cache, decide, demo, pull, reconcile, report, runs, sandbox, undo
+from core.cli.errors import EXIT_OK, EXIT_USAGE, CutShort, UsageError, as_command_error
+from core.cli.errors import report as report_error
 
-SUBCOMMANDS = (decide, demo, sandbox, pull, reconcile, apply, undo, runs, cache)
+SUBCOMMANDS = (decide, demo, sandbox, pull, reconcile, apply, undo, report, runs, cache)
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None, *, demo_window=None) -> int:
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
-        return report(CutShort("Stopped (Ctrl-C). What was saved before is kept; run the "
+        return report_error(CutShort("Stopped (Ctrl-C). What was saved before is kept; run the "
                                "command again to continue."),
                       command=_command(argv, args), as_json=as_json)
     except BrokenPipeError:  # the reader went away (``concord ... | head``): not an error
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None, *, demo_window=None) -> int:
         error = as_command_error(exc)
         if error is None:
             raise
-        return report(error, command=_command(argv, args), as_json=as_json)
+        return report_error(error, command=_command(argv, args), as_json=as_json)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ times are :func:`core.store.rows.edit_time` over the same evidence the engine us
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import orjson
 
 from core import emails, rules
-from core.model import EditTime
+from core.model import UNKNOWN_TIME, EditTime
 from core.store.rows import edit_time
 from core.store.settings import load_settings
 
@@ -260,3 +261,110 @@ def describe_edit(edit: EditTime) -> str:
         return (f"Email set between {edit.earliest.strftime('%Y-%m-%d %H:%M')} and {latest} · "
                 f"{source}")
     return f"Email set no later than {latest} · {source}"
+
+
+# -- many pairs at once (reports) ------------------------------------------------------------
+
+class PairFacts(NamedTuple):
+    """What a report says about one pair: the records' fields, the base, both edit times and
+    the decision (an agreeing pair, which has no decision row, is filled in as SAME)."""
+
+    link_id: int
+    apollo_id: str | None
+    sf_id: str | None
+    name: str
+    company: str
+    apollo_email: str | None
+    sf_email: str | None
+    sf_object: str | None
+    apollo_email_status: str | None
+    sf_bounced_at: str | None
+    sf_bounce_reason: str | None
+    base_email: str | None
+    apollo_edit: EditTime
+    sf_edit: EditTime
+    native_winner: str
+    native_email: str | None
+    native_rule: str
+    rec_winner: str
+    rec_email: str | None
+    rec_rule: str
+    strength: str
+    reason: str
+    choice: str | None
+    choice_email: str | None
+    status: str
+    error: str | None
+    outcome: str | None  # pending | missed | none, when the cache records it
+    due: str | None
+    missed_cause: str | None
+
+
+_OUTCOME_COLUMNS = ("outcome", "due", "missed_cause")
+
+
+def _facts_sql(conn) -> str:
+    present = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+    outcome = ", ".join(f"d.{c}" if c in present else "NULL" for c in _OUTCOME_COLUMNS)
+    return f"""
+        SELECT r.link_id, l.apollo_id, l.sf_id,
+            coalesce(d.name, trim(a.first_name || ' ' || a.last_name),
+                     trim(s.first_name || ' ' || s.last_name), ''),
+            coalesce(d.company, a.organization_name, s.company, ''),
+            CASE WHEN d.link_id IS NULL THEN a.email ELSE d.apollo_email END,
+            CASE WHEN d.link_id IS NULL THEN s.email ELSE d.sf_email END,
+            coalesce(d.sf_object, s.object), a.email_status, s.bounced_at, s.bounce_reason,
+            b.email,
+            (SELECT max(h.changed_at) FROM sf_email_history h
+             WHERE h.record_id = s.id AND h.new_key = s.email_key),
+            oa.first_seen_at, oa.prior_seen_at, a.updated_at,
+            os.first_seen_at, os.prior_seen_at, s.last_modified_at,
+            d.link_id IS NOT NULL, d.native_winner, d.native_email, d.native_rule, d.rec_winner,
+            d.rec_email, d.rec_rule, d.strength, d.reason, d.choice, d.choice_email, d.status,
+            d.error, {outcome}
+        FROM r JOIN links l ON l.link_id = r.link_id
+        LEFT JOIN decisions d ON d.link_id = r.link_id
+        LEFT JOIN apollo_contacts a ON a.id = l.apollo_id
+        LEFT JOIN sf_records s ON s.id = l.sf_id
+        LEFT JOIN base b ON b.apollo_id = l.apollo_id AND b.sf_id = l.sf_id
+        LEFT JOIN observations oa ON oa.side = 'apollo' AND oa.record_id = a.id
+             AND oa.email_key = a.email_key
+        LEFT JOIN observations os ON os.side = 'salesforce' AND os.record_id = s.id
+             AND os.email_key = s.email_key
+        ORDER BY r.pos"""
+
+
+def pair_facts(cache, link_ids: list[int] | None = None, *,
+               positions: tuple[int, int] | None = None) -> list[PairFacts]:
+    """:class:`PairFacts` for many pairs in one query: for ``link_ids`` in that order
+    (missing ids are left out), or for the rows at 0-based inclusive ``positions`` of the
+    list snapshot a :class:`core.store.pairs.ListReader` on the same cache holds. Edit times
+    come from :func:`core.store.rows.edit_time`, as in the panel."""
+    if positions is not None:
+        sql = (f"WITH r AS (SELECT pos, link_id FROM temp.pair_rows WHERE pos BETWEEN "
+               f"{int(positions[0]) + 1} AND {int(positions[1]) + 1}) {_facts_sql(cache.conn)}")
+    elif link_ids:
+        values = ", ".join(f"({pos}, {int(i)})" for pos, i in enumerate(link_ids))
+        sql = f"WITH r(pos, link_id) AS (VALUES {values}) {_facts_sql(cache.conn)}"
+    else:
+        return []
+    out = []
+    for v in cache.conn.execute(sql):
+        (link_id, apollo_id, sf_id, name, company, a_email, s_email, sf_object, status_a,
+         bounced_at, bounce_reason, base_email, history_at, a_first, a_prior, a_stamp, s_first,
+         s_prior, s_stamp, decided, *decision) = v
+        if not decided:
+            same = rules.same_decision(a_email, s_email)
+            decision = [same.native.winner.value, same.native.email, same.native.rule,
+                        same.recommendation.winner.value, same.recommendation.email,
+                        same.recommendation.rule, same.recommendation.strength.value,
+                        same.recommendation.reason, None, None, "in_sync", None, None, None, None]
+        if base_email is None and apollo_id and sf_id and emails.same(a_email, s_email):
+            base_email = s_email or a_email  # agreeing pairs keep no base row
+        out.append(PairFacts(
+            link_id, apollo_id, sf_id, name, company, a_email, s_email, sf_object, status_a,
+            bounced_at, bounce_reason, base_email,
+            edit_time(None, a_first, a_prior, a_stamp) if apollo_id else UNKNOWN_TIME,
+            edit_time(history_at, s_first, s_prior, s_stamp) if sf_id else UNKNOWN_TIME,
+            *decision))
+    return out

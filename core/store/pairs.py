@@ -21,6 +21,7 @@ Everything here runs on the reader thread with its own :class:`core.store.cache.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -367,6 +368,25 @@ class ListReader:
                     f"WITH r(link_id) AS (VALUES {values}) SELECT {_ROW_COLUMNS} FROM r {_ROW_JOINS}"):
                 found[v[0]] = _row(v)
         return [found[i] for i in link_ids if i in found]
+
+    def stream(self, query: PairQuery, batch: int = 4096
+               ) -> tuple[int, Iterator[tuple[int, int]]]:
+        """The whole query snapshotted in display order, for a report: its number of rows and
+        the 0-based inclusive position ranges to read it by, batch by batch (read them with
+        :func:`core.store.details.pair_facts`). Text search uses the list's in-memory search."""
+        if query.text.strip() and not query.needs_agreeing and not self.search.ready:
+            epoch = self.reset_search()
+            while self.build_search_step(epoch):
+                pass
+        token = ("stream", object())
+        total = self.snapshot(query, token)
+
+        def batches() -> Iterator[tuple[int, int]]:
+            for start in range(0, total, batch):
+                if self.snapshot_token is not token:
+                    raise RuntimeError("the list was queried again while a report read it")
+                yield start, min(start + batch, total) - 1
+        return total, batches()
 
     # -- counts -----------------------------------------------------------------------------------
 

@@ -68,9 +68,20 @@ def _decode(text: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+_SELECT = "SELECT run_id, kind, started_at, finished_at, status, summary, api_calls FROM runs"
+
+
+def _run(r) -> Run:
+    return Run(r[0], r[1], r[2], r[3], r[4], _decode(r[5]), _decode(r[6]))
+
+
 def latest(cache: Cache, limit: int = 20) -> list[Run]:
     """The newest runs first."""
-    rows = cache.conn.execute(
-        "SELECT run_id, kind, started_at, finished_at, status, summary, api_calls FROM runs "
-        "ORDER BY run_id DESC LIMIT ?", (limit,)).fetchall()
-    return [Run(r[0], r[1], r[2], r[3], r[4], _decode(r[5]), _decode(r[6])) for r in rows]
+    rows = cache.conn.execute(f"{_SELECT} ORDER BY run_id DESC LIMIT ?", (limit,)).fetchall()
+    return [_run(r) for r in rows]
+
+
+def get(cache: Cache, run_id: int) -> Run | None:
+    """One run by its id."""
+    row = cache.conn.execute(f"{_SELECT} WHERE run_id = ?", (run_id,)).fetchone()
+    return _run(row) if row is not None else None

@@ -339,8 +339,8 @@ def test_link_these_links_a_suggested_pair(qtbot, window, cache_path):
                                   (apollo_id, sf_id)).fetchone() == ("fuzzy",)
 
 
-def test_history_and_export_explain_what_is_missing(qtbot, window):
-    from gui.history_dialog import ExportDialog, RunHistoryDialog
+def test_history_explains_what_is_missing(qtbot, window):
+    from gui.history_dialog import RunHistoryDialog
 
     window.act_history.trigger()
     qtbot.waitUntil(lambda: bool(open_dialogs(RunHistoryDialog)), timeout=5_000)
@@ -348,10 +348,6 @@ def test_history_and_export_explain_what_is_missing(qtbot, window):
     assert history.table.rowCount() >= 1
     assert not history.undo.isEnabled() and "write-back" in history.undo.toolTip()
     history.reject()
-    window.act_export.trigger()
-    export = open_dialogs(ExportDialog)[0]
-    assert not export.export_button.isEnabled()
-    export.reject()
 
 
 def test_title_shows_the_version(window):
