@@ -33,6 +33,10 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
         raise ChoiceError(f"choice must be one of {', '.join(CHOICES)}, got {choice!r}")
     typed = None
     if choice == "custom":
+        if len(link_ids) != 1:
+            # One address typed for several people would give all of them one mailbox.
+            raise ChoiceError("a typed address is for one pair at a time; "
+                              f"{len(link_ids):,} pairs were given")
         try:
             typed = emails.validate(email)
         except emails.EmailError as exc:
@@ -59,6 +63,57 @@ def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     return _update(cache, link_ids,
                    f"choice = NULL, choice_email = NULL, status = '{OPEN}', error = NULL",
                    "choice IS NOT NULL")
+
+
+@dataclass(frozen=True)
+class ChoiceState:
+    """A pair's choice as stored: what undo puts back."""
+
+    link_id: int
+    choice: str | None
+    choice_email: str | None
+    status: str
+    error: str | None
+
+
+def snapshot(cache: Cache, link_ids: Sequence[int]) -> tuple[ChoiceState, ...]:
+    """The stored choices of ``link_ids`` (pairs without a decision are left out)."""
+    states: list[ChoiceState] = []
+    for chunk in chunked(link_ids):
+        marks = ",".join("?" * len(chunk))
+        states += (ChoiceState(*row) for row in cache.conn.execute(
+            "SELECT link_id, choice, choice_email, status, error FROM decisions "
+            f"WHERE link_id IN ({marks}) ORDER BY link_id", chunk))
+    return tuple(states)
+
+
+def restore(cache: Cache, states: Iterable[ChoiceState],
+            only_if: Iterable[ChoiceState] = ()) -> list[int]:
+    """Put choices back as ``states`` hold them; return the link ids that changed.
+
+    With ``only_if``, a pair is restored only while it still holds that state: a pair written
+    or decided again since then keeps what it has (undoing a choice never undoes a write).
+    """
+    expected = {s.link_id: s for s in only_if}
+    wanted = [s for s in states if not expected or s.link_id in expected]
+    changed: list[int] = []
+    with cache.transaction():
+        current = {s.link_id: s for s in snapshot(cache, [s.link_id for s in wanted])}
+        for state in wanted:
+            now = current.get(state.link_id)
+            if now is None or now == state or (expected and now != expected[state.link_id]):
+                continue
+            cache.conn.execute(
+                "UPDATE decisions SET choice = ?, choice_email = ?, status = ?, error = ? "
+                "WHERE link_id = ?",
+                (state.choice, state.choice_email, state.status, state.error, state.link_id))
+            changed.append(state.link_id)
+    return changed
+
+
+def typed(cache: Cache, link_ids: Sequence[int]) -> list[int]:
+    """The pairs among ``link_ids`` that hold an address the user typed."""
+    return [s.link_id for s in snapshot(cache, link_ids) if s.choice == "custom"]
 
 
 def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str,
@@ -129,6 +184,7 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
     selection (then every selected pair with a usable direction is planned).
     """
     wanted = {Strength(s).value for s in strengths}
+    shared = _shared_typed_addresses(cache)
     result = WritePlan()
     rows = []
     if link_ids is None:
@@ -165,6 +221,9 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
                                               s_email, why))
         elif direction == "custom" and choice_email:
             key = emails.comparison_key(choice_email)
+            if key in shared:
+                _note(result, SHARED_TYPED)
+                continue
             if emails.comparison_key(s_email) != key:
                 result.writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id,
                                                   s_email, choice_email, why))
@@ -174,6 +233,21 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
         else:
             _note(result, "no direction (needs review)")
     return result
+
+
+SHARED_TYPED = "one typed address for several pairs"
+
+
+def _shared_typed_addresses(cache: Cache) -> set[str]:
+    """Typed addresses held by more than one pair still to write: never planned, since one
+    mailbox for different people is almost always a slip (the user types them again)."""
+    typed_keys: dict[str, int] = {}
+    for (email,) in cache.conn.execute(
+            "SELECT choice_email FROM decisions WHERE choice = 'custom' "
+            "AND status IN ('open', 'chosen', 'skipped', 'failed')"):
+        key = emails.comparison_key(email)
+        typed_keys[key] = typed_keys.get(key, 0) + 1
+    return {key for key, n in typed_keys.items() if n > 1}
 
 
 def _note(plan_: WritePlan, why: str) -> None:
@@ -186,5 +260,6 @@ def mark(cache: Cache, link_ids: Sequence[int], status: str, error: str | None =
             (status, error, now_iso()))
 
 
-__all__ = ["CHOICES", "ChoiceError", "PlannedWrite", "WritePlan", "accept_recommendation", "mark",
-           "plan", "revert", "set_choice", "APPLIED"]
+__all__ = ["CHOICES", "SHARED_TYPED", "ChoiceError", "ChoiceState", "PlannedWrite", "WritePlan",
+           "accept_recommendation", "mark", "plan", "restore", "revert", "set_choice", "snapshot",
+           "typed", "APPLIED"]
