@@ -43,7 +43,8 @@ def application(argv: list[str] | None = None) -> QApplication:
 def apply_style(app: QApplication) -> None:
     """The style sheet with its semantic colours filled in for the current palette."""
     sheet = style_sheet()
-    for name in ("card_border", "muted", "danger", "banner_bg", "banner_text", "accent"):
+    for name in ("card_border", "muted", "danger", "banner_bg", "banner_text", "accent_bg",
+                 "accent"):
         sheet = sheet.replace(f"@{name}@", theme.hex_colour(name, app.palette()))
     app.setStyleSheet(sheet)
 

@@ -13,23 +13,25 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QMenu,
     QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
     QProgressBar, QPushButton, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
 import core
-from core.sync.choices import ChoiceError
-from core.workspace import Workspace
-
-from gui import operations
 from core.store import pairs as pair_query
 from core.sync import connections
+from core.sync.changes import Changes
+from core.workspace import Workspace
+
+from gui import keys, operations
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
 from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
 from gui.labels import RULE_LABELS
+from gui.pair_commands import PairCommands
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
 from gui.pair_table import PairTable
@@ -37,22 +39,6 @@ from gui.settings_dialog import SettingsDialog
 from gui.tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
 
 FILTER_DELAY_MS = 100  # short enough that a keystroke shows results within 200 ms
-KEY_HELP = (
-    ("> or .", "Keep Apollo's address (write it to Salesforce)"),
-    ("< or ,", "Keep Salesforce's address (write it to Apollo)"),
-    ("/", "Skip the pair"),
-    ("a", "Apply the recommendation"),
-    ("e", "Type a new address (validated as Salesforce would)"),
-    ("r", "Revert to the recommendation"),
-    ("g", "Go: write the selected pairs (after a confirmation)"),
-    ("Ctrl+A", "Select every pair in the list"),
-    ("Ctrl+F", "Filter by name, company or email; Esc returns to the list"),
-    ("Enter / Esc", "From the list to the pair's buttons, and back"),
-    ("F5", "Reconcile all: pull, match, decide, then confirm the writes"),
-    ("Ctrl+,", "Settings"),
-)
-_CHOICE_WORDS = {"apollo": "Kept Apollo's address", "salesforce": "Kept Salesforce's address",
-                 "skip": "Skipped", "custom": "Stored the typed address"}
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +48,7 @@ class MainWindow(QMainWindow):
     details_shown = Signal(int)  # link id
     operation_finished = Signal(str)  # a short description, for tests and the screenshot
     dialog_opened = Signal(object)  # a dialog opened after a background read
+    changes = Signal(object)  # core.sync.changes.Changes: the one way views learn of a change
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -145,8 +132,14 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.panel = PairPanel()
         self.panel.command.connect(self.run_command)
-        self.panel.custom_email.connect(self._custom_email)
         self.panel.link_requested.connect(self.link_suggestion)
+        self.commands = PairCommands(self, self.table, self.model, self.panel)
+        self.commands.changed.connect(self.changes)
+        self.commands.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.commands.finished.connect(self.operation_finished)
+        self.commands.plan_ready.connect(self.confirm_plan)
+        self.commands.return_focus.connect(self.focus_list)
+        self.changes.connect(self._refresh)
         self.empty = QLabel()
         self.empty.setObjectName("cardMuted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -198,85 +191,70 @@ class MainWindow(QMainWindow):
         self.model.query_settled.connect(lambda total: self._show_list_state())
         self._build_actions()
 
-    def _action(self, text: str, slot: Callable, shortcut=None, icon_name: str | None = None,
-                tip: str = "", list_key: str | None = None) -> QAction:
-        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+    def _action(self, name: str, slot: Callable) -> QAction:
+        """The action of a command of :mod:`gui.keys`, with its label, icon, key and tip."""
+        command = keys.BY_NAME[name]
+        action = QAction(icon(command.icon) if command.icon else QIcon(), command.label, self)
         action.triggered.connect(lambda _=False: slot())
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        if list_key:
+        if command.shortcut:
+            action.setShortcut(QKeySequence(command.shortcut))
+        elif command.list_keys:
             # Shown in the menu; the list handles the key itself (it must not fire while typing).
-            action.setShortcut(QKeySequence(list_key))
+            action.setShortcut(QKeySequence(command.list_keys[0].upper()))
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
+        tip = f"{command.tip} ({command.key_text})" if command.key_text else command.tip
+        action.setToolTip(tip)
+        action.setStatusTip(command.tip)
         return action
 
     def _build_actions(self) -> None:
-        a = self._action
-        self.act_reconcile = a("Reconcile all", self.reconcile_all, "F5", "reconcile",
-                               "Pull both systems, match, decide, then confirm the writes")
-        self.act_go = a("Go", lambda: self.run_command("go"), None, "go",
-                        "Write the selected pairs (after a confirmation)", list_key="G")
-        self.act_accept = a("Apply recommendation", lambda: self.run_command("accept"), None,
-                            "accept", "Choose what Concord recommends", list_key="A")
-        self.act_apollo = a("Keep Apollo", lambda: self.run_command("apollo"), None,
-                            "keep-apollo", "Write Apollo's address to Salesforce", list_key=">")
-        self.act_sf = a("Keep Salesforce", lambda: self.run_command("salesforce"), None,
-                        "keep-salesforce", "Write Salesforce's address to Apollo", list_key="<")
-        self.act_skip = a("Skip", lambda: self.run_command("skip"), None, "skip",
-                          "Leave the pair as it is", list_key="/")
-        self.act_edit = a("Type new value…", lambda: self.run_command("edit"), None, "edit",
-                          "Type the address both systems should hold", list_key="E")
-        self.act_revert = a("Revert to recommendation", lambda: self.run_command("revert"), None,
-                            "revert", "Forget your choice", list_key="R")
-        self.act_connect = a("Connect…", self.open_connect, None, "connect",
-                             "Sign in to Salesforce and Apollo")
-        self.act_settings = a("Settings…", self.open_settings, "Ctrl+,", "settings")
-        self.act_history = a("Run history…", self.open_history, None, "history")
-        self.act_export = a("Export report…", self.open_export, None, "export")
-        self.act_sync = a("Let Apollo sync", self.let_apollo_sync, None, "sync",
-                          "Run Apollo's 30-minute pull in the sandbox now")
-        self.act_filter = a("Filter…", self.focus_filter, "Ctrl+F", "search")
-        self.act_quit = a("Quit", self.close, "Ctrl+Q")
-        self.act_keys = a("Keyboard shortcuts", self.show_keys, "F1", "keyboard")
-        self.act_about = a("About Concord", self.show_about, None, "info")
+        slots = {"reconcile": self.reconcile_all, "connect": self.open_connect,
+                 "settings": self.open_settings, "history": self.open_history,
+                 "export": self.open_export, "sync": self.let_apollo_sync,
+                 "filter": self.focus_filter, "quit": self.close, "keys": self.show_keys,
+                 "about": self.show_about}
+        self.actions_by_name: dict[str, QAction] = {}
+        for command in keys.PAIR_COMMANDS:
+            self.actions_by_name[command.name] = self._action(
+                command.name, lambda c=command.name: self.run_command(c))
+        for name, slot in slots.items():
+            self.actions_by_name[name] = self._action(name, slot)
+        stack = self.commands.undo_stack
+        for name, make in (("undo", stack.createUndoAction), ("redo", stack.createRedoAction)):
+            action = make(self, keys.BY_NAME[name].label)
+            action.setShortcuts([QKeySequence(keys.BY_NAME[name].shortcut)]
+                                + ([QKeySequence("Ctrl+Y")] if name == "redo" else []))
+            self.actions_by_name[name] = action
+        act = self.actions_by_name
+        self.act_reconcile, self.act_go, self.act_sync = act["reconcile"], act["go"], act["sync"]
+        self.act_settings = act["settings"]
 
-        menu = self.menuBar().addMenu("&File")
-        for action in (self.act_connect, self.act_export, None, self.act_quit):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        menu = self.menuBar().addMenu("&Pair")
-        for action in (self.act_accept, self.act_apollo, self.act_sf, self.act_skip,
-                       self.act_edit, self.act_revert, None, self.act_go):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        menu = self.menuBar().addMenu("&Reconcile")
-        for action in (self.act_reconcile, self.act_history, None, self.act_settings):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        self.sandbox_menu = self.menuBar().addMenu("&Sandbox")
-        self.sandbox_menu.addAction(self.act_sync)
+        def menu(title: str, names) -> QMenu:
+            m = self.menuBar().addMenu(title)
+            for name in names:
+                m.addSeparator() if name is None else m.addAction(act[name])
+            return m
+        menu("&File", ("connect", "export", None, "quit"))
+        menu("&Edit", ("undo", "redo", None, "filter"))
+        menu("&Pair", [c.name for c in keys.PAIR_COMMANDS if c.name != "go"] + [None, "go"])
+        menu("&Reconcile", ("reconcile", "history", None, "settings"))
+        self.sandbox_menu = menu("&Sandbox", ("sync",))
         self.sandbox_menu.menuAction().setVisible(False)
-        menu = self.menuBar().addMenu("&Help")
-        menu.addAction(self.act_keys)
-        menu.addAction(self.act_about)
-        self.addAction(self.act_filter)
+        menu("&Help", ("keys", "about"))
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.act_reconcile, self.act_go, None, self.act_accept, self.act_apollo,
-                       self.act_sf, self.act_skip, self.act_revert, None, self.act_settings,
-                       self.act_connect, self.act_history):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        for name in ("reconcile", "go", None, "settings", "connect", "history"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(act[name])
         self.addToolBar(toolbar)
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
-        for action in (self.act_reconcile, self.act_go, self.act_accept, self.act_apollo,
-                       self.act_sf, self.act_skip, self.act_edit, self.act_revert,
-                       self.act_settings, self.act_history, self.act_sync):
-            action.setEnabled(on)
+        for name in [c.name for c in keys.PAIR_COMMANDS] + ["reconcile", "settings", "history",
+                                                            "sync"]:
+            self.actions_by_name[name].setEnabled(on)
         for widget in (self.filter_box, self.view_combo, self.rule_combo, self.strength_combo):
             widget.setEnabled(on)
 
@@ -312,6 +290,7 @@ class MainWindow(QMainWindow):
         self.tasks.progress.connect(self._progress)
         self.tasks.busy_changed.connect(self._busy_changed)
         self.model.set_tasks(self.tasks)
+        self.commands.set_tasks(self.tasks)
         self.empty.setVisible(False)
         self.splitter.setVisible(True)
         self._set_enabled(True)
@@ -326,6 +305,7 @@ class MainWindow(QMainWindow):
     def close_cache(self) -> None:
         if self.tasks is not None:
             self.model.set_tasks(None)
+            self.commands.set_tasks(None)
             self.tasks.close()
             self.tasks.deleteLater()
             self.tasks = None
@@ -433,22 +413,10 @@ class MainWindow(QMainWindow):
     # -- selection and the panel -------------------------------------------------------------
 
     def selected_ranges(self) -> list[tuple[int, int]]:
-        """The selected rows as ``(first, last)`` runs, in order: no work per row, so
-        selecting a million pairs costs what selecting one does."""
-        spans = sorted((r.top(), r.bottom()) for r in self.table.selectionModel().selection())
-        ranges: list[tuple[int, int]] = []
-        for first, last in spans:
-            if ranges and first <= ranges[-1][1] + 1:
-                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
-            else:
-                ranges.append((first, last))
-        if not ranges and self.table.currentIndex().isValid():
-            row = self.table.currentIndex().row()
-            ranges = [(row, row)]
-        return ranges
+        return self.commands.selected_ranges()
 
     def selection_size(self) -> int:
-        return sum(last - first + 1 for first, last in self.selected_ranges())
+        return self.commands.selection_size()
 
     def _current_changed(self, current, _previous) -> None:
         self._details_timer.start()
@@ -456,6 +424,13 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_):
         if self.panel.details is not None:
             self.panel.show_details(self.panel.details, self.selection_size())
+            self._match_pair_actions()
+
+    def _match_pair_actions(self) -> None:
+        """The Pair menu offers what the panel's buttons offer, no more."""
+        for command in keys.PAIR_COMMANDS:
+            self.actions_by_name[command.name].setEnabled(
+                self.panel.buttons[command.name].isEnabled())
 
     def _load_details(self) -> None:
         if self.tasks is None:
@@ -476,6 +451,7 @@ class MainWindow(QMainWindow):
         if link_id != self._details_link:
             return
         self.panel.show_details(details, self.selection_size())
+        self._match_pair_actions()
         self.details_shown.emit(link_id)
 
     def reload_details(self) -> None:
@@ -484,70 +460,29 @@ class MainWindow(QMainWindow):
     # -- commands ---------------------------------------------------------------------------------
 
     def run_command(self, command: str) -> None:
-        """A key, button or menu command on the selected pairs."""
-        if self.tasks is None:
-            return
-        if command == "edit":
-            self.panel.open_editor()
-            return
-        if command == "edit_focus":
-            self.panel.buttons["accept"].setFocus()
-            return
-        if command == "focus_list":
-            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-            return
-        ranges = self.selected_ranges()
-        if not ranges:
-            return
-        self.model.resolve_link_ids(ranges, lambda ids: self._on_ids(command, ids))
+        """A key, button or menu command on the highlighted pairs."""
+        self.commands.run(command)
 
-    def _on_ids(self, command: str, ids: list[int]) -> None:
-        if not ids or self.tasks is None:
-            return
-        if command in ("apollo", "salesforce", "skip"):
-            op = operations.set_direction(self.tasks, ids, command, parent=self)
-            op.success(lambda changed: self._choices_stored(ids, changed, _CHOICE_WORDS[command]))
-        elif command == "accept":
-            op = operations.accept_recommendation(self.tasks, ids, self)
-            op.success(lambda changed: self._choices_stored(ids, changed,
-                                                            "Applied the recommendation"))
-        elif command == "revert":
-            op = operations.revert(self.tasks, ids, self)
-            op.success(lambda changed: self._choices_stored(ids, changed,
-                                                            "Reverted to the recommendation"))
-        elif command == "go":
-            op = operations.plan_selection(self.tasks, ids, self)
-            op.success(lambda plan: self.confirm_plan(
-                plan, "Go", f"Write the {len(ids):,} selected pair{'s' if len(ids) != 1 else ''} "
-                            f"to Apollo and Salesforce?"))
-        else:
-            return
-        op.run_in_background()
+    def focus_list(self) -> None:
+        """The list takes the keyboard again, on the row it was on."""
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self.table.currentIndex().isValid() and self.model.rowCount():
+            self.select_row(0)
 
-    def _custom_email(self, email: str) -> None:
-        ranges = self.selected_ranges()
-        if not ranges or self.tasks is None:
+    def _refresh(self, changes: Changes) -> None:
+        """Read again exactly what ``changes`` says changed (the one place that decides)."""
+        if self.tasks is None or changes.empty:
             return
-
-        def store(ids):
-            op = operations.set_direction(self.tasks, ids, "custom", email, self)
-            op.success(lambda changed: (self.panel.close_editor(),
-                                        self._choices_stored(ids, changed, _CHOICE_WORDS["custom"])))
-            op.failure(lambda error: self.panel.show_editor_error(str(error))
-                       if isinstance(error, ChoiceError) else show_exception(self, error))
-            op.run_in_background()
-        self.model.resolve_link_ids(ranges, store)
-
-    def _choices_stored(self, ids: list[int], changed: list[int], what: str) -> None:
-        self.model.refresh_links(ids)
-        self.reload_details()
-        self.refresh_counts()
-        left = len(ids) - len(changed)
-        text = f"{what} for {len(changed):,} pair{'s' if len(changed) != 1 else ''}."
-        if left:
-            text += (f" {left:,} left as they were (one-sided, in sync, or nothing to change).")
-        self.statusBar().showMessage(text, 6000)
-        self.operation_finished.emit(what)
+        if changes.all_pairs or changes.membership:
+            self.model.refresh()
+        elif changes.link_ids:
+            self.model.refresh_links(changes.link_ids)
+        if changes.membership:
+            self.rebuild_search()
+        if changes.any_pair:
+            self.refresh_counts()
+            if changes.touches(self._details_link):
+                self.reload_details()
 
     def confirm_plan(self, plan, title: str, intro: str) -> ConfirmWrites:
         """Show the confirmation; on acceptance run the write step."""
@@ -562,8 +497,9 @@ class MainWindow(QMainWindow):
         if self.tasks is None:
             return
         op = operations.write_plan(self.tasks, plan, self)
-        op.success(lambda _: self.model.refresh())
-        op.failure(lambda error: (show_exception(self, error), self.refresh_counts(),
+        op.success(self.changes.emit)
+        op.failure(lambda error: (show_exception(self, error), self.focus_list(),
+                                  self.changes.emit(Changes(runs=True)),
                                   self.operation_finished.emit("write")))
         self._start_job(op)
 
@@ -615,7 +551,7 @@ class MainWindow(QMainWindow):
     def _reconcile_failed(self, error) -> None:
         from gui.errors import is_cancel
 
-        self.after_decisions_changed()
+        self.changes.emit(Changes.redecided(runs=True))  # what was stored before it stopped
         if is_cancel(error):
             self.statusBar().showMessage("Cancelled. Everything stored so far is consistent; "
                                          "nothing was written to Apollo or Salesforce.", 8000)
@@ -625,7 +561,7 @@ class MainWindow(QMainWindow):
         self.operation_finished.emit("failed")
 
     def _reconciled_all(self, result: operations.ReconcileAllResult) -> None:
-        self.after_decisions_changed()
+        self.changes.emit(result.changes)
         decide = result.summary.decide
         threshold = " and ".join(result.strengths)
         problems = "".join(f"<br>Not pulled: {html.escape(p)}" for p in result.pull.problems)
@@ -634,13 +570,6 @@ class MainWindow(QMainWindow):
                  f"<br>These writes are your choices plus the <b>{threshold}</b> recommendations; "
                  f"every other pair stays in the review list.")
         self.confirm_plan(result.plan, "Reconcile all", intro)
-
-    def after_decisions_changed(self) -> None:
-        """The engine re-decided: read the list, counts and search text again."""
-        self.model.refresh()
-        self.refresh_counts()
-        self.rebuild_search()
-        self.reload_details()
 
     # -- sandbox, links, dialogs -------------------------------------------------------------------
 
@@ -661,7 +590,7 @@ class MainWindow(QMainWindow):
             updated = len(getattr(report, "updated", []) or [])
             op = operations.reconcile_all(self.tasks, self.connection, plan=False, parent=self)
             op.success(lambda result: (
-                self.after_decisions_changed(),
+                self.changes.emit(result.changes),
                 self.statusBar().showMessage(
                     f"Apollo's sync saw {getattr(report, 'records_seen', 0):,} Salesforce changes "
                     f"and updated {updated:,} Apollo contacts; the list shows the result.", 10000),
@@ -681,7 +610,7 @@ class MainWindow(QMainWindow):
         if self.tasks is None:
             return
         op = operations.link_suggestion(self.tasks, apollo_id, sf_id, self)
-        op.success(lambda link_id: (self.after_decisions_changed(), self.statusBar().showMessage(
+        op.success(lambda changes: (self.changes.emit(changes), self.statusBar().showMessage(
             "Linked the two records; the pair is decided again.", 6000)))
         op.run_in_background()
 
@@ -699,8 +628,8 @@ class MainWindow(QMainWindow):
 
     def _save_settings(self, settings) -> None:
         op = operations.save_settings_and_redecide(self.tasks, settings, self)
-        op.success(lambda summary: (self.after_decisions_changed(), self.statusBar().showMessage(
-            f"Settings saved; {summary.decide.decided:,} pairs decided again.", 8000),
+        op.success(lambda result: (self.changes.emit(result[1]), self.statusBar().showMessage(
+            f"Settings saved; {result[0].decide.decided:,} pairs decided again.", 8000),
             self.operation_finished.emit("settings")))
         op.failure(self._reconcile_failed)
         self._start_job(op)
@@ -750,7 +679,7 @@ class MainWindow(QMainWindow):
 
     def show_keys(self) -> None:
         rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td><td>{html.escape(t)}</td></tr>"
-                       for k, t in KEY_HELP)
+                       for k, t in keys.help_rows())
         show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     def show_about(self) -> None:

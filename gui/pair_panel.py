@@ -21,18 +21,9 @@ from core import emails
 
 from gui import labels, theme
 from gui.icons import icon
+from gui.keys import PAIR_COMMANDS
 from core.store.details import PairDetails, Side, describe_edit
 
-# (command, button text, key shown, icon) in the order of the action row.
-ACTIONS = (
-    ("accept", "Apply recommendation", "A", "accept"),
-    ("apollo", "Keep Apollo", ">", "keep-apollo"),
-    ("salesforce", "Keep Salesforce", "<", "keep-salesforce"),
-    ("skip", "Skip", "/", "skip"),
-    ("edit", "Type new value…", "E", "edit"),
-    ("revert", "Revert to recommendation", "R", "revert"),
-    ("go", "Go", "G", "go"),
-)
 
 
 def diff_html(segments: list[emails.DiffSegment], side: str) -> str:
@@ -238,6 +229,10 @@ class PairPanel(QScrollArea):
         content.setSpacing(8)
         outer.addWidget(self.content, 1)
 
+        self.selection_note = _label("", wrap=True, name="selectionNote", selectable=False)
+        self.selection_note.setVisible(False)
+        content.addWidget(self.selection_note)
+
         cards = QGridLayout()
         cards.setHorizontalSpacing(8)
         self.apollo_card = Card("apollo")
@@ -285,9 +280,10 @@ class PairPanel(QScrollArea):
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
-        for command, text, key, icon_name in ACTIONS:
-            button = QPushButton(icon(icon_name), text)
-            button.setToolTip(f"{text} (key {key})")
+        for cmd in PAIR_COMMANDS:
+            command = cmd.name
+            button = QPushButton(icon(cmd.icon), cmd.label)
+            button.setToolTip(f"{cmd.tip} (key {cmd.key_text})")
             button.setObjectName("goButton" if command == "go" else f"action_{command}")
             button.clicked.connect(lambda _=False, c=command: self.command.emit(c))
             button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
@@ -371,8 +367,10 @@ class PairPanel(QScrollArea):
             base.append(f"Lead/Contact twin {html.escape(details.twin_id)}")
         if details.hints:
             base.append("Hints: " + ", ".join(hint_text(h) for h in details.hints))
-        if selection_size > 1:
-            base.append(f"<b>{selection_size:,} pairs selected</b>: actions apply to all of them")
+        self.selection_note.setText(
+            f"<b>{selection_size:,} pairs highlighted</b>: a key or button acts on all "
+            f"{selection_size:,}. Below: the pair under the cursor.")
+        self.selection_note.setVisible(selection_size > 1)
         self.base.setText(" · ".join(base))
         self.error.setText(html.escape(d.get("error") or ""))
         self.error.setVisible(bool(d.get("error")))
@@ -387,13 +385,22 @@ class PairPanel(QScrollArea):
         self.suggestion_box.setVisible(self._suggestion is not None)
         two_sided = not details.one_sided
         decided = d.get("status") != "in_sync"
-        for command in ("apollo", "salesforce", "skip", "edit", "go"):
+        for command in ("apollo", "salesforce", "skip", "go"):
             self.buttons[command].setEnabled(two_sided and decided or selection_size > 1)
+        # A typed address is for one person: never for several highlighted pairs.
+        self.buttons["edit"].setEnabled(two_sided and decided and selection_size == 1)
         self.buttons["accept"].setEnabled(d.get("rec_winner") in ("apollo", "salesforce")
                                           or selection_size > 1)
         self.buttons["revert"].setEnabled(bool(d.get("choice")) or selection_size > 1)
         if self.editor.isVisible() and not two_sided:
             self.close_editor()
+
+    def focus_actions(self) -> None:
+        """The keyboard to the first button that can act."""
+        for button in self.buttons.values():
+            if button.isEnabled() and button.isVisible():
+                button.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                return
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         """Esc closes the address editor, or goes back to the list."""

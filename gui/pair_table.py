@@ -1,23 +1,24 @@
-"""The list view: fixed row heights, one key a direction, no work proportional to the list."""
+"""The list view: fixed row heights, one key a direction, no work proportional to the list.
+
+The current row, the highlighted rows and the panel are one thing: moving with Ctrl (which
+in a plain ``QTableView`` moves the cursor away from the selection) selects the row it lands
+on, and a Ctrl+click that unhighlights the current row moves the cursor to a highlighted one.
+A key then acts on exactly the highlighted pairs.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from gui.keys import LIST_KEYS
 from gui.pair_model import COLUMN_KEYS
 
-# Single keys of the list (one key a direction), by the text they type.
-KEYS = {
-    ">": "apollo", ".": "apollo",
-    "<": "salesforce", ",": "salesforce",
-    "/": "skip",
-    "a": "accept",
-    "r": "revert",
-    "e": "edit",
-    "g": "go",
-}
+_MOVES = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+          Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Left, Qt.Key.Key_Right)
+_Flag = QItemSelectionModel.SelectionFlag
+_Action = QAbstractItemView.CursorAction
 _WIDTHS = {"name": 170, "company": 170, "apollo_email": 250, "direction": 44, "sf_email": 250,
            "rule": 130, "strength": 80, "status": 80}
 
@@ -61,6 +62,41 @@ class PairTable(QTableView):
             header.resizeSection(i, _WIDTHS.get(key, 120))
         header.setSectionResizeMode(COLUMN_KEYS.index("direction"), QHeaderView.ResizeMode.Fixed)
 
+    def moveCursor(self, action, modifiers):  # noqa: N802 (Qt's name)
+        """Home and End go to the first and last pair (not the first and last column)."""
+        if action in (_Action.MoveHome, _Action.MoveEnd):
+            modifiers |= Qt.KeyboardModifier.ControlModifier
+        return super().moveCursor(action, modifiers)
+
+    def selectionCommand(self, index, event=None):  # noqa: N802
+        """Moving without Shift highlights the row the cursor lands on, Ctrl or not."""
+        if (event is not None and event.type() == QEvent.Type.KeyPress
+                and event.key() in _MOVES
+                and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            return _Flag.ClearAndSelect | _Flag.Rows
+        return super().selectionCommand(index, event)
+
+    def selectionChanged(self, selected, deselected) -> None:  # noqa: N802
+        super().selectionChanged(selected, deselected)
+        self._keep_cursor_in_selection()
+
+    def _keep_cursor_in_selection(self) -> None:
+        """The cursor (whose pair the panel shows) is always on a highlighted row."""
+        model, selection = self.model(), self.selectionModel()
+        current = self.currentIndex()
+        if model is None or selection is None or not current.isValid():
+            return
+        if selection.isRowSelected(current.row()):
+            return
+        ranges = selection.selection()
+        if ranges.isEmpty():
+            selection.select(current, _Flag.Select | _Flag.Rows)
+            return
+        here = current.row()
+        row = min((min(max(here, r.top()), r.bottom()) for r in ranges),
+                  key=lambda candidate: abs(candidate - here))
+        selection.setCurrentIndex(model.index(row, current.column()), _Flag.NoUpdate)
+
     def keyboardSearch(self, search: str) -> None:  # noqa: N802
         """Disabled: typing letters runs commands here, and a search would walk the list."""
 
@@ -70,7 +106,7 @@ class PairTable(QTableView):
                                      | Qt.KeyboardModifier.KeypadModifier)
         if mods:
             return None
-        return KEYS.get(event.text())
+        return LIST_KEYS.get(event.text())
 
     def event(self, event) -> bool:
         # Claim the list's keys before any window shortcut can take them.

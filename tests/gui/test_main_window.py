@@ -16,43 +16,9 @@ from core.sync.reconcile import Cancelled
 from core.sync import connections as sync_steps
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
+from tests.gui.steps import decision, open_dialogs, press, row_where, select, two_sided
 
 ATTENTION = "status IN ('open', 'chosen', 'failed', 'conflict')"
-
-
-def decision(cache_path, link_id: int) -> dict:
-    with Cache(cache_path) as cache:
-        cur = cache.conn.execute("SELECT * FROM decisions WHERE link_id = ?", (link_id,))
-        return dict(zip([d[0] for d in cur.description], cur.fetchone()))
-
-
-def row_where(window, predicate) -> int:
-    row = window.row_of(predicate)
-    assert row is not None, "no loaded row matches"
-    return row
-
-
-def two_sided(row) -> bool:
-    return bool(row.apollo_email and row.sf_email and not row.one_sided)
-
-
-def select(qtbot, window, row: int) -> int:
-    link_id = window.model.row_data(row).link_id
-    with qtbot.waitSignal(window.details_shown, timeout=5_000,
-                          check_params_cb=lambda shown: shown == link_id):
-        window.select_row(row)
-    window.table.setFocus()
-    return link_id
-
-
-def press(qtbot, window, key: str, what: str | None = None):
-    with qtbot.waitSignal(window.operation_finished, timeout=5_000,
-                          check_params_cb=(lambda w: w == what) if what else None):
-        qtbot.keyClick(window.table, key)
-
-
-def open_dialogs(kind):
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
 
 
 def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
@@ -343,13 +309,13 @@ def test_link_these_links_a_suggested_pair(qtbot, window, cache_path):
 def test_history_and_export_explain_what_is_missing(qtbot, window):
     from gui.history_dialog import ExportDialog, RunHistoryDialog
 
-    window.act_history.trigger()
+    window.actions_by_name["history"].trigger()
     qtbot.waitUntil(lambda: bool(open_dialogs(RunHistoryDialog)), timeout=5_000)
     history = open_dialogs(RunHistoryDialog)[0]
     assert history.table.rowCount() >= 1
     assert not history.undo.isEnabled() and "write-back" in history.undo.toolTip()
     history.reject()
-    window.act_export.trigger()
+    window.actions_by_name["export"].trigger()
     export = open_dialogs(ExportDialog)[0]
     assert not export.export_button.isEnabled()
     export.reject()
