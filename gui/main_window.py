@@ -498,14 +498,20 @@ class MainWindow(QMainWindow):
             return
         op = operations.write_plan(self.tasks, plan, self)
         op.success(self.changes.emit)
-        op.failure(lambda error: (show_exception(self, error), self.focus_list(),
+        op.failure(lambda error: (self._keep_box(show_exception(self, error)),
                                   self.changes.emit(Changes(runs=True)),
                                   self.operation_finished.emit("write")))
         self._start_job(op)
 
     def _keep(self, dialog: QDialog) -> None:
-        """A dialog lives until it closes (with whatever it holds, such as a write plan)."""
+        """A dialog lives until it closes (with whatever it holds, such as a write plan); then
+        the list has the keyboard again, on the row it was on."""
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _=0: self.focus_list())
+
+    def _keep_box(self, box: QMessageBox | None) -> None:
+        if box is not None:  # None: the user cancelled, nothing was shown
+            self._keep(box)
 
     # -- long operations --------------------------------------------------------------------------
 
@@ -590,7 +596,7 @@ class MainWindow(QMainWindow):
             updated = len(getattr(report, "updated", []) or [])
             op = operations.reconcile_all(self.tasks, self.connection, plan=False, parent=self)
             op.success(lambda result: (
-                self.changes.emit(result.changes),
+                self.changes.emit(result.changes), self.focus_list(),
                 self.statusBar().showMessage(
                     f"Apollo's sync saw {getattr(report, 'records_seen', 0):,} Salesforce changes "
                     f"and updated {updated:,} Apollo contacts; the list shows the result.", 10000),
@@ -680,12 +686,13 @@ class MainWindow(QMainWindow):
     def show_keys(self) -> None:
         rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td><td>{html.escape(t)}</td></tr>"
                        for k, t in keys.help_rows())
-        show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        self._keep(show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>"))
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Concord",
-                          f"<h3>Concord {core.__version__}</h3><p>See, predict and reconcile the "
-                          f"email addresses Apollo.io and Salesforce overwrite in each other.</p>")
+        self._keep(show_info(self, "About Concord",
+                             f"<h3>Concord {core.__version__}</h3><p>See, predict and reconcile "
+                             f"the email addresses Apollo.io and Salesforce overwrite in each "
+                             f"other.</p>"))
 
     # -- helpers for tests and the screenshot -----------------------------------------------------
 

@@ -7,7 +7,7 @@ addresses the user typed, runs the operation, records it for undo, and reports w
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
@@ -138,22 +138,32 @@ class PairCommands(QObject):
             self._change(command, ids)
 
     def _confirm_replacing(self, command: str, ids: list[int], typed: list[int]) -> None:
-        """Ask before a bulk key replaces addresses the user typed."""
-        if typed and command != "custom":
-            one = len(typed) == 1
-            answer = QMessageBox.question(
-                self._window, "Replace typed addresses?",
-                f"{len(typed):,} of the {len(ids):,} highlighted pairs {'holds' if one else 'hold'} "
-                f"an address you typed. “{BY_NAME[command].label}” replaces "
-                f"{'it' if one else 'them'}; Edit → Undo brings {'it' if one else 'them'} back.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel)
+        """Ask before a bulk key replaces addresses the user typed (window-modal, no nested
+        event loop)."""
+        if not typed or command == "custom":
+            self._change(command, ids)
+            return
+        one = len(typed) == 1
+        them = "it" if one else "them"
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Replace typed addresses?",
+            f"{len(typed):,} of the {len(ids):,} highlighted pairs {'holds' if one else 'hold'} "
+            f"an address you typed. “{BY_NAME[command].label}” replaces {them}; Edit → Undo "
+            f"brings {them} back.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self._window)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Replace")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(result: int) -> None:
             self.return_focus.emit()
-            if answer != QMessageBox.StandardButton.Yes:
+            if result == QMessageBox.StandardButton.Yes:
+                self._change(command, ids)
+            else:
                 self.message.emit("Nothing changed.")
                 self.finished.emit("cancelled")
-                return
-        self._change(command, ids)
+        box.finished.connect(answered)
+        box.open()
 
     def _change(self, command: str, ids: list[int], email: str | None = None) -> None:
         if command in ("apollo", "salesforce", "skip", "custom"):

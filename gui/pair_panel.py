@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
     QSizePolicy, QToolButton, QVBoxLayout, QWidget,
@@ -84,10 +84,14 @@ class Card(QFrame):
         head.addWidget(self.icon)
         self.title = _label("", name="cardTitle", selectable=False)
         head.addWidget(self.title, 1)
-        self.link = _label("", selectable=False)
-        self.link.setOpenExternalLinks(True)
-        self.link.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
-                                          | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        # A button, not a rich-text link: one Tab stop that shows focus (a label's links
+        # trap Shift+Tab inside the label).
+        self.link = QToolButton()
+        self.link.setObjectName("openLink")
+        self.link.setAutoRaise(True)
+        self.link.setText(f"Open in {'Apollo' if system == 'apollo' else 'Salesforce'} ↗")
+        self.link.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.link.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(self.link.toolTip())))
         head.addWidget(self.link)
         layout.addLayout(head)
         self.person = _label("", wrap=True, name="cardPerson")
@@ -128,7 +132,7 @@ class Card(QFrame):
             self.fields.removeRow(0)
         if side is None:
             self.title.setText(f"<b>{name}</b>")
-            self.link.setText("")
+            self.link.setVisible(False)
             self.person.setText("No record on this side.")
             self.email.setText("—")
             self.facts.setText("")
@@ -139,12 +143,8 @@ class Card(QFrame):
         if self.system == "salesforce":
             name = f"Salesforce {record.get('object') or 'record'}"
         self.title.setText(f"<b>{html.escape(name)}</b>")
-        if side.url:
-            self.link.setText(f'<a href="{html.escape(side.url)}">Open in '
-                              f'{"Apollo" if self.system == "apollo" else "Salesforce"}</a>')
-            self.link.setToolTip(side.url)
-        else:
-            self.link.setText("")
+        self.link.setToolTip(side.url or "")
+        self.link.setVisible(bool(side.url))
         person = f"{record.get('first_name', '')} {record.get('last_name', '')}".strip()
         company = record.get("organization_name") if self.system == "apollo" else record.get("company")
         self.person.setText(f"<b>{html.escape(person or '(no name)')}</b>"
@@ -209,6 +209,7 @@ class PairPanel(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("pairPanel")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that would show nothing
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         body = QWidget()
@@ -306,6 +307,7 @@ class PairPanel(QScrollArea):
         editor.addWidget(self.editor_ok)
         self.editor_cancel = QPushButton("Cancel")
         self.editor_cancel.clicked.connect(self.close_editor)
+        self.editor_cancel.clicked.connect(lambda: self.command.emit("focus_list"))
         editor.addWidget(self.editor_cancel)
         box.addWidget(self.editor)
         self.editor_error = _label("", wrap=True, name="errorText")
