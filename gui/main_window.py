@@ -24,7 +24,7 @@ from core.sync import connections
 from core.sync.changes import Changes
 from core.workspace import Workspace
 
-from gui import keys, operations
+from gui import keys, operations, screen_fit, window_state
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
@@ -63,7 +63,10 @@ class MainWindow(QMainWindow):
         self._job = None
         self._build()
         self._update_title()
-        self.resize(1360, 860)
+        self._placed = False
+        self._saved_geometry, self._saved_splitter = window_state.layout()
+        if self._saved_splitter:
+            self.splitter.restoreState(self._saved_splitter)
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -149,8 +152,8 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)  # a taller window gives the list more rows
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([330, 430])
         body = QVBoxLayout()
@@ -313,9 +316,30 @@ class MainWindow(QMainWindow):
         self.panel.show_details(None)
         self._set_enabled(False)
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        if not self._placed:  # the screen is known once the window is about to show
+            self._placed = True
+            screen_fit.place(self, self._saved_geometry)
+        super().showEvent(event)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self.close_cache()
+        try:
+            window_state.remember_layout(bytes(self.saveGeometry()), bytes(self.splitter.saveState()))
+        except OSError:  # an unwritable home: the next start uses the defaults
+            pass
         super().closeEvent(event)
+
+    def _fit_panel(self) -> None:
+        """Once, unless the user placed the splitter before: the panel gets what it needs, the
+        list every other row."""
+        if self._saved_splitter is not None or not self.splitter.isVisible():
+            return
+        self._saved_splitter = b""
+        total = sum(self.splitter.sizes())
+        need = self.panel.needed_height()
+        panel = min(need, int(total * 0.6))
+        self.splitter.setSizes([total - panel, panel])
 
     # -- list, filters, counts --------------------------------------------------------------------
 
@@ -452,6 +476,8 @@ class MainWindow(QMainWindow):
             return
         self.panel.show_details(details, self.selection_size())
         self._match_pair_actions()
+        if self._saved_splitter is None:
+            QTimer.singleShot(0, self._fit_panel)  # once the panel has laid out its text
         self.details_shown.emit(link_id)
 
     def reload_details(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
@@ -199,8 +199,9 @@ class Card(QFrame):
         return " · ".join(bits)
 
 
-class PairPanel(QScrollArea):
-    """Both cards, the decision with its reasons, and the action buttons."""
+class PairPanel(QWidget):
+    """Both cards and the decision with its reasons (scrolling), and under them the action
+    buttons and the address editor (never scrolled away)."""
 
     command = Signal(str)
     custom_email = Signal(str)  # the user typed a new address and confirmed it
@@ -209,12 +210,24 @@ class PairPanel(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("pairPanel")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that would show nothing
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll = QScrollArea()
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that would show nothing
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         body.setObjectName("pairPanelBody")
-        self.setWidget(body)
+        self.scroll.setWidget(body)
+        panel = QVBoxLayout(self)
+        panel.setContentsMargins(0, 0, 0, 0)
+        panel.setSpacing(0)
+        panel.addWidget(self.scroll, 1)
+        self.actions_bar = QWidget()
+        self.actions_bar.setObjectName("actionsBar")
+        bar = QVBoxLayout(self.actions_bar)
+        bar.setContentsMargins(10, 4, 10, 6)
+        bar.setSpacing(4)
+        panel.addWidget(self.actions_bar)
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 8, 10, 8)
         outer.setSpacing(8)
@@ -291,7 +304,7 @@ class PairPanel(QScrollArea):
             self.buttons[command] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
-        box.addLayout(buttons)
+        bar.addLayout(buttons)
 
         self.editor = QWidget()
         editor = QHBoxLayout(self.editor)
@@ -309,9 +322,9 @@ class PairPanel(QScrollArea):
         self.editor_cancel.clicked.connect(self.close_editor)
         self.editor_cancel.clicked.connect(lambda: self.command.emit("focus_list"))
         editor.addWidget(self.editor_cancel)
-        box.addWidget(self.editor)
+        bar.addWidget(self.editor)
         self.editor_error = _label("", wrap=True, name="errorText")
-        box.addWidget(self.editor_error)
+        bar.addWidget(self.editor_error)
         self.editor.setVisible(False)
         self.editor_error.setVisible(False)
         content.addWidget(self.decision)
@@ -327,6 +340,7 @@ class PairPanel(QScrollArea):
         self.selection_size = selection_size
         self.placeholder.setVisible(details is None)
         self.content.setVisible(details is not None)
+        self.actions_bar.setVisible(details is not None)
         if details is None:
             return
         self.apollo_card.show_side(details.apollo, details.diff, details)
@@ -397,6 +411,14 @@ class PairPanel(QScrollArea):
         if self.editor.isVisible() and not two_sided:
             self.close_editor()
 
+    def needed_height(self) -> int:
+        """The height that shows the cards, the decision and the buttons without scrolling."""
+        body = self.scroll.widget().layout()
+        width = self.scroll.viewport().width()
+        height = (body.heightForWidth(width) if body.hasHeightForWidth()
+                  else body.sizeHint().height())
+        return height + self.actions_bar.sizeHint().height() + 2 * self.scroll.frameWidth()
+
     def focus_actions(self) -> None:
         """The keyboard to the first button that can act."""
         for button in self.buttons.values():
@@ -428,7 +450,6 @@ class PairPanel(QScrollArea):
         self.editor_input.setText(seed)
         self.editor_input.selectAll()
         self.editor_input.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        QTimer.singleShot(0, lambda: self.ensureWidgetVisible(self.editor))
 
     def close_editor(self) -> None:
         self.editor.setVisible(False)

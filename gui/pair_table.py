@@ -19,8 +19,10 @@ _MOVES = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown
           Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Left, Qt.Key.Key_Right)
 _Flag = QItemSelectionModel.SelectionFlag
 _Action = QAbstractItemView.CursorAction
-_WIDTHS = {"name": 170, "company": 170, "apollo_email": 250, "direction": 44, "sf_email": 250,
-           "rule": 130, "strength": 80, "status": 80}
+# Columns of a fixed width (in average characters), and how the rest of the width is shared:
+# the addresses first, since a cut address is the one thing the user cannot guess.
+_FIXED = {"direction": 4, "rule": 20, "strength": 9, "status": 9}
+_SHARES = {"name": 2, "company": 2, "apollo_email": 3, "sf_email": 3}
 
 
 class PairTable(QTableView):
@@ -58,9 +60,38 @@ class PairTable(QTableView):
     def setModel(self, model) -> None:  # noqa: N802 (Qt's name)
         super().setModel(model)
         header = self.horizontalHeader()
-        for i, key in enumerate(COLUMN_KEYS):
-            header.resizeSection(i, _WIDTHS.get(key, 120))
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(COLUMN_KEYS.index("direction"), QHeaderView.ResizeMode.Fixed)
+        header.sectionResized.connect(self._user_resized)
+        self._fitting = False
+        self._user_widths = False
+        self.fit_columns()
+
+    def _user_resized(self, *_):
+        if not self._fitting:
+            self._user_widths = True  # the user's widths win until the next start
+
+    def fit_columns(self) -> None:
+        """Fixed columns at their width, the rest of the width shared, addresses first (no
+        horizontal scrolling down to a 1024-pixel screen)."""
+        header = self.horizontalHeader()
+        if self.model() is None or self._user_widths:
+            return
+        char = self.fontMetrics().averageCharWidth()
+        fixed = {COLUMN_KEYS.index(k): w * char + 12 for k, w in _FIXED.items()}
+        spare = max(self.viewport().width() - sum(fixed.values()), 0)
+        total = sum(_SHARES.values())
+        self._fitting = True
+        try:
+            for i, key in enumerate(COLUMN_KEYS):
+                width = fixed.get(i) or max(spare * _SHARES.get(key, 1) // total, 8 * char)
+                header.resizeSection(i, width)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def moveCursor(self, action, modifiers):  # noqa: N802 (Qt's name)
         """Home and End go to the first and last pair (not the first and last column)."""

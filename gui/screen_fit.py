@@ -1,0 +1,27 @@
+"""Opening the window inside the screen it is on, at any scale factor."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import QWidget
+
+PREFERRED = QSize(1360, 860)  # logical pixels, when the screen has room
+MARGIN = 0.04  # of the screen, left free around a window that would fill it
+
+
+def fitted(preferred: QSize, available: QRect) -> QRect:
+    """The largest rectangle up to ``preferred`` inside ``available``, centred."""
+    width = min(preferred.width(), int(available.width() * (1 - MARGIN)))
+    height = min(preferred.height(), int(available.height() * (1 - MARGIN)))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    return rect
+
+
+def place(window: QWidget, saved_geometry: bytes | None) -> None:
+    """The saved geometry when it fits the screen, else the preferred size fitted to it."""
+    available = window.screen().availableGeometry()
+    if saved_geometry and window.restoreGeometry(saved_geometry):
+        if available.contains(window.frameGeometry()):
+            return
+    window.setGeometry(fitted(PREFERRED, available))
