@@ -86,8 +86,8 @@ def open_demo_window(records: int = DEMO_RECORDS, seed: int = DEMO_SEED,
     window = MainWindow()
     holder: dict = {"session": None}
     window.show_sandbox_banner(
-        f"<b>Sandbox</b> — starting local emulators of Salesforce and Apollo with {records:,} "
-        f"generated pairs (seed {seed})…")
+        f"<b>Sandbox</b> — starting local emulators of Salesforce and Apollo with generated "
+        f"data ({records:,} people, seed {seed})…")
     window.show_empty("<h2>Starting the sandbox…</h2><p>Generating data and serving it through "
                       "local emulators of both APIs. Nothing here touches a real system.</p>")
 
@@ -103,8 +103,9 @@ def open_demo_window(records: int = DEMO_RECORDS, seed: int = DEMO_SEED,
             return
         holder["session"] = session
         window.show_sandbox_banner(
-            f"<b>Sandbox</b> — {session.records:,} generated pairs served by local emulators of "
-            f"Salesforce and Apollo on 127.0.0.1. Nothing here touches a real system. "
+            f"<b>Sandbox</b> — generated data ({session.records:,} people, some only in one "
+            f"system) served by local emulators of Salesforce and Apollo on 127.0.0.1. Nothing "
+            f"here touches a real system. "
             f"Choose directions, press <b>Reconcile all</b>, or let Apollo's own sync run.",
             ready=True)
         window.open_cache(session.cache_path, Connection(demo=session))

@@ -43,7 +43,7 @@ PAIR_COMMANDS = (
             "Salesforce would)", "edit", ("e",)),
     Command("revert", "Back to recommendation",
             "Forget your choice: the pair follows the recommendation again", "revert", ("r",)),
-    Command("go", "Go", "Write the highlighted pairs to Apollo and Salesforce (after a "
+    Command("go", "Go: write…", "Write the highlighted pairs to Apollo and Salesforce (after a "
             "confirmation)", "go", ("g",)),
 )
 

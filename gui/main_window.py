@@ -30,7 +30,7 @@ from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
 from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
-from gui.labels import RULE_LABELS
+from gui.labels import rule_words
 from gui.pair_commands import PairCommands
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
@@ -115,8 +115,8 @@ class MainWindow(QMainWindow):
         self.rule_combo.setAccessibleName("Rule filter")
         self.rule_combo.addItem("Any rule", None)
         for rule in pair_query.RULES:
-            self.rule_combo.addItem(rule, rule)
-            self.rule_combo.setItemData(self.rule_combo.count() - 1, RULE_LABELS.get(rule, rule),
+            self.rule_combo.addItem(rule_words(rule), rule)
+            self.rule_combo.setItemData(self.rule_combo.count() - 1, f"Rule {rule}",
                                         Qt.ItemDataRole.ToolTipRole)
         self.strength_combo = QComboBox()
         self.strength_combo.setAccessibleName("Strength filter")

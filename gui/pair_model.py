@@ -395,7 +395,7 @@ class PairTableModel(QAbstractTableModel):
         if key == "direction":
             return labels.direction_glyph(row.direction, row.rec_rule)
         if key == "rule":
-            return row.rec_rule
+            return labels.rule_words(row.rec_rule)
         if key == "strength":
             return labels.STRENGTH_LABELS.get(row.strength, row.strength)
         if key == "status":
@@ -405,18 +405,18 @@ class PairTableModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(row: PairRow, key: str) -> str | None:
         if key == "direction":
-            rec = labels.direction_sentence(row.rec_winner)
+            rec = labels.direction_sentence(row.rec_winner, rule=row.rec_rule)
             text = f"Recommended: {rec} ({row.rec_rule}, {row.strength})."
             if row.user_chose:
                 text = (f"Your choice: {labels.direction_sentence(row.choice, row.choice_email)}."
                         f"\n{text}")
-            native = labels.direction_sentence(row.native_winner)
+            native = labels.direction_sentence(row.native_winner, rule=row.native_rule)
             text += f"\nApollo's own sync will {native} ({row.native_rule})."
             if row.in_flight:
                 text += "\nA Salesforce edit is in flight: Apollo will pull it soon."
             return text
         if key == "rule":
-            text = f"{labels.RULE_LABELS.get(row.rec_rule, row.rec_rule)}.\n{row.reason}"
+            text = f"{labels.rule_words(row.rec_rule)} ({row.rec_rule}).\n{row.reason}"
             if row.native_rule != row.rec_rule:
                 text += f"\nApollo's sync alone: {row.native_rule}."
             return text

@@ -35,9 +35,8 @@ def diff_html(segments: list[emails.DiffSegment], side: str) -> str:
         own = seg.a if side == "apollo" else seg.b
         other = seg.b if side == "apollo" else seg.a
         if not own:
-            if other:  # the other address has characters here: mark the gap
-                other_mark = theme.hex_colour("diff_sf_bg" if side == "apollo" else "diff_apollo_bg")
-                out.append(f'<span style="background-color:{other_mark};">&#8202;&#8202;</span>')
+            # Nothing drawn where only the other address has characters: a marked blank
+            # would read as a space inside this address. The other card highlights them.
             continue
         if seg.op == "equal":
             out.append(html.escape(own))
@@ -193,7 +192,7 @@ class Card(QFrame):
             if record.get("bounced_at"):
                 reason = record.get("bounce_reason") or "no reason given"
                 bits.append(f'<span style="color:{theme.hex_colour("danger")}"><b>Bounced</b> '
-                            f'{html.escape(record["bounced_at"][:16])} ({html.escape(reason)})</span>')
+                            f'{html.escape(record["bounced_at"][:16].replace("T", " "))} ({html.escape(reason)})</span>')
             if record.get("is_converted"):
                 bits.append(f"converted to Contact {html.escape(record.get('converted_contact_id') or '?')}")
         return " · ".join(bits)
@@ -351,16 +350,20 @@ class PairPanel(QWidget):
         colour = theme.hex_colour("accent" if d.get("choice") else "muted")
         self.arrow.setText(f'<span style="font-size:26px; color:{colour}">{html.escape(glyph)}</span>')
         self.arrow.setToolTip(labels.direction_sentence(direction, d.get("choice_email")))
-        native = labels.direction_sentence(d["native_winner"])
+        native = labels.direction_sentence(d["native_winner"], rule=d["native_rule"])
         in_flight = (" <i>A Salesforce edit is in flight: Apollo will pull it within its next "
                      "sync.</i>") if d.get("in_flight") else ""
-        self.native.setText(f"<b>Apollo's own sync:</b> {labels.direction_glyph(d['native_winner'], d['native_rule'])} "
-                            f"{html.escape(native)} <code>{d['native_rule']}</code>{in_flight}")
-        rec = labels.direction_sentence(d["rec_winner"])
+        self.native.setText(
+            f"<b>Apollo's own sync:</b> "
+            f"{labels.direction_glyph(d['native_winner'], d['native_rule'])} {html.escape(native)}"
+            f" · {html.escape(labels.rule_words(d['native_rule']))}{in_flight}")
+        self.native.setToolTip(f"Rule {d['native_rule']}")
+        rec = labels.direction_sentence(d["rec_winner"], rule=d["rec_rule"])
         self.recommendation.setText(
             f"<b>Concord recommends:</b> {labels.direction_glyph(d['rec_winner'], d['rec_rule'])} "
-            f"{html.escape(rec)} <code>{d['rec_rule']}</code> · "
+            f"{html.escape(rec)} · {html.escape(labels.rule_words(d['rec_rule']))} · "
             f"{labels.STRENGTH_LABELS.get(d['strength'], d['strength']).lower()}")
+        self.recommendation.setToolTip(f"Rule {d['rec_rule']}")
         self.reason.setText(html.escape(d.get("reason") or ""))
         if d.get("choice"):
             self.choice.setText(
@@ -378,7 +381,7 @@ class PairPanel(QWidget):
             base.append(f"Last agreed address (base): {html.escape(details.base_email)}{when}")
         elif not details.one_sided:
             base.append("No base: the two systems were never seen agreeing")
-        base.append(f"linked by {details.method.replace('_', ' ')}")
+        base.append(labels.LINK_METHODS.get(details.method, f"linked by {details.method}"))
         if details.twin_id:
             base.append(f"Lead/Contact twin {html.escape(details.twin_id)}")
         if details.hints:

@@ -14,6 +14,7 @@ from core import emails
 from core.store.cache import Cache
 from core.sync.reconcile import Cancelled
 from core.sync import connections as sync_steps
+from gui import labels
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
 from tests.gui.steps import decision, open_dialogs, press, row_where, select, two_sided
@@ -34,7 +35,8 @@ def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
     only_apollo = "".join(s.a for s in segments if s.op != "equal")
     only_sf = "".join(s.b for s in segments if s.op != "equal")
     apollo_html, sf_html = panel.apollo_card.email.text(), panel.sf_card.email.text()
-    assert "background-color" in apollo_html and "background-color" in sf_html
+    assert ("background-color" in apollo_html) == bool(only_apollo)
+    assert ("background-color" in sf_html) == bool(only_sf)
     for seg in segments:
         if seg.op != "equal" and seg.a:
             assert f"font-weight:600;\">{seg.a}</span>" in apollo_html.replace("&amp;", "&")
@@ -42,8 +44,11 @@ def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
             assert f"font-weight:600;\">{seg.b}</span>" in sf_html.replace("&amp;", "&")
     assert only_apollo or only_sf
     assert data.name.split()[0] in panel.apollo_card.person.text()
-    assert data.rec_rule in panel.recommendation.text()
-    assert data.native_rule in panel.native.text()
+    # Rules in plain words, their codes in a tooltip
+    assert labels.rule_words(data.rec_rule) in panel.recommendation.text()
+    assert data.rec_rule not in panel.recommendation.text()
+    assert data.rec_rule in panel.recommendation.toolTip()
+    assert labels.rule_words(data.native_rule) in panel.native.text()
     assert panel.reason.text()
     assert panel.apollo_card.link.toolTip().startswith("https://app.apollo.io/#/contacts/")
     assert "Email set" in panel.apollo_card.edit_time.text()
