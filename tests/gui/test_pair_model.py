@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.store.cache import Cache
+from gui import labels
 from gui.pair_model import (
     COLUMN_KEYS, DIRECTION_COLUMN, MAX_PAGES, DirectionRole, LinkIdRole, LoadedRole,
     PairTableModel, RowRole, StatusRole, UserChoiceRole,
@@ -59,7 +60,8 @@ def test_roles_of_a_row_come_from_its_decision(qtbot, tasks, cache_path):
     assert cell(model, 0, column("apollo_email")) == (a_email or "(blank)")
     assert cell(model, 0, column("sf_email")) == (s_email or "(blank)")
     assert cell(model, 0, DIRECTION_COLUMN) == {"apollo": "→", "salesforce": "←"}.get(rec_winner, "?")
-    assert cell(model, 0, column("rule")) == rec_rule
+    assert cell(model, 0, column("rule")) == labels.rule_words(rec_rule)
+    assert rec_rule in cell(model, 0, column("rule"), Qt.ItemDataRole.ToolTipRole)
     assert cell(model, 0, column("strength")).lower() in (strength, "—")
     assert cell(model, 0, column("status"), StatusRole) == status
     assert cell(model, 0, DIRECTION_COLUMN, DirectionRole) == rec_winner
