@@ -21,6 +21,7 @@ class Command:
     list_keys: tuple[str, ...] = ()  # characters typed on the list; the first is shown
     shortcut: str | None = None  # a window-wide key sequence
     help_keys: str | None = None  # how the help writes the keys when neither of the above
+    short: str | None = None  # the button's text where the full label does not fit
 
     @property
     def key_text(self) -> str:
@@ -32,19 +33,21 @@ class Command:
 
 # Commands on the highlighted pairs, in the order of the panel's buttons.
 PAIR_COMMANDS = (
-    Command("accept", "Apply recommendation", "Choose what Concord recommends", "accept", ("a",)),
+    Command("accept", "Apply recommendation", "Choose what Concord recommends", "accept", ("a",),
+            short="Apply"),
     Command("apollo", "Keep Apollo", "Keep Apollo's address (write it to Salesforce)",
-            "keep-apollo", (">", ".")),
+            "keep-apollo", (">", "."), short="Apollo"),
     Command("salesforce", "Keep Salesforce", "Keep Salesforce's address (write it to Apollo)",
-            "keep-salesforce", ("<", ",")),
+            "keep-salesforce", ("<", ","), short="Salesforce"),
     Command("skip", "Skip", "Leave the pair as it is", "skip", ("/",)),
     Command("edit", "Type new value…",
             "Type the address both systems should hold (one pair at a time; validated as "
-            "Salesforce would)", "edit", ("e",)),
+            "Salesforce would)", "edit", ("e",), short="Type…"),
     Command("revert", "Back to recommendation",
-            "Forget your choice: the pair follows the recommendation again", "revert", ("r",)),
+            "Forget your choice: the pair follows the recommendation again", "revert", ("r",),
+            short="Back"),
     Command("go", "Go: write…", "Write the highlighted pairs to Apollo and Salesforce (after a "
-            "confirmation)", "go", ("g",)),
+            "confirmation)", "go", ("g",), short="Go"),
 )
 
 WINDOW_COMMANDS = (

@@ -38,7 +38,7 @@ RULE_LABELS = {
     rules.Q_EMPTY: "Guard: blank never wins",
     rules.Q_INVALID: "Guard: invalid loses",
     rules.Q_BOUNCED: "Guard: bounced loses",
-    rules.Q_UNVERIFIED: "Check: unverified wins",
+    rules.Q_UNVERIFIED: "Check: not verified",
     rules.PRESET_SALESFORCE: "Preset: Salesforce wins",
     rules.PRESET_APOLLO: "Preset: Apollo wins",
     rules.PRESET_VERIFIED: "Preset: verified wins",

@@ -223,6 +223,9 @@ class PairPanel(QWidget):
         panel.addWidget(self.scroll, 1)
         self.actions_bar = QWidget()
         self.actions_bar.setObjectName("actionsBar")
+        # Its width never holds the window wider than a small screen: the buttons take their
+        # short texts instead (see _fit_buttons).
+        self.actions_bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QVBoxLayout(self.actions_bar)
         bar.setContentsMargins(10, 4, 10, 6)
         bar.setSpacing(4)
@@ -304,6 +307,7 @@ class PairPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         bar.addLayout(buttons)
+        self._button_row = buttons
 
         self.editor = QWidget()
         editor = QHBoxLayout(self.editor)
@@ -331,6 +335,33 @@ class PairPanel(QWidget):
         self.details: PairDetails | None = None
         self.selection_size = 0
         self.show_details(None)
+        self._short_buttons = None
+        self.actions_bar.setMinimumWidth(self._buttons_width(short=True))
+        self._fit_buttons()
+
+    def _buttons_width(self, short: bool) -> int:
+        margins = self.actions_bar.layout().contentsMargins()
+        width = margins.left() + margins.right()
+        for cmd in PAIR_COMMANDS:
+            button = self.buttons[cmd.name]
+            text = button.text()
+            button.setText((cmd.short or cmd.label) if short else cmd.label)
+            width += button.sizeHint().width() + self._button_row.spacing()
+            button.setText(text)
+        return width
+
+    def _fit_buttons(self) -> None:
+        """Full texts when they fit the panel's width, short ones (tooltips say it all) else."""
+        short = self.width() < self._buttons_width(short=False)
+        if short == self._short_buttons:
+            return
+        self._short_buttons = short
+        for cmd in PAIR_COMMANDS:
+            self.buttons[cmd.name].setText((cmd.short or cmd.label) if short else cmd.label)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_buttons()
 
     # -- showing ---------------------------------------------------------------------------------
 

@@ -19,9 +19,14 @@ def fitted(preferred: QSize, available: QRect) -> QRect:
 
 
 def place(window: QWidget, saved_geometry: bytes | None) -> None:
-    """The saved geometry when it fits the screen, else the preferred size fitted to it."""
+    """The saved geometry when its size fits the screen (moved inside it if need be), else
+    the preferred size fitted to the screen."""
     available = window.screen().availableGeometry()
     if saved_geometry and window.restoreGeometry(saved_geometry):
-        if available.contains(window.frameGeometry()):
+        frame = window.frameGeometry()
+        if frame.width() <= available.width() and frame.height() <= available.height():
+            x = min(max(frame.x(), available.x()), available.right() - frame.width() + 1)
+            y = min(max(frame.y(), available.y()), available.bottom() - frame.height() + 1)
+            window.move(x, y)  # a top-level widget's position is its frame's
             return
     window.setGeometry(fitted(PREFERRED, available))

@@ -17,7 +17,7 @@ WORDS = [
      "nothing to do: both hold the same address"),
     ("a pair with no prediction needs review", labels.direction_sentence("none"),
      "no direction: needs review"),
-    ("the rule column speaks words", labels.rule_words(rules.Q_UNVERIFIED), "Check: unverified wins"),
+    ("the rule column speaks words", labels.rule_words(rules.Q_UNVERIFIED), "Check: not verified"),
     ("an unknown rule shows its code", labels.rule_words("NEW_RULE"), "NEW_RULE"),
     ("a link made by Apollo's crm id", labels.LINK_METHODS["crm_id"],
      "linked by the Salesforce id Apollo holds"),
