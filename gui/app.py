@@ -21,6 +21,7 @@ from gui.icons import app_icon, style_sheet
 from gui.main_window import MainWindow
 from core.sync.connections import Connection
 from gui.tasks import Detached, run_off_ui
+from gui import window_state
 from gui.window_state import last_workspace, remember_workspace
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(core.__version__)
     app.setOrganizationName("Concord")
     app.setWindowIcon(app_icon())
+    theme.apply_theme(app, window_state.theme())
     apply_style(app)
     return app
 

@@ -33,7 +33,7 @@ RULE_LABELS = {
     rules.LATE_SFDC_CREATE: "Salesforce created later",
     rules.ONE_SIDED: "One side changed",
     rules.LAST_EDIT: "Latest edit wins",
-    rules.UNKNOWN_ORDER: "Order of edits unknown",
+    rules.UNKNOWN_ORDER: "Edit order unknown",
     rules.CONVERTED_LEAD: "Converted Lead",
     rules.Q_EMPTY: "Guard: blank never wins",
     rules.Q_INVALID: "Guard: invalid loses",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QMenu,
+    QApplication, QMenu,
     QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
     QProgressBar, QPushButton, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
@@ -64,7 +64,9 @@ class MainWindow(QMainWindow):
         self._build()
         self._update_title()
         self._placed = False
+        # Read once at start (a few bytes, before the event loop runs), kept in memory after.
         self._saved_geometry, self._saved_splitter = window_state.layout()
+        self.theme_choice = window_state.theme()
         if self._saved_splitter:
             self.splitter.restoreState(self._saved_splitter)
 
@@ -652,11 +654,36 @@ class MainWindow(QMainWindow):
 
         def loaded(result):
             settings, stages = result
-            dialog = SettingsDialog(settings, stages, self)
+            dialog = SettingsDialog(settings, stages, self, theme=self.theme_choice)
             self._keep(dialog)
-            dialog.accepted.connect(lambda: self._save_settings(dialog.settings()))
+            dialog.accepted.connect(lambda: self._settings_accepted(dialog, settings))
             dialog.open()
         operations.settings_and_stages(self.tasks, self).success(loaded).run_in_background()
+
+    def _settings_accepted(self, dialog: SettingsDialog, before) -> None:
+        if dialog.theme() != self.theme_choice:
+            self.use_theme(dialog.theme())
+            run_off_ui(self.tasks, lambda c=dialog.theme(): window_state.remember_theme(c),
+                       lambda _: None, parent=self)
+        if dialog.settings() != before:  # only what changes Apollo's rules re-decides
+            self._save_settings(dialog.settings())
+        else:
+            self.statusBar().showMessage("Settings saved.", 6000)
+            self.operation_finished.emit("settings")
+
+    def use_theme(self, choice: str) -> None:
+        """Switch the theme now: palette, style sheet colours and icons."""
+        from gui.app import apply_style
+        from gui.theme import apply_theme
+
+        app = QApplication.instance()
+        self.theme_choice = choice
+        apply_theme(app, choice)
+        apply_style(app)
+        for name, action in self.actions_by_name.items():
+            if keys.BY_NAME[name].icon:
+                action.setIcon(icon(keys.BY_NAME[name].icon))
+        self.panel.retint()
 
     def _save_settings(self, settings) -> None:
         op = operations.save_settings_and_redecide(self.tasks, settings, self)

@@ -445,6 +445,14 @@ class PairPanel(QWidget):
         if self.editor.isVisible() and not two_sided:
             self.close_editor()
 
+    def retint(self) -> None:
+        """Icons and colours again, for a new palette."""
+        for cmd in PAIR_COMMANDS:
+            self.buttons[cmd.name].setIcon(icon(cmd.icon))
+        self.link_button.setIcon(icon("link"))
+        if self.details is not None:
+            self.show_details(self.details, self.selection_size)
+
     def needed_height(self) -> int:
         """The height that shows the cards, the decision and the buttons without scrolling."""
         body = self.scroll.widget().layout()

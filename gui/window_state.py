@@ -62,3 +62,13 @@ def remember_layout(geometry: bytes, splitter: bytes) -> None:
     """Remember the window's geometry and splitter state for the next start."""
     _save(geometry=base64.b64encode(geometry).decode("ascii"),
           splitter=base64.b64encode(splitter).decode("ascii"))
+
+
+def theme() -> str:
+    """The theme the user chose: ``system`` (the default), ``light`` or ``dark``."""
+    choice = _load().get("theme")
+    return choice if choice in ("system", "light", "dark") else "system"
+
+
+def remember_theme(choice: str) -> None:
+    _save(theme=choice)
