@@ -142,6 +142,9 @@ class PlannedWrite:
     old_email: str | None
     new_email: str
     why: str  # "chosen", "recommended (strong)", ...
+    person: str = ""  # the pair's name, for the confirmation
+    apollo_email: str | None = None  # what each side holds now, for the confirmation
+    sf_email: str | None = None
 
 
 @dataclass
@@ -168,8 +171,12 @@ class WritePlan:
 
 _PLAN_SQL = """
 SELECT d.link_id, l.apollo_id, l.sf_id, d.sf_object, d.apollo_email, d.sf_email, d.choice,
-       d.choice_email, d.rec_winner, d.strength, d.status
+       d.choice_email, d.rec_winner, d.strength, d.status,
+       trim(coalesce(nullif(trim(a.first_name || ' ' || a.last_name), ''),
+                     s.first_name || ' ' || s.last_name, '')) AS person
 FROM decisions d JOIN links l USING (link_id)
+LEFT JOIN apollo_contacts a ON a.id = l.apollo_id
+LEFT JOIN sf_records s ON s.id = l.sf_id
 WHERE l.apollo_id IS NOT NULL AND l.sf_id IS NOT NULL
   AND d.status IN ('open', 'chosen', 'skipped', 'failed')
 """
@@ -194,7 +201,8 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
             rows += cache.conn.execute(
                 _PLAN_SQL + f" AND d.link_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     for (link_id, apollo_id, sf_id, sf_object, a_email, s_email, choice, choice_email,
-         rec_winner, strength, status) in rows:
+         rec_winner, strength, status, person) in rows:
+        both = {"person": person, "apollo_email": a_email, "sf_email": s_email}
         if choice:
             if not include_chosen:
                 continue
@@ -212,13 +220,13 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
                 _note(result, "blank winner")
                 continue
             result.writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id, s_email,
-                                              a_email, why))
+                                              a_email, why, **both))
         elif direction == Side.SALESFORCE.value:
             if not emails.comparison_key(s_email):
                 _note(result, "blank winner")
                 continue
             result.writes.append(PlannedWrite(link_id, "apollo", "Contact", apollo_id, a_email,
-                                              s_email, why))
+                                              s_email, why, **both))
         elif direction == "custom" and choice_email:
             key = emails.comparison_key(choice_email)
             if key in shared:
@@ -226,10 +234,10 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
                 continue
             if emails.comparison_key(s_email) != key:
                 result.writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id,
-                                                  s_email, choice_email, why))
+                                                  s_email, choice_email, why, **both))
             if emails.comparison_key(a_email) != key:
                 result.writes.append(PlannedWrite(link_id, "apollo", "Contact", apollo_id,
-                                                  a_email, choice_email, why))
+                                                  a_email, choice_email, why, **both))
         else:
             _note(result, "no direction (needs review)")
     return result

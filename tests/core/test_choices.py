@@ -157,3 +157,9 @@ def test_typed_lists_the_pairs_holding_a_typed_address(cache):
     choices.set_choice(cache, [a1], "custom", "jo.s@acme.com")
     choices.set_choice(cache, [a2], "apollo")
     assert choices.typed(cache, [a1, a2]) == [a1]
+
+
+def test_a_planned_write_names_the_person_and_both_addresses(cache):
+    write = choices.plan(cache).writes[0]
+    assert write.person == "Jo Smith"
+    assert (write.apollo_email, write.sf_email) == ("jo.smith@acme.com", "jo@acme.com")
