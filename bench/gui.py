@@ -111,9 +111,9 @@ def run(cache_path: Path, args, excluded: float) -> dict:
 
     app = application()
     window = MainWindow()
-    window.resize(1360, 860)
     window.open_cache(cache_path, Connection())
     window.show()
+    window.resize(1360, 860)  # after show: showing first fits the window to the screen
     model, table = window.model, window.table
 
     def visible_rows() -> range:
