@@ -602,6 +602,7 @@ class MainWindow(QMainWindow):
         demo = self.connection.demo
         if demo is None or self.tasks is None or self.tasks.busy or not self.act_sync.isEnabled():
             return
+        self.focus_list()  # before the button is disabled, or Qt moves focus to the filter box
         self._set_syncing(True)
 
         def synced(report):

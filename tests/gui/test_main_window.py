@@ -344,10 +344,15 @@ def test_demo_window_lets_apollo_sync_and_shows_the_result(qtbot, app):
         assert window.banner.isVisible() and "Sandbox" in window.banner_text.text()
         assert "Sandbox" in window.windowTitle()
         qtbot.waitUntil(lambda: window.model.total is not None, timeout=10_000)
+        window.activateWindow()
+        window.sync_button.setFocus()
         with qtbot.waitSignal(window.operation_finished, timeout=30_000,
                               check_params_cb=lambda w: w == "synced"):
-            window.sync_button.click()
+            qtbot.keyClick(window.sync_button, Qt.Key.Key_Space)
+            # The button is off while Apollo syncs: the keyboard goes to the list, not the filter
+            assert window.focusWidget() is window.table and not window.filter_box.hasSelectedText()
         assert "Apollo's sync saw" in window.statusBar().currentMessage()
+        assert window.focusWidget() is window.table
         with Cache(ready[0].cache_path) as cache:
             assert cache.conn.execute("SELECT count(*) FROM runs WHERE kind = 'pull' AND "
                                       "status = 'complete'").fetchone()[0] == 1
