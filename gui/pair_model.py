@@ -36,8 +36,10 @@ COLUMNS = (
     ("rule", "Rule"),
     ("strength", "Strength"),
     ("status", "Status"),
+    ("rule_code", "Rule code"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
+OPTIONAL_COLUMNS = ("rule_code",)  # hidden until the user shows them (header's menu)
 DIRECTION_COLUMN = COLUMN_KEYS.index("direction")
 
 # Named roles: what a view or a test can ask of any cell.
@@ -337,6 +339,7 @@ class PairTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMN_KEYS[column] if 0 <= column < len(COLUMNS) else None
+        key = "rule" if key == "rule_code" else key  # both sort by the rule
         descending = order == Qt.SortOrder.DescendingOrder
         if key == self._query.sort and descending == self._query.descending:
             return
@@ -396,6 +399,8 @@ class PairTableModel(QAbstractTableModel):
             return labels.direction_glyph(row.direction, row.rec_rule)
         if key == "rule":
             return labels.rule_words(row.rec_rule)
+        if key == "rule_code":
+            return row.rec_rule
         if key == "strength":
             return labels.STRENGTH_LABELS.get(row.strength, row.strength)
         if key == "status":
@@ -415,7 +420,7 @@ class PairTableModel(QAbstractTableModel):
             if row.in_flight:
                 text += "\nA Salesforce edit is in flight: Apollo will pull it soon."
             return text
-        if key == "rule":
+        if key in ("rule", "rule_code"):
             text = f"{labels.rule_words(row.rec_rule)} ({row.rec_rule}).\n{row.reason}"
             if row.native_rule != row.rec_rule:
                 text += f"\nApollo's sync alone: {row.native_rule}."

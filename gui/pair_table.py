@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 from gui.keys import LIST_KEYS
-from gui.pair_model import COLUMN_KEYS
+from gui.pair_model import COLUMN_KEYS, COLUMNS, OPTIONAL_COLUMNS
 
 _MOVES = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
           Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_Left, Qt.Key.Key_Right)
@@ -21,7 +21,7 @@ _Flag = QItemSelectionModel.SelectionFlag
 _Action = QAbstractItemView.CursorAction
 # Columns of a fixed width (in average characters), and how the rest of the width is shared:
 # the addresses first, since a cut address is the one thing the user cannot guess.
-_FIXED = {"direction": 4, "rule": 20, "strength": 9, "status": 9}
+_FIXED = {"direction": 4, "rule": 20, "strength": 9, "status": 9, "rule_code": 18}
 _SHARES = {"name": 2, "company": 2, "apollo_email": 3, "sf_email": 3}
 
 
@@ -65,7 +65,29 @@ class PairTable(QTableView):
         header.sectionResized.connect(self._user_resized)
         self._fitting = False
         self._user_widths = False
+        for key in OPTIONAL_COLUMNS:
+            header.setSectionHidden(COLUMN_KEYS.index(key), True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
         self.fit_columns()
+
+    def column_menu(self) -> QMenu:
+        """Show or hide the optional columns (such as the rule's code)."""
+        header = self.horizontalHeader()
+        menu = QMenu(self)
+        for key in OPTIONAL_COLUMNS:
+            column = COLUMN_KEYS.index(key)
+            action = menu.addAction(f"Show the {dict(COLUMNS)[key].lower()} column")
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.toggled.connect(lambda on, c=column: (header.setSectionHidden(c, not on),
+                                                         self.fit_columns()))
+        return menu
+
+    def _column_menu(self, pos) -> None:
+        menu = self.column_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.horizontalHeader().mapToGlobal(pos))
 
     def _user_resized(self, *_):
         if not self._fitting:
@@ -78,14 +100,16 @@ class PairTable(QTableView):
         if self.model() is None or self._user_widths:
             return
         char = self.fontMetrics().averageCharWidth()
-        fixed = {COLUMN_KEYS.index(k): w * char + 12 for k, w in _FIXED.items()}
+        fixed = {COLUMN_KEYS.index(k): w * char + 12 for k, w in _FIXED.items()
+                 if not header.isSectionHidden(COLUMN_KEYS.index(k))}
         spare = max(self.viewport().width() - sum(fixed.values()), 0)
         total = sum(_SHARES.values())
         self._fitting = True
         try:
             for i, key in enumerate(COLUMN_KEYS):
-                width = fixed.get(i) or max(spare * _SHARES.get(key, 1) // total, 8 * char)
-                header.resizeSection(i, width)
+                if not header.isSectionHidden(i):
+                    header.resizeSection(i, fixed.get(i) or max(spare * _SHARES[key] // total,
+                                                                8 * char))
         finally:
             self._fitting = False
 

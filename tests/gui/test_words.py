@@ -67,3 +67,18 @@ def test_the_pair_menu_offers_what_the_panel_offers(qtbot, window):
     press(qtbot, window, ">")
     qtbot.waitUntil(lambda: window.panel.buttons["revert"].isEnabled())
     assert revert.isEnabled()
+
+
+def test_the_rule_code_is_an_optional_column(qtbot, window):
+    window.resize(1024, 700)
+    header = window.table.horizontalHeader()
+    code = COLUMN_KEYS.index("rule_code")
+    assert header.isSectionHidden(code)
+    menu = window.table.column_menu()
+    [show] = menu.actions()
+    show.trigger()
+    assert not header.isSectionHidden(code)
+    row = row_where(window, two_sided)
+    assert window.model.data(window.model.index(row, code)) == window.model.row_data(row).rec_rule
+    qtbot.wait(20)
+    assert not window.table.horizontalScrollBar().isVisible()  # still fits 1024 pixels
