@@ -59,11 +59,13 @@ class PairTable(QTableView):
 
     def setModel(self, model) -> None:  # noqa: N802 (Qt's name)
         super().setModel(model)
+        model.modelReset.connect(self.fit_columns)
         header = self.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COLUMN_KEYS.index("direction"), QHeaderView.ResizeMode.Fixed)
         header.sectionResized.connect(self._user_resized)
-        self._fitting = False
+        header.viewport().installEventFilter(self)
+        self._dragging = False  # the mouse is down on the header: a resize is the user's
         self._user_widths = False
         for key in OPTIONAL_COLUMNS:
             header.setSectionHidden(COLUMN_KEYS.index(key), True)
@@ -90,8 +92,15 @@ class PairTable(QTableView):
         menu.popup(self.horizontalHeader().mapToGlobal(pos))
 
     def _user_resized(self, *_):
-        if not self._fitting:
+        if self._dragging:
             self._user_widths = True  # the user's widths win until the next start
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self._dragging = True
+        elif event.type() == QEvent.Type.MouseButtonRelease:
+            self._dragging = False
+        return super().eventFilter(watched, event)
 
     def fit_columns(self) -> None:
         """Fixed columns at their width, the rest of the width shared, addresses first (no
@@ -104,14 +113,10 @@ class PairTable(QTableView):
                  if not header.isSectionHidden(COLUMN_KEYS.index(k))}
         spare = max(self.viewport().width() - sum(fixed.values()), 0)
         total = sum(_SHARES.values())
-        self._fitting = True
-        try:
-            for i, key in enumerate(COLUMN_KEYS):
-                if not header.isSectionHidden(i):
-                    header.resizeSection(i, fixed.get(i) or max(spare * _SHARES[key] // total,
-                                                                8 * char))
-        finally:
-            self._fitting = False
+        for i, key in enumerate(COLUMN_KEYS):
+            if not header.isSectionHidden(i):
+                header.resizeSection(i, fixed.get(i) or max(spare * _SHARES[key] // total,
+                                                            8 * char))
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
