@@ -576,7 +576,7 @@ class MainWindow(QMainWindow):
                                          "nothing was written to Apollo or Salesforce.", 8000)
             self.operation_finished.emit("cancelled")
             return
-        show_exception(self, error)
+        self._keep_box(show_exception(self, error))
         self.operation_finished.emit("failed")
 
     def _reconciled_all(self, result: operations.ReconcileAllResult) -> None:
@@ -620,7 +620,7 @@ class MainWindow(QMainWindow):
 
         def failed(error):
             self._set_syncing(False)
-            show_exception(self, error)
+            self._keep_box(show_exception(self, error))
         from gui.tasks import NetworkOp
 
         NetworkOp(self.tasks, demo.sandbox.pull_tick, self).success(synced).failure(failed) \
