@@ -360,3 +360,16 @@ def test_demo_window_lets_apollo_sync_and_shows_the_result(qtbot, app):
         window.close_cache()
         if holder.get("session") is not None:
             holder["session"].stop()
+
+
+def test_run_history_tells_a_cancelled_run_from_a_done_one(qtbot, app):
+    from gui.history_dialog import RunHistoryDialog
+
+    runs = [{"run_id": 2, "kind": "reconcile", "started_at": "2026-12-04T10:00:00.000Z",
+             "finished_at": "2026-12-04T10:00:05.000Z", "status": "cancelled", "summary": ""},
+            {"run_id": 1, "kind": "reconcile", "started_at": "2026-12-04T09:00:00.000Z",
+             "finished_at": "2026-12-04T09:00:05.000Z", "status": "done", "summary": ""}]
+    dialog = RunHistoryDialog(runs)
+    qtbot.addWidget(dialog)
+    outcome = [dialog.table.item(row, 4).text() for row in range(2)]
+    assert outcome == ["Cancelled by you (continues next time)", "Done"]
