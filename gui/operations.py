@@ -28,14 +28,21 @@ class ChoiceOutcome:
     """A change of choices: what changed, and the pairs' states before and after (undo)."""
 
     changes: Changes
-    before: tuple[ChoiceState, ...]
-    after: tuple[ChoiceState, ...]
+    before: tuple[ChoiceState, ...] | None  # None: too many pairs to keep for undo
+    after: tuple[ChoiceState, ...] | None
     asked: int  # pairs the command was given
 
 
+UNDO_LIMIT = 50_000  # pairs one change may hold for undo (about 100 bytes each, twice)
+
+
 def _change_choices(tasks: TaskManager, link_ids: Sequence[int],
-                    change: Callable[[Cache, Sequence[int]], list[int]], parent) -> CacheOp:
+                    change: Callable[[Cache, Sequence[int]], list[int]], parent,
+                    undo_limit: int = UNDO_LIMIT) -> CacheOp:
     def run(cache):
+        if len(link_ids) > undo_limit:
+            return ChoiceOutcome(Changes.of_pairs(change(cache, link_ids)), None, None,
+                                 len(link_ids))
         before = choices.snapshot(cache, link_ids)
         changed = set(change(cache, link_ids))
         return ChoiceOutcome(Changes.of_pairs(changed),
@@ -45,18 +52,21 @@ def _change_choices(tasks: TaskManager, link_ids: Sequence[int],
 
 
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
-                  email: str | None = None, parent=None) -> CacheOp:
+                  email: str | None = None, parent=None, undo_limit: int = UNDO_LIMIT) -> CacheOp:
     """Store the user's direction for pairs (``apollo``, ``salesforce``, ``skip``, ``custom``)."""
     return _change_choices(tasks, link_ids,
-                           lambda cache, ids: choices.set_choice(cache, ids, choice, email), parent)
+                           lambda cache, ids: choices.set_choice(cache, ids, choice, email), parent,
+                           undo_limit)
 
 
-def accept_recommendation(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
-    return _change_choices(tasks, link_ids, choices.accept_recommendation, parent)
+def accept_recommendation(tasks: TaskManager, link_ids: list[int], parent=None,
+                          undo_limit: int = UNDO_LIMIT) -> CacheOp:
+    return _change_choices(tasks, link_ids, choices.accept_recommendation, parent, undo_limit)
 
 
-def revert(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
-    return _change_choices(tasks, link_ids, choices.revert, parent)
+def revert(tasks: TaskManager, link_ids: list[int], parent=None,
+           undo_limit: int = UNDO_LIMIT) -> CacheOp:
+    return _change_choices(tasks, link_ids, choices.revert, parent, undo_limit)
 
 
 def restore_choices(tasks: TaskManager, states: tuple[ChoiceState, ...],

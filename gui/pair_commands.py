@@ -70,6 +70,7 @@ class PairCommands(QObject):
         self.panel = panel
         self.tasks: TaskManager | None = None
         self.undo_stack = QUndoStack(self)
+        self.undo_limit = operations.UNDO_LIMIT  # a bigger change asks first, and is not kept
         panel.custom_email.connect(self.store_typed)
 
     def set_tasks(self, tasks: TaskManager | None) -> None:
@@ -130,6 +131,11 @@ class PairCommands(QObject):
                 plan, "Go", f"Write the {plural(len(ids), 'highlighted pair')} to Apollo and "
                             f"Salesforce?"))
             op.run_in_background()
+        elif command in _DONE_WORDS and len(ids) > self.undo_limit:
+            self._ask(f"{BY_NAME[command].label} on {len(ids):,} pairs?",
+                      f"This changes up to {len(ids):,} pairs and cannot be undone: undo keeps "
+                      f"changes of up to {self.undo_limit:,} pairs.",
+                      "Change them", lambda: self._change(command, ids))
         elif command in _DONE_WORDS and len(ids) > 1:
             operations.typed_among(self.tasks, ids, self) \
                 .success(lambda typed: self._confirm_replacing(command, ids, typed)) \
@@ -138,27 +144,31 @@ class PairCommands(QObject):
             self._change(command, ids)
 
     def _confirm_replacing(self, command: str, ids: list[int], typed: list[int]) -> None:
-        """Ask before a bulk key replaces addresses the user typed (window-modal, no nested
-        event loop)."""
+        """Ask before a bulk key replaces addresses the user typed."""
         if not typed or command == "custom":
             self._change(command, ids)
             return
         one = len(typed) == 1
         them = "it" if one else "them"
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Replace typed addresses?",
-            f"{len(typed):,} of the {len(ids):,} highlighted pairs {'holds' if one else 'hold'} "
-            f"an address you typed. “{BY_NAME[command].label}” replaces {them}; Edit → Undo "
-            f"brings {them} back.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self._window)
+        self._ask("Replace typed addresses?",
+                  f"{len(typed):,} of the {len(ids):,} highlighted pairs "
+                  f"{'holds' if one else 'hold'} an address you typed. "
+                  f"“{BY_NAME[command].label}” replaces {them}; Edit → Undo brings {them} back.",
+                  "Replace", lambda: self._change(command, ids))
+
+    def _ask(self, title: str, text: str, yes: str, then) -> None:
+        """A window-modal question (no nested event loop); ``then()`` runs on yes."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self._window)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText("Replace")
+        box.button(QMessageBox.StandardButton.Yes).setText(yes)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def answered(result: int) -> None:
             self.return_focus.emit()
             if result == QMessageBox.StandardButton.Yes:
-                self._change(command, ids)
+                then()
             else:
                 self.message.emit("Nothing changed.")
                 self.finished.emit("cancelled")
@@ -166,12 +176,13 @@ class PairCommands(QObject):
         box.open()
 
     def _change(self, command: str, ids: list[int], email: str | None = None) -> None:
+        limit = self.undo_limit
         if command in ("apollo", "salesforce", "skip", "custom"):
-            op = operations.set_direction(self.tasks, ids, command, email, self)
+            op = operations.set_direction(self.tasks, ids, command, email, self, limit)
         elif command == "accept":
-            op = operations.accept_recommendation(self.tasks, ids, self)
+            op = operations.accept_recommendation(self.tasks, ids, self, limit)
         else:
-            op = operations.revert(self.tasks, ids, self)
+            op = operations.revert(self.tasks, ids, self, limit)
         op.success(lambda outcome: self._stored(command, outcome))
         if command == "custom":
             op.failure(lambda error: self.panel.show_editor_error(str(error))
@@ -199,7 +210,9 @@ class PairCommands(QObject):
             if outcome.asked > n:
                 text += (f" {outcome.asked - n:,} left as they were (in sync, one-sided or "
                          f"nothing to change).")
-            self.undo_stack.push(_ChoiceCommand(self, f"{what} ({plural(n, 'pair')})", outcome))
+            if outcome.before is not None:
+                self.undo_stack.push(_ChoiceCommand(self, f"{what} ({plural(n, 'pair')})",
+                                                    outcome))
             self.changed.emit(outcome.changes)
         else:
             reason = _NOTHING_WORDS.get(command, "in sync, one-sided or already so")

@@ -65,7 +65,7 @@ def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
                    "choice IS NOT NULL")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChoiceState:
     """A pair's choice as stored: what undo puts back."""
 
@@ -113,7 +113,12 @@ def restore(cache: Cache, states: Iterable[ChoiceState],
 
 def typed(cache: Cache, link_ids: Sequence[int]) -> list[int]:
     """The pairs among ``link_ids`` that hold an address the user typed."""
-    return [s.link_id for s in snapshot(cache, link_ids) if s.choice == "custom"]
+    found: list[int] = []
+    for chunk in chunked(link_ids):
+        found += (r[0] for r in cache.conn.execute(
+            f"SELECT link_id FROM decisions WHERE choice = 'custom' "
+            f"AND link_id IN ({','.join('?' * len(chunk))}) ORDER BY link_id", chunk))
+    return found
 
 
 def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str,

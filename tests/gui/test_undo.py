@@ -117,3 +117,21 @@ def test_a_bulk_key_asks_before_replacing_a_typed_address(qtbot, window, cache_p
                    for r in rows[1:])
     # The list has the keyboard again once the window is active.
     qtbot.waitUntil(lambda: window.focusWidget() is window.table)
+
+
+def test_a_change_too_big_to_undo_asks_first_and_is_not_kept(qtbot, window, cache_path):
+    window.commands.undo_limit = 2  # as a million highlighted pairs would be
+    rows = [r for r in range(60) if two_sided(window.model.row_data(r))
+            and window.model.row_data(r).status == "open"][:3]
+    select(qtbot, window, rows[0])
+    selection = window.table.selectionModel()
+    for row in rows[1:]:
+        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
+                         | selection.SelectionFlag.Rows)
+    window.table.setFocus()
+    seen = answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
+    press(qtbot, window, "<")
+    assert "cannot be undone" in seen["text"]
+    assert all(decision(cache_path, window.model.row_data(r).link_id)["choice"] == "salesforce"
+               for r in rows)
+    assert not window.actions_by_name["undo"].isEnabled()
