@@ -373,3 +373,14 @@ def test_run_history_tells_a_cancelled_run_from_a_done_one(qtbot, app):
     qtbot.addWidget(dialog)
     outcome = [dialog.table.item(row, 4).text() for row in range(2)]
     assert outcome == ["Cancelled by you (continues next time)", "Done"]
+
+
+def test_a_key_reports_exactly_the_pair_it_changed_through_one_signal(qtbot, window):
+    row = row_where(window, lambda r: two_sided(r) and r.status == "open")
+    link_id = select(qtbot, window, row)
+    with qtbot.waitSignal(window.changes, timeout=5_000) as changed:
+        qtbot.keyClick(window.table, "/")
+    assert changed.args[0].link_ids == {link_id} and not changed.args[0].all_pairs
+    # The row shows it without the list being read again
+    qtbot.waitUntil(lambda: window.model.row_data(row).choice == "skip")
+    assert window.model.row_data(row).link_id == link_id
