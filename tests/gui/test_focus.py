@@ -83,3 +83,14 @@ def test_tab_visits_every_control_once_and_comes_back(qtbot, window, key):
     names = [w.objectName() or w.accessibleName() or type(w).__name__ for w in visited]
     assert len(visited) == len(set(visited)), f"a control was visited twice: {names}"
     assert set(visited) | {window.table} == expected, names
+
+
+def test_enter_goes_to_the_pair_buttons_and_esc_comes_back(qtbot, window):
+    row = row_where(window, lambda r: two_sided(r) and r.status == "open")
+    select(qtbot, window, row)
+    active(qtbot, window)
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)
+    focused = QApplication.focusWidget()
+    assert focused in window.panel.buttons.values() and focused.isEnabled()
+    qtbot.keyClick(focused, Qt.Key.Key_Escape)
+    back_on_the_list(qtbot, window, row)
