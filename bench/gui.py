@@ -94,7 +94,8 @@ def run(cache_path: Path, args, excluded: float) -> dict:
     from PySide6.QtCore import QCoreApplication
 
     from gui.app import application
-    from gui.main_window import FILTER_DELAY_MS, MainWindow
+    from gui.filter_bar import FILTER_DELAY_MS
+    from gui.main_window import MainWindow
     from gui.pair_model import LoadedRole
     from core.sync.connections import Connection
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu,
-    QMessageBox, QPushButton, QSplitter, QToolBar, QVBoxLayout, QWidget,
+    QApplication, QDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QMessageBox,
+    QPushButton, QSplitter, QToolBar, QVBoxLayout, QWidget,
 )
 
 import core
@@ -27,10 +27,10 @@ from gui import keys, operations, screen_fit, window_state
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
+from gui.filter_bar import FilterBar
 from gui.history_dialog import ExportDialog, RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
 from gui.job_progress import JobProgress
-from gui.labels import rule_words
 from gui.pair_commands import PairCommands
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
@@ -38,7 +38,6 @@ from gui.pair_table import PairTable
 from gui.settings_dialog import SettingsDialog
 from gui.tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
 
-FILTER_DELAY_MS = 100  # short enough that a keystroke shows results within 200 ms
 
 
 class MainWindow(QMainWindow):
@@ -97,37 +96,13 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(False)
         outer.addWidget(self.banner)
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(10, 8, 10, 6)
-        self.filter_box = QLineEdit()
-        self.filter_box.setObjectName("filterBox")
-        self.filter_box.setPlaceholderText("Filter by name, company or email  (Ctrl+F)")
-        self.filter_box.setClearButtonEnabled(True)
-        self.filter_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.filter_box.setAccessibleName("Filter")
-        self.filter_box.textChanged.connect(self._filter_edited)
-        self.filter_box.installEventFilter(self)
-        bar.addWidget(self.filter_box, 3)
-        self.view_combo = QComboBox()
-        self.view_combo.setAccessibleName("Status filter")
-        for view in pair_query.VIEWS:
-            self.view_combo.addItem(pair_query.VIEW_LABELS[view], view)
-        self.rule_combo = QComboBox()
-        self.rule_combo.setAccessibleName("Rule filter")
-        self.rule_combo.addItem("Any rule", None)
-        for rule in pair_query.RULES:
-            self.rule_combo.addItem(rule_words(rule), rule)
-            self.rule_combo.setItemData(self.rule_combo.count() - 1, f"Rule {rule}",
-                                        Qt.ItemDataRole.ToolTipRole)
-        self.strength_combo = QComboBox()
-        self.strength_combo.setAccessibleName("Strength filter")
-        self.strength_combo.addItem("Any strength", None)
-        for strength in pair_query.STRENGTHS:
-            self.strength_combo.addItem(strength.capitalize(), strength)
-        for combo in (self.view_combo, self.rule_combo, self.strength_combo):
-            combo.currentIndexChanged.connect(self.apply_filters)
-            bar.addWidget(combo)
-        outer.addLayout(bar)
+        self.filters = FilterBar()
+        self.filters.changed.connect(self.apply_filters)
+        self.filters.to_list.connect(self.focus_list)
+        outer.addWidget(self.filters)
+        # The filter widgets by their old names (tests and the benchmark use them).
+        self.filter_box, self.view_combo = self.filters.text, self.filters.view
+        self.rule_combo, self.strength_combo = self.filters.rule, self.filters.strength
 
         self.table = PairTable()
         self.table.setModel(self.model)
@@ -163,10 +138,6 @@ class MainWindow(QMainWindow):
         body.addWidget(self.splitter, 1)
         outer.addLayout(body, 1)
 
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_DELAY_MS)
-        self._filter_timer.timeout.connect(self.apply_filters)
         self._details_timer = QTimer(self)
         self._details_timer.setSingleShot(True)
         self._details_timer.setInterval(40)
@@ -336,36 +307,16 @@ class MainWindow(QMainWindow):
 
     # -- list, filters, counts --------------------------------------------------------------------
 
-    def _filter_edited(self, _text: str) -> None:
-        self._filter_timer.start()
-
     def current_query(self) -> pair_query.PairQuery:
-        previous = self.model.query
-        return pair_query.PairQuery(
-            view=self.view_combo.currentData(), rule=self.rule_combo.currentData(),
-            strength=self.strength_combo.currentData(), text=self.filter_box.text(),
-            sort=previous.sort, descending=previous.descending)
+        return self.filters.query(self.model.query)
 
     def apply_filters(self) -> None:
-        self._filter_timer.stop()
-        if self.tasks is None:
-            return
-        self.model.set_query(self.current_query())
+        query = self.current_query()
+        if self.tasks is not None:
+            self.model.set_query(query)
 
     def focus_filter(self) -> None:
-        self.filter_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.filter_box.selectAll()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        if (watched is self.filter_box and event.type() == event.Type.KeyPress
-                and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Down)):
-            if event.key() == Qt.Key.Key_Escape and self.filter_box.text():
-                self.filter_box.clear()
-            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-            if not self.table.currentIndex().isValid() and self.model.rowCount():
-                self.table.setCurrentIndex(self.model.index(0, 0))
-            return True
-        return super().eventFilter(watched, event)
+        self.filters.focus_text()
 
     def refresh_counts(self) -> None:
         if self.tasks is None:

@@ -262,7 +262,7 @@ def test_the_filter_box_is_debounced_and_filters(qtbot, window, cache_path):
         name = cache.conn.execute(f"SELECT name FROM decisions WHERE {ATTENTION} LIMIT 1"
                                   ).fetchone()[0]
     applied = []
-    window._filter_timer.timeout.connect(lambda: applied.append(window.filter_box.text()))
+    window.filters.changed.connect(lambda: applied.append(window.filter_box.text()))
     with qtbot.waitSignal(window.model.query_settled, timeout=5_000):
         qtbot.keyClicks(window.filter_box, name)
     assert applied == [name]  # one filter for the whole name, not one per keystroke
