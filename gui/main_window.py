@@ -387,6 +387,9 @@ class MainWindow(QMainWindow):
         return self.commands.selection_size()
 
     def _current_changed(self, current, _previous) -> None:
+        # An address typed for one pair must never be stored on the next one.
+        if self.panel.editor.isVisible():
+            self.panel.close_editor()
         self._details_timer.start()
 
     def _selection_changed(self, *_):

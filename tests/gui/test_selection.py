@@ -94,3 +94,15 @@ def test_typing_an_address_is_refused_on_several_pairs(qtbot, window, cache_path
     assert not window.panel.editor.isVisible()
     assert "one pair at a time" in window.statusBar().currentMessage()
     assert all(decision(cache_path, i)["choice"] is None for i in ids)
+
+
+def test_moving_to_another_pair_closes_the_address_typed_for_the_first(qtbot, window, cache_path):
+    start = row_where(window, lambda r: two_sided(r) and r.status == "open")
+    first = select(qtbot, window, start)
+    qtbot.keyClick(window.table, "e")
+    window.panel.editor_input.setText("for.the.first@example.org")
+    click(qtbot, window, start + 1)
+    assert not window.panel.editor.isVisible()
+    second = window.model.row_data(start + 1).link_id
+    assert decision(cache_path, first)["choice"] is None
+    assert decision(cache_path, second)["choice"] is None
