@@ -40,3 +40,12 @@ def press(qtbot, window, key: str, what: str | None = None):
 
 def open_dialogs(kind):
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+
+
+def highlight_also(window, rows) -> None:
+    """Add ``rows`` to the highlight (as Ctrl+click would) and give the list the keyboard."""
+    selection = window.table.selectionModel()
+    for row in rows:
+        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
+                         | selection.SelectionFlag.Rows)
+    window.table.setFocus()

@@ -17,7 +17,9 @@ from core.sync import connections as sync_steps
 from gui import labels
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
-from tests.gui.steps import decision, open_dialogs, press, row_where, select, two_sided
+from tests.gui.steps import (
+    decision, highlight_also, open_dialogs, press, row_where, select, two_sided,
+)
 
 ATTENTION = "status IN ('open', 'chosen', 'failed', 'conflict')"
 
@@ -89,12 +91,8 @@ def test_revert_and_accept_keys(qtbot, window, cache_path):
 def test_a_multi_selection_takes_one_key(qtbot, window, cache_path):
     rows = [r for r in range(40) if two_sided(window.model.row_data(r))][:5]
     ids = [window.model.row_data(r).link_id for r in rows]
-    selection = window.table.selectionModel()
     window.select_row(rows[0])
-    for row in rows[1:]:
-        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
-                         | selection.SelectionFlag.Rows)
-    window.table.setFocus()
+    highlight_also(window, rows[1:])
     press(qtbot, window, "<")
     assert all(decision(cache_path, i)["choice"] == "salesforce" for i in ids)
 

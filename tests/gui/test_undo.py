@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.gui.steps import decision, press, row_where, select, two_sided
+from tests.gui.steps import decision, highlight_also, press, row_where, select, two_sided
 
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 
@@ -100,11 +100,7 @@ def test_a_bulk_key_asks_before_replacing_a_typed_address(qtbot, window, cache_p
             and window.model.row_data(r).status == "open"][:3]
     typed_link = select(qtbot, window, rows[0])
     type_address(qtbot, window, "kept.typed@example.org")
-    selection = window.table.selectionModel()
-    for row in rows[1:]:
-        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
-                         | selection.SelectionFlag.Rows)
-    window.table.setFocus()
+    highlight_also(window, rows[1:])
     seen = answer_next_question(qtbot, answer)
     press(qtbot, window, ">")
     assert "1 of the 3 highlighted pairs holds an address you typed" in seen["text"]
@@ -124,11 +120,7 @@ def test_a_change_too_big_to_undo_asks_first_and_is_not_kept(qtbot, window, cach
     rows = [r for r in range(60) if two_sided(window.model.row_data(r))
             and window.model.row_data(r).status == "open"][:3]
     select(qtbot, window, rows[0])
-    selection = window.table.selectionModel()
-    for row in rows[1:]:
-        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
-                         | selection.SelectionFlag.Rows)
-    window.table.setFocus()
+    highlight_also(window, rows[1:])
     seen = answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
     press(qtbot, window, "<")
     assert "cannot be undone" in seen["text"]
