@@ -90,11 +90,12 @@ def apply_theme(app, choice: str) -> None:
     """Give ``app`` the chosen theme: ``light``, ``dark`` or ``system`` (its first palette)."""
     from PySide6.QtWidgets import QStyleFactory
 
+    if choice == "system":
+        if _system:  # back from a chosen theme; until then the system's is untouched
+            app.setStyle(QStyleFactory.create(_system["style"]))
+            app.setPalette(_system["palette"])
+        return
     if not _system:
         _system.update(palette=QPalette(app.palette()), style=app.style().name())
-    if choice == "system":
-        app.setStyle(QStyleFactory.create(_system["style"]))
-        app.setPalette(_system["palette"])
-        return
     app.setStyle(QStyleFactory.create("Fusion"))  # the one style that follows any palette
     app.setPalette(_dark_palette() if choice == "dark" else app.style().standardPalette())
