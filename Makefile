@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+# Checks first that Qt can open a window here, and prints the one install command if not.
 demo: venv
+	@$(PY) -m gui.platform_check
 	$(VENV)/bin/concord demo
 
 test: venv

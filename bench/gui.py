@@ -95,7 +95,8 @@ def run(cache_path: Path, args, excluded: float) -> dict:
 
     from core.sync.connections import Connection
     from gui.app import application
-    from gui.main_window import FILTER_DELAY_MS, MainWindow
+    from gui.filter_bar import FILTER_DELAY_MS
+    from gui.main_window import MainWindow
     from gui.pair_model import LoadedRole
 
     def since_start() -> float:
@@ -111,9 +112,9 @@ def run(cache_path: Path, args, excluded: float) -> dict:
 
     app = application()
     window = MainWindow()
-    window.resize(1360, 860)
     window.open_cache(cache_path, Connection())
     window.show()
+    window.resize(1360, 860)  # after show: showing first fits the window to the screen
     model, table = window.model, window.table
 
     def visible_rows() -> range:

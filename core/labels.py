@@ -52,25 +52,40 @@ SKIP_GLYPH = "⊘"
 CUSTOM_GLYPH = "✎"
 SAME_GLYPH = "="
 
+# Plain words for each rule (the list's column, the filter, the panel); the code is shown in
+# a tooltip beside them.
 RULE_LABELS = {
     rules.SAME: "Both agree",
-    rules.APOLLO_ONLY_CREATE: "Apollo only: will be created in Salesforce",
+    rules.APOLLO_ONLY_CREATE: "Apollo only: to be created",
     rules.APOLLO_ONLY_NO_PUSH: "Apollo only: not pushed",
-    rules.SFDC_ONLY_IMPORT: "Salesforce only: Apollo imports it",
-    rules.SFDC_ONLY_IN_CRM: "Salesforce only: In CRM view",
-    rules.LATE_SFDC_CREATE: "Salesforce record created later (S9)",
-    rules.ONE_SIDED: "Only one side changed",
-    rules.LAST_EDIT: "Most recent edit wins",
-    rules.UNKNOWN_ORDER: "Order of edits unknown",
+    rules.SFDC_ONLY_IMPORT: "Salesforce only: imported",
+    rules.SFDC_ONLY_IN_CRM: "Salesforce only: In CRM",
+    rules.LATE_SFDC_CREATE: "Salesforce made later",
+    rules.ONE_SIDED: "One side changed",
+    rules.LAST_EDIT: "Latest edit wins",
+    rules.UNKNOWN_ORDER: "Edit order unknown",
     rules.CONVERTED_LEAD: "Converted Lead",
-    rules.Q_EMPTY: "Guard: never blank over an address",
-    rules.Q_INVALID: "Guard: Salesforce would reject it",
-    rules.Q_BOUNCED: "Guard: bounced address loses",
-    rules.Q_UNVERIFIED: "Guard: unverified over verified",
-    rules.PRESET_SALESFORCE: "Preset: Salesforce is the source of truth",
-    rules.PRESET_APOLLO: "Preset: Apollo is the source of truth",
+    rules.Q_EMPTY: "Guard: blank loses",
+    rules.Q_INVALID: "Guard: invalid loses",
+    rules.Q_BOUNCED: "Guard: bounced loses",
+    rules.Q_UNVERIFIED: "Check: not verified",
+    rules.PRESET_SALESFORCE: "Preset: Salesforce wins",
+    rules.PRESET_APOLLO: "Preset: Apollo wins",
     rules.PRESET_VERIFIED: "Preset: verified wins",
 }
+
+# How two records came to be one pair.
+LINK_METHODS = {
+    "crm_id": "linked by the Salesforce id Apollo holds",
+    "email": "linked by the same address",
+    "fuzzy": "linked by a close match",
+    "manual": "linked by you",
+}
+
+
+def rule_words(rule: str | None) -> str:
+    """The rule in plain words (its code when it has none)."""
+    return RULE_LABELS.get(rule or "", rule or "")
 
 
 def arrow(winner: str) -> str:
@@ -91,8 +106,11 @@ def direction_glyph(direction: str | None, rule: str | None = None) -> str:
     return arrow(direction or "none")
 
 
-def direction_sentence(direction: str | None, email: str | None = None) -> str:
+def direction_sentence(direction: str | None, email: str | None = None,
+                       rule: str | None = None) -> str:
     """What a direction means, in words."""
+    if direction in (None, "none") and rule == rules.SAME:
+        return "nothing to do: both hold the same address"
     return {
         "apollo": "keep Apollo's address (write it to Salesforce)",
         "salesforce": "keep Salesforce's address (write it to Apollo)",

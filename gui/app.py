@@ -15,9 +15,9 @@ import core
 from core.sync.connections import Connection
 from core.sync.demo import DEMO_RECORDS, DEMO_SEED, DemoSession, start_demo
 from core.workspace import Workspace, WorkspaceError, list_workspaces
-from gui import theme
+from gui import theme, window_state
 from gui.errors import show_exception
-from gui.icons import app_icon, style_sheet
+from gui.icons import app_icon, apply_style
 from gui.main_window import MainWindow
 from gui.tasks import Detached, run_off_ui
 from gui.window_state import last_workspace, remember_workspace
@@ -35,16 +35,9 @@ def application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(core.__version__)
     app.setOrganizationName("Concord")
     app.setWindowIcon(app_icon())
+    theme.apply_theme(app, window_state.theme())
     apply_style(app)
     return app
-
-
-def apply_style(app: QApplication) -> None:
-    """The style sheet with its semantic colours filled in for the current palette."""
-    sheet = style_sheet()
-    for name in ("card_border", "muted", "danger", "banner_bg", "banner_text", "accent"):
-        sheet = sheet.replace(f"@{name}@", theme.hex_colour(name, app.palette()))
-    app.setStyleSheet(sheet)
 
 
 def open_workspace_window(name: str | None = None) -> MainWindow:
@@ -84,8 +77,8 @@ def open_demo_window(records: int = DEMO_RECORDS, seed: int = DEMO_SEED,
     window = MainWindow()
     holder: dict = {"session": None}
     window.show_sandbox_banner(
-        f"<b>Sandbox</b> — starting local emulators of Salesforce and Apollo with {records:,} "
-        f"generated pairs (seed {seed})…")
+        f"<b>Sandbox</b> — starting local emulators of Salesforce and Apollo with generated "
+        f"data ({records:,} people, seed {seed})…")
     window.show_empty("<h2>Starting the sandbox…</h2><p>Generating data and serving it through "
                       "local emulators of both APIs. Nothing here touches a real system.</p>")
 
@@ -101,8 +94,9 @@ def open_demo_window(records: int = DEMO_RECORDS, seed: int = DEMO_SEED,
             return
         holder["session"] = session
         window.show_sandbox_banner(
-            f"<b>Sandbox</b> — {session.records:,} generated pairs served by local emulators of "
-            f"Salesforce and Apollo on 127.0.0.1. Nothing here touches a real system. "
+            f"<b>Sandbox</b> — generated data ({session.records:,} people, some only in one "
+            f"system) served by local emulators of Salesforce and Apollo on 127.0.0.1. Nothing "
+            f"here touches a real system. "
             f"Choose directions, press <b>Reconcile all</b>, or let Apollo's own sync run.",
             ready=True)
         window.open_cache(session.cache_path, Connection(demo=session))

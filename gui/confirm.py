@@ -1,4 +1,5 @@
-"""The confirmation before anything is written: how many writes go to which system, and why.
+"""The confirmation before anything is written: how many writes go to which system, and why,
+and every write (person, both addresses now, the new one), read by the view as it scrolls.
 
 The counts come from :func:`core.sync.plan.plan`; :func:`breakdown` only groups its writes.
 """
@@ -7,20 +8,52 @@ from __future__ import annotations
 
 from collections import Counter
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
 )
 
-from core.sync.plan import WritePlan
+from core.sync.plan import PlannedWrite, WritePlan
 
-SAMPLE = 200  # writes listed in the dialog
+_SYSTEMS = {"salesforce": "Salesforce", "apollo": "Apollo"}
+COLUMNS = (
+    ("Person", lambda w: w.person or "(no name)"),
+    ("Write to", lambda w: f"{_SYSTEMS[w.system]} {w.object} {w.record_id}"),
+    ("Apollo holds", lambda w: w.apollo_email or "(blank)"),
+    ("Salesforce holds", lambda w: w.sf_email or "(blank)"),
+    ("Will be", lambda w: w.new_email),
+    ("Why", lambda w: w.why),
+)
+
+
+class PlanModel(QAbstractTableModel):
+    """The plan's writes as rows; the view asks only for the rows it shows."""
+
+    def __init__(self, writes: list[PlannedWrite], parent=None):
+        super().__init__(parent)
+        self._writes = writes
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent.isValid() else len(self._writes)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section][0]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return COLUMNS[index.column()][1](self._writes[index.row()])
+        return None
 
 
 def breakdown(plan: WritePlan) -> list[str]:
@@ -50,7 +83,7 @@ class ConfirmWrites(QDialog):
         self.plan = plan
         self.setObjectName("confirmWrites")
         self.setWindowTitle(title)
-        self.setMinimumWidth(860)
+        self.resize(1000, 560)
         layout = QVBoxLayout(self)
         head = QLabel(f"<p>{intro}</p><p><b>{plan.summary()}</b></p>")
         head.setWordWrap(True)
@@ -68,24 +101,20 @@ class ConfirmWrites(QDialog):
             refused.setWordWrap(True)
             layout.addWidget(refused)
         if plan.writes:
-            table = QTableWidget(min(len(plan.writes), SAMPLE), 5)
-            table.setHorizontalHeaderLabels(["System", "Record", "Now", "Will be", "Why"])
-            table.verticalHeader().setVisible(False)
-            table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-            table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-            table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            for row, write in enumerate(plan.writes[:SAMPLE]):
-                system = "Salesforce" if write.system == "salesforce" else "Apollo"
-                for col, text in enumerate((system, f"{write.object} {write.record_id}",
-                                            write.old_email or "(blank)", write.new_email,
-                                            write.why)):
-                    table.setItem(row, col, QTableWidgetItem(text))
-            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-            table.horizontalHeader().setStretchLastSection(True)
-            table.setMinimumHeight(180)
-            layout.addWidget(table)
-            if len(plan.writes) > SAMPLE:
-                layout.addWidget(QLabel(f"… and {len(plan.writes) - SAMPLE:,} more."))
+            self.table = QTableView()
+            self.table.setModel(PlanModel(plan.writes, self))
+            self.table.verticalHeader().setVisible(False)
+            # Fixed row heights: the view never measures the rows it does not show.
+            self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+            self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+            self.table.setWordWrap(False)
+            header = self.table.horizontalHeader()
+            char = self.fontMetrics().averageCharWidth()
+            for column, chars in enumerate((20, 28, 28, 28, 28)):
+                header.resizeSection(column, chars * char)
+            header.setStretchLastSection(True)
+            self.table.setMinimumHeight(200)
+            layout.addWidget(self.table, 1)
         buttons = QDialogButtonBox()
         n = len(plan.writes)
         if n:

@@ -15,7 +15,7 @@ import threading
 import webbrowser
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -37,7 +38,19 @@ from PySide6.QtWidgets import (
 from core import credentials
 from core.sources.salesforce_auth import DEFAULT_REDIRECT_URI
 from core.workspace import Profile, Workspace, WorkspaceError
+from gui import connect_help
 from gui.tasks import TaskManager, run_off_ui
+
+KEYRING_PLACEHOLDER = "kept in the keyring"
+
+
+def _help(text: str, name: str = "cardMuted") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
 
 METHODS = (
     ("pkce", "Sign in with the browser (OAuth with PKCE, recommended)"),
@@ -85,27 +98,42 @@ class ConnectDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("connectDialog")
         self.setWindowTitle("Connect Salesforce and Apollo")
-        self.setMinimumWidth(620)
+        self.resize(720, 780)  # the body scrolls on a smaller screen
         self._tasks = tasks
         self._root = root
         self._network = network  # a TaskManager-like object with .network(); tasks by default
         profile = profile or Profile()
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll, 1)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
 
+        self.guide = _help(connect_help.guide_link(), name="")
+        self.guide.setOpenExternalLinks(True)
+        self.guide.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        layout.addWidget(self.guide)
         top = QFormLayout()
         self.workspace = QLineEdit(workspace)
         self.workspace.setAccessibleName("Workspace name")
+        self.workspace.setToolTip(connect_help.WORKSPACE)
         top.addRow("Workspace", self.workspace)
         layout.addLayout(top)
+        layout.addWidget(_help(connect_help.WORKSPACE))
 
         sf = QGroupBox("Salesforce")
         sf_layout = QVBoxLayout(sf)
         form = QFormLayout()
         self.login_url = QLineEdit(profile.salesforce_login_url)
-        self.login_url.setToolTip("https://login.salesforce.com, https://test.salesforce.com for a "
-                                  "sandbox org, or your My Domain address")
+        self.login_url.setToolTip(connect_help.LOGIN_HOST)
         form.addRow("Login host", self.login_url)
         sf_layout.addLayout(form)
+        sf_layout.addWidget(_help(connect_help.LOGIN_HOST))
         self.method_group = QButtonGroup(self)
         self.method_buttons: dict[str, QRadioButton] = {}
         for key, text in METHODS:
@@ -117,6 +145,7 @@ class ConnectDialog(QDialog):
             button.toggled.connect(self._method_changed)
         self.stack = QStackedWidget()
         self.fields: dict[str, QLineEdit] = {}
+        self._secret_fields: list[QLineEdit] = []
 
         def page(rows) -> QWidget:
             widget = QWidget()
@@ -132,7 +161,8 @@ class ConnectDialog(QDialog):
             edit.setAccessibleName(name.replace("_", " "))
             if secret:
                 edit.setEchoMode(QLineEdit.EchoMode.Password)
-                edit.setPlaceholderText("stored in the keyring")
+                edit.setPlaceholderText(KEYRING_PLACEHOLDER)
+                self._secret_fields.append(edit)
             self.fields[name] = edit
             return edit
 
@@ -165,23 +195,25 @@ class ConnectDialog(QDialog):
         self.stack.addWidget(page([
             ("Consumer key", line("cc_client_id", profile.salesforce_client_id)),
             ("Consumer secret", line("cc_client_secret", secret=True))]))
-        notice = QLabel(RETIREMENT_NOTICE)
-        notice.setWordWrap(True)
-        notice.setObjectName("errorText")
         self.stack.addWidget(page([
-            (notice,),
             ("User name", line("password_username", profile.salesforce_username)),
             ("Password", line("password_password", secret=True)),
             ("Security token", line("password_token", secret=True))]))
         sf_layout.addWidget(self.stack)
+        # Outside the stack: a stacked page does not grow for wrapped text, and clips it.
+        self.method_help = _help("")
+        sf_layout.addWidget(self.method_help)
+        self.retirement = _help(RETIREMENT_NOTICE, name="errorText")
+        sf_layout.addWidget(self.retirement)
+        sf_layout.addWidget(_help(connect_help.PERMISSIONS))
         sf_test = QHBoxLayout()
         self.sf_test_button = QPushButton("Test Salesforce connection")
         self.sf_test_button.clicked.connect(lambda: self._test("salesforce"))
         sf_test.addWidget(self.sf_test_button)
-        self.sf_result = QLabel("")
-        self.sf_result.setWordWrap(True)
-        sf_test.addWidget(self.sf_result, 1)
+        sf_test.addStretch(1)
         sf_layout.addLayout(sf_test)
+        self.sf_result = _help("", name="")
+        sf_layout.addWidget(self.sf_result)
         # The sign-in address, for when no browser opens (a remote or headless session):
         # the user can copy it into a browser that reaches this machine.
         self.sign_in_url = QLineEdit()
@@ -199,14 +231,15 @@ class ConnectDialog(QDialog):
         form.addRow("API address", line("apollo_base_url", profile.apollo_base_url))
         form.addRow("API key", line("apollo_api_key", secret=True))
         apollo_layout.addLayout(form)
+        apollo_layout.addWidget(_help(connect_help.APOLLO_KEY))
         apollo_test = QHBoxLayout()
         self.apollo_test_button = QPushButton("Test Apollo connection")
         self.apollo_test_button.clicked.connect(lambda: self._test("apollo"))
         apollo_test.addWidget(self.apollo_test_button)
-        self.apollo_result = QLabel("")
-        self.apollo_result.setWordWrap(True)
-        apollo_test.addWidget(self.apollo_result, 1)
+        apollo_test.addStretch(1)
         apollo_layout.addLayout(apollo_test)
+        self.apollo_result = _help("", name="")
+        apollo_layout.addWidget(self.apollo_result)
         layout.addWidget(apollo)
 
         self.keyring_note = QLabel("Secrets are stored in your system's keyring, never in files.")
@@ -222,7 +255,7 @@ class ConnectDialog(QDialog):
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
         method = profile.salesforce_auth if profile.salesforce_auth in self.method_buttons else "pkce"
         self.method_buttons[method].setChecked(True)
         self._method_changed()
@@ -239,6 +272,11 @@ class ConnectDialog(QDialog):
 
     def _method_changed(self, *_):
         self.stack.setCurrentIndex([k for k, _ in METHODS].index(self.method))
+        if hasattr(self, "method_help"):
+            text = connect_help.METHOD_HELP[self.method]
+            self.method_help.setText(text)
+            self.method_help.setVisible(bool(text))
+            self.retirement.setVisible(self.method == "password")
 
     def _browse_key(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Private key file", "",
@@ -284,6 +322,8 @@ class ConnectDialog(QDialog):
             pass
 
         def bad(error):
+            for edit in self._secret_fields:  # nothing can be kept: say so, not the opposite
+                edit.setPlaceholderText("no keyring: cannot be kept")
             self.keyring_note.setText(str(error))
             self.keyring_note.setObjectName("errorText")
             self.keyring_note.style().unpolish(self.keyring_note)

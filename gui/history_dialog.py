@@ -17,9 +17,23 @@ from PySide6.QtWidgets import (
 )
 
 from core.store import runs
+from gui import theme
 
 UNDO_NOTE = ("Undo puts back the values a write-back run replaced, on both systems. A record "
              "changed since the run is reported as a conflict and left as it is.")
+# A run's outcome in words, and the colour that says whether it needs a look.
+OUTCOMES = {
+    "done": ("Done", None),
+    "complete": ("Complete", None),
+    "incomplete": ("Incomplete: some records could not be read", "warning"),
+    "stopped": ("Stopped: an API budget ran out (continues next time)", "warning"),
+    "cancelled": ("Cancelled by you (continues next time)", "muted"),
+    "failed": ("Failed", "danger"),
+    "interrupted": ("Interrupted: Concord stopped during it", "danger"),
+    "skipped": ("Skipped", "muted"),
+    "running": ("Running", None),
+}
+
 
 
 def load_runs(cache, limit: int = 500) -> list[dict]:
@@ -60,7 +74,7 @@ class RunHistoryDialog(QDialog):
         self.resize(820, 420)
         layout = QVBoxLayout(self)
         self.table = QTableWidget(len(runs), 6)
-        self.table.setHorizontalHeaderLabels(["Run", "Kind", "Started", "Finished", "Status",
+        self.table.setHorizontalHeaderLabels(["Run", "Kind", "Started", "Finished", "Outcome",
                                               "Summary"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -70,7 +84,14 @@ class RunHistoryDialog(QDialog):
                                        "summary")):
                 value = run.get(key)
                 text = value[:19].replace("T", " ") if key.endswith("_at") and value else str(value or "")
-                self.table.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if key == "status":
+                    words, colour = OUTCOMES.get(value or "", (text, None))
+                    item.setText(words)
+                    item.setToolTip(text)
+                    if colour:
+                        item.setForeground(theme.colour(colour))
+                self.table.setItem(row, col, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

@@ -15,6 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
+
+from gui import theme
 
 
 def resources_dir() -> Path:
@@ -70,3 +73,12 @@ def style_sheet() -> str:
         return (resources_dir() / "style.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def apply_style(app: QApplication) -> None:
+    """The style sheet with its semantic colours filled in for the current palette."""
+    sheet = style_sheet()
+    for name in ("card_border", "muted", "danger", "banner_bg", "banner_text", "accent_bg",
+                 "accent"):
+        sheet = sheet.replace(f"@{name}@", theme.hex_colour(name, app.palette()))
+    app.setStyleSheet(sheet)

@@ -24,10 +24,16 @@ NO_DISPLAY = ("concord: there is no display to open the window on. Run it from a
 
 
 def _no_display() -> bool:
+    """No display, or a display Qt cannot use: say so in plain words (Qt would abort)."""
     from gui.app import headless
+    from gui.platform_check import problem
 
     if headless():
         print(NO_DISPLAY, file=sys.stderr)
+        return True
+    text = problem()
+    if text:
+        print(text, file=sys.stderr)
         return True
     return False
 

@@ -13,60 +13,42 @@ from collections.abc import Callable
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
+    QApplication,
     QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 import core
-from core.labels import RULE_LABELS
 from core.report.rows import ReportError, describe_query
 from core.store import pairs as pair_query
 from core.sync import connections
-from core.sync.choices import ChoiceError
+from core.sync.changes import Changes
 from core.workspace import Workspace
-from gui import operations
+from gui import keys, operations, screen_fit, window_state
 from gui.confirm import ConfirmWrites
 from gui.connect_dialog import ConnectDialog
 from gui.errors import show_exception, show_info
 from gui.export_dialog import ExportDialog
+from gui.filter_bar import FilterBar
 from gui.history_dialog import RunHistoryDialog, load_runs
 from gui.icons import app_icon, icon
+from gui.job_progress import JobProgress
+from gui.pair_commands import PairCommands
 from gui.pair_model import PairTableModel
 from gui.pair_panel import PairPanel
 from gui.pair_table import PairTable
 from gui.settings_dialog import SettingsDialog
 from gui.tasks import PRIO_BACKGROUND, QueryOp, TaskManager, run_off_ui
-
-FILTER_DELAY_MS = 100  # short enough that a keystroke shows results within 200 ms
-KEY_HELP = (
-    ("> or .", "Keep Apollo's address (write it to Salesforce)"),
-    ("< or ,", "Keep Salesforce's address (write it to Apollo)"),
-    ("/", "Skip the pair"),
-    ("a", "Apply the recommendation"),
-    ("e", "Type a new address (validated as Salesforce would)"),
-    ("r", "Revert to the recommendation"),
-    ("g", "Go: write the selected pairs (after a confirmation)"),
-    ("Ctrl+A", "Select every pair in the list"),
-    ("Ctrl+F", "Filter by name, company or email; Esc returns to the list"),
-    ("Enter / Esc", "From the list to the pair's buttons, and back"),
-    ("F5", "Reconcile all: pull, match, decide, then confirm the writes"),
-    ("Ctrl+,", "Settings"),
-)
-_CHOICE_WORDS = {"apollo": "Kept Apollo's address", "salesforce": "Kept Salesforce's address",
-                 "skip": "Skipped", "custom": "Stored the typed address"}
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +58,7 @@ class MainWindow(QMainWindow):
     details_shown = Signal(int)  # link id
     operation_finished = Signal(str)  # a short description, for tests and the screenshot
     dialog_opened = Signal(object)  # a dialog opened after a background read
+    changes = Signal(object)  # core.sync.changes.Changes: the one way views learn of a change
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -87,10 +70,14 @@ class MainWindow(QMainWindow):
         self.model = PairTableModel(None, self)
         self.counts: dict[str, int] = {}
         self._details_link: int | None = None
-        self._job = None
         self._build()
         self._update_title()
-        self.resize(1360, 860)
+        self._placed = False
+        # Read once at start (a few bytes, before the event loop runs), kept in memory after.
+        self._saved_geometry, self._saved_splitter = window_state.layout()
+        self.theme_choice = window_state.theme()
+        if self._saved_splitter:
+            self.splitter.restoreState(self._saved_splitter)
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -120,37 +107,13 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(False)
         outer.addWidget(self.banner)
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(10, 8, 10, 6)
-        self.filter_box = QLineEdit()
-        self.filter_box.setObjectName("filterBox")
-        self.filter_box.setPlaceholderText("Filter by name, company or email  (Ctrl+F)")
-        self.filter_box.setClearButtonEnabled(True)
-        self.filter_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.filter_box.setAccessibleName("Filter")
-        self.filter_box.textChanged.connect(self._filter_edited)
-        self.filter_box.installEventFilter(self)
-        bar.addWidget(self.filter_box, 3)
-        self.view_combo = QComboBox()
-        self.view_combo.setAccessibleName("Status filter")
-        for view in pair_query.VIEWS:
-            self.view_combo.addItem(pair_query.VIEW_LABELS[view], view)
-        self.rule_combo = QComboBox()
-        self.rule_combo.setAccessibleName("Rule filter")
-        self.rule_combo.addItem("Any rule", None)
-        for rule in pair_query.RULES:
-            self.rule_combo.addItem(rule, rule)
-            self.rule_combo.setItemData(self.rule_combo.count() - 1, RULE_LABELS.get(rule, rule),
-                                        Qt.ItemDataRole.ToolTipRole)
-        self.strength_combo = QComboBox()
-        self.strength_combo.setAccessibleName("Strength filter")
-        self.strength_combo.addItem("Any strength", None)
-        for strength in pair_query.STRENGTHS:
-            self.strength_combo.addItem(strength.capitalize(), strength)
-        for combo in (self.view_combo, self.rule_combo, self.strength_combo):
-            combo.currentIndexChanged.connect(self.apply_filters)
-            bar.addWidget(combo)
-        outer.addLayout(bar)
+        self.filters = FilterBar()
+        self.filters.changed.connect(self.apply_filters)
+        self.filters.to_list.connect(self.focus_list)
+        outer.addWidget(self.filters)
+        # The filter widgets by their old names (tests and the benchmark use them).
+        self.filter_box, self.view_combo = self.filters.text, self.filters.view
+        self.rule_combo, self.strength_combo = self.filters.rule, self.filters.strength
 
         self.table = PairTable()
         self.table.setModel(self.model)
@@ -159,8 +122,14 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.panel = PairPanel()
         self.panel.command.connect(self.run_command)
-        self.panel.custom_email.connect(self._custom_email)
         self.panel.link_requested.connect(self.link_suggestion)
+        self.commands = PairCommands(self, self.table, self.model, self.panel)
+        self.commands.changed.connect(self.changes)
+        self.commands.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.commands.finished.connect(self.operation_finished)
+        self.commands.plan_ready.connect(self.confirm_plan)
+        self.commands.return_focus.connect(self.focus_list)
+        self.changes.connect(self._refresh)
         self.empty = QLabel()
         self.empty.setObjectName("cardMuted")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -170,8 +139,8 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)  # a taller window gives the list more rows
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([330, 430])
         body = QVBoxLayout()
@@ -180,10 +149,6 @@ class MainWindow(QMainWindow):
         body.addWidget(self.splitter, 1)
         outer.addLayout(body, 1)
 
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_DELAY_MS)
-        self._filter_timer.timeout.connect(self.apply_filters)
         self._details_timer = QTimer(self)
         self._details_timer.setSingleShot(True)
         self._details_timer.setInterval(40)
@@ -194,103 +159,80 @@ class MainWindow(QMainWindow):
         self.counts_label.setObjectName("countsLabel")
         # Permanent, so a passing message never hides the counts.
         status.addPermanentWidget(self.counts_label)
-        self.progress_label = QLabel("")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setTextVisible(False)
-        self.cancel_button = QToolButton()
-        self.cancel_button.setIcon(icon("cancel"))
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.cancel_button.clicked.connect(self.cancel_operation)
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            status.addPermanentWidget(widget)
-            widget.setVisible(False)
+        self.progress = JobProgress(status)
+        # The progress widgets by their old names (the demo start-up and tests use them).
+        self.progress_label, self.progress_bar = self.progress.label, self.progress.bar
+        self.cancel_button = self.progress.cancel_button
 
         self.model.query_started.connect(lambda q: self._show_list_state(loading=True))
         self.model.first_page_shown.connect(self._first_page_shown)
         self.model.query_settled.connect(lambda total: self._show_list_state())
         self._build_actions()
 
-    def _action(self, text: str, slot: Callable, shortcut=None, icon_name: str | None = None,
-                tip: str = "", list_key: str | None = None) -> QAction:
-        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+    def _action(self, name: str, slot: Callable) -> QAction:
+        """The action of a command of :mod:`gui.keys`, with its label, icon, key and tip."""
+        command = keys.BY_NAME[name]
+        action = QAction(icon(command.icon) if command.icon else QIcon(), command.label, self)
         action.triggered.connect(lambda _=False: slot())
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        if list_key:
+        if command.shortcut:
+            action.setShortcut(QKeySequence(command.shortcut))
+        elif command.list_keys:
             # Shown in the menu; the list handles the key itself (it must not fire while typing).
-            action.setShortcut(QKeySequence(list_key))
+            action.setShortcut(QKeySequence(command.list_keys[0].upper()))
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
+        tip = f"{command.tip} ({command.key_text})" if command.key_text else command.tip
+        action.setToolTip(tip)
+        action.setStatusTip(command.tip)
         return action
 
     def _build_actions(self) -> None:
-        a = self._action
-        self.act_reconcile = a("Reconcile all", self.reconcile_all, "F5", "reconcile",
-                               "Pull both systems, match, decide, then confirm the writes")
-        self.act_go = a("Go", lambda: self.run_command("go"), None, "go",
-                        "Write the selected pairs (after a confirmation)", list_key="G")
-        self.act_accept = a("Apply recommendation", lambda: self.run_command("accept"), None,
-                            "accept", "Choose what Concord recommends", list_key="A")
-        self.act_apollo = a("Keep Apollo", lambda: self.run_command("apollo"), None,
-                            "keep-apollo", "Write Apollo's address to Salesforce", list_key=">")
-        self.act_sf = a("Keep Salesforce", lambda: self.run_command("salesforce"), None,
-                        "keep-salesforce", "Write Salesforce's address to Apollo", list_key="<")
-        self.act_skip = a("Skip", lambda: self.run_command("skip"), None, "skip",
-                          "Leave the pair as it is", list_key="/")
-        self.act_edit = a("Type new value…", lambda: self.run_command("edit"), None, "edit",
-                          "Type the address both systems should hold", list_key="E")
-        self.act_revert = a("Revert to recommendation", lambda: self.run_command("revert"), None,
-                            "revert", "Forget your choice", list_key="R")
-        self.act_connect = a("Connect…", self.open_connect, None, "connect",
-                             "Sign in to Salesforce and Apollo")
-        self.act_settings = a("Settings…", self.open_settings, "Ctrl+,", "settings")
-        self.act_history = a("Run history…", self.open_history, None, "history")
-        self.act_export = a("Export report…", self.open_export, None, "export")
-        self.act_sync = a("Let Apollo sync", self.let_apollo_sync, None, "sync",
-                          "Run Apollo's 30-minute pull in the sandbox now")
-        self.act_filter = a("Filter…", self.focus_filter, "Ctrl+F", "search")
-        self.act_quit = a("Quit", self.close, "Ctrl+Q")
-        self.act_keys = a("Keyboard shortcuts", self.show_keys, "F1", "keyboard")
-        self.act_about = a("About Concord", self.show_about, None, "info")
+        slots = {"reconcile": self.reconcile_all, "connect": self.open_connect,
+                 "settings": self.open_settings, "history": self.open_history,
+                 "export": self.open_export, "sync": self.let_apollo_sync,
+                 "filter": self.focus_filter, "quit": self.close, "keys": self.show_keys,
+                 "about": self.show_about}
+        self.actions_by_name: dict[str, QAction] = {}
+        for command in keys.PAIR_COMMANDS:
+            self.actions_by_name[command.name] = self._action(
+                command.name, lambda c=command.name: self.run_command(c))
+        for name, slot in slots.items():
+            self.actions_by_name[name] = self._action(name, slot)
+        stack = self.commands.undo_stack
+        for name, make in (("undo", stack.createUndoAction), ("redo", stack.createRedoAction)):
+            action = make(self, keys.BY_NAME[name].label)
+            action.setShortcuts([QKeySequence(keys.BY_NAME[name].shortcut)]
+                                + ([QKeySequence("Ctrl+Y")] if name == "redo" else []))
+            self.actions_by_name[name] = action
+        act = self.actions_by_name
+        self.act_reconcile, self.act_go, self.act_sync = act["reconcile"], act["go"], act["sync"]
+        self.act_settings = act["settings"]
 
-        menu = self.menuBar().addMenu("&File")
-        for action in (self.act_connect, self.act_export, None, self.act_quit):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        menu = self.menuBar().addMenu("&Pair")
-        for action in (self.act_accept, self.act_apollo, self.act_sf, self.act_skip,
-                       self.act_edit, self.act_revert, None, self.act_go):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        menu = self.menuBar().addMenu("&Reconcile")
-        for action in (self.act_reconcile, self.act_history, None, self.act_settings):
-            menu.addSeparator() if action is None else menu.addAction(action)
-        self.sandbox_menu = self.menuBar().addMenu("&Sandbox")
-        self.sandbox_menu.addAction(self.act_sync)
+        def menu(title: str, names) -> QMenu:
+            m = self.menuBar().addMenu(title)
+            for name in names:
+                m.addSeparator() if name is None else m.addAction(act[name])
+            return m
+        menu("&File", ("connect", "export", None, "quit"))
+        menu("&Edit", ("undo", "redo", None, "filter"))
+        menu("&Pair", [c.name for c in keys.PAIR_COMMANDS if c.name != "go"] + [None, "go"])
+        menu("&Reconcile", ("reconcile", "history", None, "settings"))
+        self.sandbox_menu = menu("&Sandbox", ("sync",))
         self.sandbox_menu.menuAction().setVisible(False)
-        menu = self.menuBar().addMenu("&Help")
-        menu.addAction(self.act_keys)
-        menu.addAction(self.act_about)
-        self.addAction(self.act_filter)
+        menu("&Help", ("keys", "about"))
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.act_reconcile, self.act_go, None, self.act_accept, self.act_apollo,
-                       self.act_sf, self.act_skip, self.act_revert, None, self.act_settings,
-                       self.act_connect, self.act_history):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        for name in ("reconcile", "go", None, "settings", "connect", "history"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(act[name])
         self.addToolBar(toolbar)
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
-        for action in (self.act_reconcile, self.act_go, self.act_accept, self.act_apollo,
-                       self.act_sf, self.act_skip, self.act_edit, self.act_revert,
-                       self.act_settings, self.act_history, self.act_sync):
-            action.setEnabled(on)
+        for name in [c.name for c in keys.PAIR_COMMANDS] + ["reconcile", "settings", "history",
+                                                            "sync"]:
+            self.actions_by_name[name].setEnabled(on)
         for widget in (self.filter_box, self.view_combo, self.rule_combo, self.strength_combo):
             widget.setEnabled(on)
 
@@ -326,6 +268,7 @@ class MainWindow(QMainWindow):
         self.tasks.progress.connect(self._progress)
         self.tasks.busy_changed.connect(self._busy_changed)
         self.model.set_tasks(self.tasks)
+        self.commands.set_tasks(self.tasks)
         self.empty.setVisible(False)
         self.splitter.setVisible(True)
         self._set_enabled(True)
@@ -340,6 +283,7 @@ class MainWindow(QMainWindow):
     def close_cache(self) -> None:
         if self.tasks is not None:
             self.model.set_tasks(None)
+            self.commands.set_tasks(None)
             self.tasks.close()
             self.tasks.deleteLater()
             self.tasks = None
@@ -347,42 +291,43 @@ class MainWindow(QMainWindow):
         self.panel.show_details(None)
         self._set_enabled(False)
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        if not self._placed:  # the screen is known once the window is about to show
+            self._placed = True
+            screen_fit.place(self, self._saved_geometry)
+        super().showEvent(event)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self.close_cache()
+        try:
+            window_state.remember_layout(bytes(self.saveGeometry()), bytes(self.splitter.saveState()))
+        except OSError:  # an unwritable home: the next start uses the defaults
+            pass
         super().closeEvent(event)
+
+    def _fit_panel(self) -> None:
+        """Once, unless the user placed the splitter before: the panel gets what it needs, the
+        list every other row."""
+        if self._saved_splitter is not None or not self.splitter.isVisible():
+            return
+        self._saved_splitter = b""
+        total = sum(self.splitter.sizes())
+        need = self.panel.needed_height()
+        panel = min(need, int(total * 0.6))
+        self.splitter.setSizes([total - panel, panel])
 
     # -- list, filters, counts --------------------------------------------------------------------
 
-    def _filter_edited(self, _text: str) -> None:
-        self._filter_timer.start()
-
     def current_query(self) -> pair_query.PairQuery:
-        previous = self.model.query
-        return pair_query.PairQuery(
-            view=self.view_combo.currentData(), rule=self.rule_combo.currentData(),
-            strength=self.strength_combo.currentData(), text=self.filter_box.text(),
-            sort=previous.sort, descending=previous.descending)
+        return self.filters.query(self.model.query)
 
     def apply_filters(self) -> None:
-        self._filter_timer.stop()
-        if self.tasks is None:
-            return
-        self.model.set_query(self.current_query())
+        query = self.current_query()
+        if self.tasks is not None:
+            self.model.set_query(query)
 
     def focus_filter(self) -> None:
-        self.filter_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.filter_box.selectAll()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        if (watched is self.filter_box and event.type() == event.Type.KeyPress
-                and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Down)):
-            if event.key() == Qt.Key.Key_Escape and self.filter_box.text():
-                self.filter_box.clear()
-            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-            if not self.table.currentIndex().isValid() and self.model.rowCount():
-                self.table.setCurrentIndex(self.model.index(0, 0))
-            return True
-        return super().eventFilter(watched, event)
+        self.filters.focus_text()
 
     def refresh_counts(self) -> None:
         if self.tasks is None:
@@ -447,29 +392,27 @@ class MainWindow(QMainWindow):
     # -- selection and the panel -------------------------------------------------------------
 
     def selected_ranges(self) -> list[tuple[int, int]]:
-        """The selected rows as ``(first, last)`` runs, in order: no work per row, so
-        selecting a million pairs costs what selecting one does."""
-        spans = sorted((r.top(), r.bottom()) for r in self.table.selectionModel().selection())
-        ranges: list[tuple[int, int]] = []
-        for first, last in spans:
-            if ranges and first <= ranges[-1][1] + 1:
-                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
-            else:
-                ranges.append((first, last))
-        if not ranges and self.table.currentIndex().isValid():
-            row = self.table.currentIndex().row()
-            ranges = [(row, row)]
-        return ranges
+        return self.commands.selected_ranges()
 
     def selection_size(self) -> int:
-        return sum(last - first + 1 for first, last in self.selected_ranges())
+        return self.commands.selection_size()
 
     def _current_changed(self, current, _previous) -> None:
+        # An address typed for one pair must never be stored on the next one.
+        if self.panel.editor.isVisible():
+            self.panel.close_editor()
         self._details_timer.start()
 
     def _selection_changed(self, *_):
         if self.panel.details is not None:
             self.panel.show_details(self.panel.details, self.selection_size())
+            self._match_pair_actions()
+
+    def _match_pair_actions(self) -> None:
+        """The Pair menu offers what the panel's buttons offer, no more."""
+        for command in keys.PAIR_COMMANDS:
+            self.actions_by_name[command.name].setEnabled(
+                self.panel.buttons[command.name].isEnabled())
 
     def _load_details(self) -> None:
         if self.tasks is None:
@@ -490,6 +433,9 @@ class MainWindow(QMainWindow):
         if link_id != self._details_link:
             return
         self.panel.show_details(details, self.selection_size())
+        self._match_pair_actions()
+        if self._saved_splitter is None:
+            QTimer.singleShot(0, self._fit_panel)  # once the panel has laid out its text
         self.details_shown.emit(link_id)
 
     def reload_details(self) -> None:
@@ -498,71 +444,29 @@ class MainWindow(QMainWindow):
     # -- commands ---------------------------------------------------------------------------------
 
     def run_command(self, command: str) -> None:
-        """A key, button or menu command on the selected pairs."""
-        if self.tasks is None:
-            return
-        if command == "edit":
-            self.panel.open_editor()
-            return
-        if command == "edit_focus":
-            self.panel.buttons["accept"].setFocus()
-            return
-        if command == "focus_list":
-            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-            return
-        ranges = self.selected_ranges()
-        if not ranges:
-            return
-        self.model.resolve_link_ids(ranges, lambda ids: self._on_ids(command, ids))
+        """A key, button or menu command on the highlighted pairs."""
+        self.commands.run(command)
 
-    def _on_ids(self, command: str, ids: list[int]) -> None:
-        if not ids or self.tasks is None:
-            return
-        if command in ("apollo", "salesforce", "skip"):
-            op = operations.set_direction(self.tasks, ids, command, parent=self)
-            op.success(lambda changed: self._choices_stored(ids, changed, _CHOICE_WORDS[command]))
-        elif command == "accept":  # Apply: choose the recommendation, then confirm and write
-            op = operations.accept_recommendation(self.tasks, ids, self)
-            op.success(lambda changed: (
-                self._choices_stored(ids, changed, "Chose the recommendation"),
-                changed and self._on_ids("go", changed)))
-        elif command == "revert":
-            op = operations.revert(self.tasks, ids, self)
-            op.success(lambda changed: self._choices_stored(ids, changed,
-                                                            "Reverted to the recommendation"))
-        elif command == "go":
-            op = operations.plan_selection(self.tasks, ids, self)
-            op.success(lambda plan: self.confirm_plan(
-                plan, "Go", f"Write the {len(ids):,} selected pair{'s' if len(ids) != 1 else ''} "
-                            f"to Apollo and Salesforce?"))
-        else:
-            return
-        op.run_in_background()
+    def focus_list(self) -> None:
+        """The list takes the keyboard again, on the row it was on."""
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self.table.currentIndex().isValid() and self.model.rowCount():
+            self.select_row(0)
 
-    def _custom_email(self, email: str) -> None:
-        ranges = self.selected_ranges()
-        if not ranges or self.tasks is None:
+    def _refresh(self, changes: Changes) -> None:
+        """Read again exactly what ``changes`` says changed (the one place that decides)."""
+        if self.tasks is None or changes.empty:
             return
-
-        def store(ids):
-            op = operations.set_direction(self.tasks, ids, "custom", email, self)
-            op.success(lambda changed: (self.panel.close_editor(),
-                                        self._choices_stored(ids, changed, _CHOICE_WORDS["custom"])))
-            op.failure(lambda error: self.panel.show_editor_error(str(error))
-                       if isinstance(error, ChoiceError) else show_exception(self, error))
-            op.run_in_background()
-        self.model.resolve_link_ids(ranges, store)
-
-    def _choices_stored(self, ids: list[int], changed: list[int], what: str) -> None:
-        self.model.refresh_links(ids)
-        self.reload_details()
-        self.refresh_counts()
-        left = len(ids) - len(changed)
-        text = f"{what} for {len(changed):,} pair{'s' if len(changed) != 1 else ''}."
-        if left:
-            text += (f" {left:,} left as they were (one-sided, in sync, or nothing to change).")
-        self.statusBar().showMessage(text, 6000)
-        self.operation_finished.emit(what)
+        if changes.all_pairs or changes.membership:
+            self.model.refresh()
+        elif changes.link_ids:
+            self.model.refresh_links(changes.link_ids)
+        if changes.membership:
+            self.rebuild_search()
+        if changes.any_pair:
+            self.refresh_counts()
+            if changes.touches(self._details_link):
+                self.reload_details()
 
     def confirm_plan(self, plan, title: str, intro: str) -> ConfirmWrites:
         """Show the confirmation; on acceptance run the write step."""
@@ -582,14 +486,15 @@ class MainWindow(QMainWindow):
         """Run a write-back or undo job; its outcome shows in the list, the panel and the
         status bar."""
         op.success(self._written)
-        op.failure(lambda error: (show_exception(self, error), self.after_decisions_changed(),
+        op.failure(lambda error: (self._keep_box(show_exception(self, error)),
+                                  self.changes.emit(Changes(all_pairs=True, runs=True)),
                                   self.operation_finished.emit(what)))
         self._start_job(op)
 
     def _written(self, summary) -> None:
         """Each written pair shows its outcome (applied, conflict, failed) in the list and
         the panel; the status bar sums the run up."""
-        self.after_decisions_changed()
+        self.changes.emit(Changes(all_pairs=True, runs=True))
         text = (f"Run {summary.run_id}: {summary.done:,} written, {summary.conflict:,} "
                 f"conflict{'s' if summary.conflict != 1 else ''} (changed since the pull, not "
                 f"overwritten), {summary.failed:,} failed"
@@ -599,40 +504,40 @@ class MainWindow(QMainWindow):
         self.operation_finished.emit("written")
 
     def _keep(self, dialog: QDialog) -> None:
-        """A dialog lives until it closes (with whatever it holds, such as a write plan)."""
+        """A dialog lives until it closes (with whatever it holds, such as a write plan); then
+        the list has the keyboard again, on the row it was on."""
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _=0: self.focus_list())
+
+    def _keep_box(self, box: QMessageBox | None) -> None:
+        if box is not None:  # None: the user cancelled, nothing was shown
+            self._keep(box)
 
     # -- long operations --------------------------------------------------------------------------
 
     def _start_job(self, op) -> None:
-        self._job = op.job
-        if op.job is not None:
-            self._progress(op.job.label, "starting", 0, 0)
-        op.run_in_background()
+        self.progress.start(op)
 
     def _progress(self, label: str, phase: str, done: int, total: int) -> None:
-        self.progress_label.setText(f"{label}: {phase}" + (f" {done:,} / {total:,}" if total else ""))
-        self.progress_bar.setRange(0, total if total else 0)
-        if total:
-            self.progress_bar.setValue(done)
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-            widget.setVisible(True)
-        self.cancel_button.setEnabled(True)
+        self.progress.show(label, phase, done, total)
+
+    @property
+    def _job(self):
+        return self.progress.job
+
+    @_job.setter
+    def _job(self, job) -> None:
+        self.progress.job = job
 
     def _busy_changed(self, busy: bool) -> None:
         if not busy:
-            for widget in (self.progress_label, self.progress_bar, self.cancel_button):
-                widget.setVisible(False)
-            self._job = None
+            self.progress.hide()
         self.act_reconcile.setEnabled(not busy and self.tasks is not None)
         self.act_settings.setEnabled(not busy)  # saving settings starts a job of its own
 
     def cancel_operation(self) -> None:
         """Cancel the running long operation; what it wrote so far stays consistent."""
-        if self._job is not None:
-            self._job.cancel.set()
-            self.progress_label.setText(f"{self._job.label}: cancelling…")
-            self.cancel_button.setEnabled(False)
+        self.progress.cancel()
 
     def reconcile_all(self) -> None:
         """Pull → match → decide, then the confirmation of the writes."""
@@ -646,17 +551,17 @@ class MainWindow(QMainWindow):
     def _reconcile_failed(self, error) -> None:
         from gui.errors import is_cancel
 
-        self.after_decisions_changed()
+        self.changes.emit(Changes.redecided(runs=True))  # what was stored before it stopped
         if is_cancel(error):
             self.statusBar().showMessage("Cancelled. Everything stored so far is consistent; "
                                          "nothing was written to Apollo or Salesforce.", 8000)
             self.operation_finished.emit("cancelled")
             return
-        show_exception(self, error)
+        self._keep_box(show_exception(self, error))
         self.operation_finished.emit("failed")
 
     def _reconciled_all(self, result: operations.ReconcileAllResult) -> None:
-        self.after_decisions_changed()
+        self.changes.emit(result.changes)
         decide = result.summary.decide
         threshold = " and ".join(result.strengths)
         problems = "".join(f"<br>Not pulled: {html.escape(p)}" for p in result.pull.problems)
@@ -665,13 +570,6 @@ class MainWindow(QMainWindow):
                  f"<br>These writes are your choices plus the <b>{threshold}</b> recommendations; "
                  f"every other pair stays in the review list.")
         self.confirm_plan(result.plan, "Reconcile all", intro)
-
-    def after_decisions_changed(self) -> None:
-        """The engine re-decided: read the list, counts and search text again."""
-        self.model.refresh()
-        self.refresh_counts()
-        self.rebuild_search()
-        self.reload_details()
 
     # -- sandbox, links, dialogs -------------------------------------------------------------------
 
@@ -685,6 +583,7 @@ class MainWindow(QMainWindow):
         demo = self.connection.demo
         if demo is None or self.tasks is None or self.tasks.busy or not self.act_sync.isEnabled():
             return
+        self.focus_list()  # before the button is disabled, or Qt moves focus to the filter box
         self._set_syncing(True)
 
         def synced(report):
@@ -692,7 +591,7 @@ class MainWindow(QMainWindow):
             updated = len(getattr(report, "updated", []) or [])
             op = operations.reconcile_all(self.tasks, self.connection, plan=False, parent=self)
             op.success(lambda result: (
-                self.after_decisions_changed(),
+                self.changes.emit(result.changes), self.focus_list(),
                 self.statusBar().showMessage(
                     f"Apollo's sync saw {getattr(report, 'records_seen', 0):,} Salesforce changes "
                     f"and updated {updated:,} Apollo contacts; the list shows the result.", 10000),
@@ -702,7 +601,7 @@ class MainWindow(QMainWindow):
 
         def failed(error):
             self._set_syncing(False)
-            show_exception(self, error)
+            self._keep_box(show_exception(self, error))
         from gui.tasks import NetworkOp
 
         NetworkOp(self.tasks, demo.sandbox.pull_tick, self).success(synced).failure(failed) \
@@ -712,7 +611,7 @@ class MainWindow(QMainWindow):
         if self.tasks is None:
             return
         op = operations.link_suggestion(self.tasks, apollo_id, sf_id, self)
-        op.success(lambda link_id: (self.after_decisions_changed(), self.statusBar().showMessage(
+        op.success(lambda changes: (self.changes.emit(changes), self.statusBar().showMessage(
             "Linked the two records; the pair is decided again.", 6000)))
         op.run_in_background()
 
@@ -722,16 +621,41 @@ class MainWindow(QMainWindow):
 
         def loaded(result):
             settings, stages = result
-            dialog = SettingsDialog(settings, stages, self)
+            dialog = SettingsDialog(settings, stages, self, theme=self.theme_choice)
             self._keep(dialog)
-            dialog.accepted.connect(lambda: self._save_settings(dialog.settings()))
+            dialog.accepted.connect(lambda: self._settings_accepted(dialog, settings))
             dialog.open()
         operations.settings_and_stages(self.tasks, self).success(loaded).run_in_background()
 
+    def _settings_accepted(self, dialog: SettingsDialog, before) -> None:
+        if dialog.theme() != self.theme_choice:
+            self.use_theme(dialog.theme())
+            run_off_ui(self.tasks, lambda c=dialog.theme(): window_state.remember_theme(c),
+                       lambda _: None, parent=self)
+        if dialog.settings() != before:  # only what changes Apollo's rules re-decides
+            self._save_settings(dialog.settings())
+        else:
+            self.statusBar().showMessage("Settings saved.", 6000)
+            self.operation_finished.emit("settings")
+
+    def use_theme(self, choice: str) -> None:
+        """Switch the theme now: palette, style sheet colours and icons."""
+        from gui.icons import apply_style
+        from gui.theme import apply_theme
+
+        app = QApplication.instance()
+        self.theme_choice = choice
+        apply_theme(app, choice)
+        apply_style(app)
+        for name, action in self.actions_by_name.items():
+            if keys.BY_NAME[name].icon:
+                action.setIcon(icon(keys.BY_NAME[name].icon))
+        self.panel.retint()
+
     def _save_settings(self, settings) -> None:
         op = operations.save_settings_and_redecide(self.tasks, settings, self)
-        op.success(lambda summary: (self.after_decisions_changed(), self.statusBar().showMessage(
-            f"Settings saved; {summary.decide.decided:,} pairs decided again.", 8000),
+        op.success(lambda result: (self.changes.emit(result[1]), self.statusBar().showMessage(
+            f"Settings saved; {result[0].decide.decided:,} pairs decided again.", 8000),
             self.operation_finished.emit("settings")))
         op.failure(self._reconcile_failed)
         self._start_job(op)
@@ -823,13 +747,14 @@ class MainWindow(QMainWindow):
 
     def show_keys(self) -> None:
         rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;&nbsp;</td><td>{html.escape(t)}</td></tr>"
-                       for k, t in KEY_HELP)
-        show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+                       for k, t in keys.help_rows())
+        self._keep(show_info(self, "Keyboard shortcuts", f"<table>{rows}</table>"))
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Concord",
-                          f"<h3>Concord {core.__version__}</h3><p>See, predict and reconcile the "
-                          f"email addresses Apollo.io and Salesforce overwrite in each other.</p>")
+        self._keep(show_info(self, "About Concord",
+                             f"<h3>Concord {core.__version__}</h3><p>See, predict and reconcile "
+                             f"the email addresses Apollo.io and Salesforce overwrite in each "
+                             f"other.</p>"))
 
     # -- helpers for tests and the screenshot -----------------------------------------------------
 

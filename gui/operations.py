@@ -1,38 +1,89 @@
 """The window's operations on the cache, one function each.
 
 Each builds a :class:`gui.tasks.CacheOp` or :class:`gui.tasks.QueryOp` around a core call and
-returns it; the caller adds what to do on success. Workers see core objects only.
+returns it; the caller adds what to do on success. Workers see core objects only. Every
+operation that changes the cache produces a :class:`core.sync.changes.Changes` (alone or in
+its result), from which the window refreshes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.model import Strength
 from core.report.export import Exported, export
 from core.report.rows import conflict_report
+from core.store.cache import Cache
 from core.store.details import load_details
 from core.store.pairs import PairQuery
 from core.store.settings import load_settings, save_settings
 from core.sync import choices, connections
+from core.sync.changes import Changes
+from core.sync.choices import ChoiceState
 from core.sync.plan import WritePlan
 from core.sync.plan import plan as build_plan
 from core.sync.reconcile import ReconcileSummary, link_pair, reconcile
 from gui.tasks import PRIO_PAGE, CacheOp, QueryOp, TaskManager
 
 
+@dataclass(frozen=True)
+class ChoiceOutcome:
+    """A change of choices: what changed, and the pairs' states before and after (undo)."""
+
+    changes: Changes
+    before: tuple[ChoiceState, ...] | None  # None: too many pairs to keep for undo
+    after: tuple[ChoiceState, ...] | None
+    asked: int  # pairs the command was given
+
+
+UNDO_LIMIT = 50_000  # pairs one change may hold for undo (about 100 bytes each, twice)
+
+
+def _change_choices(tasks: TaskManager, link_ids: Sequence[int],
+                    change: Callable[[Cache, Sequence[int]], list[int]], parent,
+                    undo_limit: int = UNDO_LIMIT) -> CacheOp:
+    def run(cache):
+        if len(link_ids) > undo_limit:
+            return ChoiceOutcome(Changes.of_pairs(change(cache, link_ids)), None, None,
+                                 len(link_ids))
+        before = choices.snapshot(cache, link_ids)
+        changed = set(change(cache, link_ids))
+        return ChoiceOutcome(Changes.of_pairs(changed),
+                             tuple(s for s in before if s.link_id in changed),
+                             choices.snapshot(cache, sorted(changed)), len(link_ids))
+    return CacheOp(tasks, run, parent)
+
+
 def set_direction(tasks: TaskManager, link_ids: list[int], choice: str,
-                  email: str | None = None, parent=None) -> CacheOp:
+                  email: str | None = None, parent=None, undo_limit: int = UNDO_LIMIT) -> CacheOp:
     """Store the user's direction for pairs (``apollo``, ``salesforce``, ``skip``, ``custom``)."""
-    return CacheOp(tasks, lambda cache: choices.set_choice(cache, link_ids, choice, email), parent)
+    return _change_choices(tasks, link_ids,
+                           lambda cache, ids: choices.set_choice(cache, ids, choice, email), parent,
+                           undo_limit)
 
 
-def accept_recommendation(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
-    return CacheOp(tasks, lambda cache: choices.accept_recommendation(cache, link_ids), parent)
+def accept_recommendation(tasks: TaskManager, link_ids: list[int], parent=None,
+                          undo_limit: int = UNDO_LIMIT) -> CacheOp:
+    return _change_choices(tasks, link_ids, choices.accept_recommendation, parent, undo_limit)
 
 
-def revert(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
-    return CacheOp(tasks, lambda cache: choices.revert(cache, link_ids), parent)
+def revert(tasks: TaskManager, link_ids: list[int], parent=None,
+           undo_limit: int = UNDO_LIMIT) -> CacheOp:
+    return _change_choices(tasks, link_ids, choices.revert, parent, undo_limit)
+
+
+def restore_choices(tasks: TaskManager, states: tuple[ChoiceState, ...],
+                    only_if: tuple[ChoiceState, ...], parent=None) -> CacheOp:
+    """Undo or redo: put choices back where they still hold ``only_if``."""
+    return CacheOp(tasks, lambda cache: Changes.of_pairs(choices.restore(cache, states, only_if)),
+                   parent)
+
+
+def typed_among(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
+    """The pairs among ``link_ids`` holding a typed address (on the writer: it sees every
+    choice just made)."""
+    return CacheOp(tasks, lambda cache: choices.typed(cache, link_ids), parent)
 
 
 def plan_selection(tasks: TaskManager, link_ids: list[int], parent=None) -> CacheOp:
@@ -69,6 +120,7 @@ class ReconcileAllResult:
     summary: ReconcileSummary
     plan: WritePlan
     strengths: tuple[str, ...]
+    changes: Changes = Changes.redecided(runs=True)
 
 
 def reconcile_all(tasks: TaskManager, connection: connections.Connection, *, plan: bool = True,
@@ -86,17 +138,22 @@ def reconcile_all(tasks: TaskManager, connection: connections.Connection, *, pla
 
 
 def save_settings_and_redecide(tasks: TaskManager, settings, parent=None) -> CacheOp:
-    """Save settings and decide every pair again with them (choices are kept)."""
+    """Save settings and decide every pair again with them (choices are kept); returns the
+    summary and the changes."""
     def run(cache, job):
         with cache.transaction():
             save_settings(cache, settings)
-        return reconcile(cache, full=True, settings=settings, progress=job.progress,
-                         cancel=job.cancel)
+        summary = reconcile(cache, full=True, settings=settings, progress=job.progress,
+                            cancel=job.cancel)
+        return summary, Changes.redecided(settings=True, runs=True)
     return CacheOp(tasks, run, parent).with_progress("Re-deciding with the new settings")
 
 
 def link_suggestion(tasks: TaskManager, apollo_id: str, sf_id: str, parent=None) -> CacheOp:
-    return CacheOp(tasks, lambda cache: link_pair(cache, apollo_id, sf_id), parent)
+    """Link a suggested pair and decide it: two one-sided pairs become one."""
+    def run(cache):
+        return Changes(link_ids=frozenset({link_pair(cache, apollo_id, sf_id)}), membership=True)
+    return CacheOp(tasks, run, parent)
 
 
 def details(tasks: TaskManager, link_id: int, connection: connections.Connection,

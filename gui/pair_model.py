@@ -35,8 +35,10 @@ COLUMNS = (
     ("rule", "Rule"),
     ("strength", "Strength"),
     ("status", "Status"),
+    ("rule_code", "Rule code"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
+OPTIONAL_COLUMNS = ("rule_code",)  # hidden until the user shows them (header's menu)
 DIRECTION_COLUMN = COLUMN_KEYS.index("direction")
 
 # Named roles: what a view or a test can ask of any cell.
@@ -336,6 +338,7 @@ class PairTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMN_KEYS[column] if 0 <= column < len(COLUMNS) else None
+        key = "rule" if key == "rule_code" else key  # both sort by the rule
         descending = order == Qt.SortOrder.DescendingOrder
         if key == self._query.sort and descending == self._query.descending:
             return
@@ -394,6 +397,8 @@ class PairTableModel(QAbstractTableModel):
         if key == "direction":
             return labels.direction_glyph(row.direction, row.rec_rule)
         if key == "rule":
+            return labels.rule_words(row.rec_rule)
+        if key == "rule_code":
             return row.rec_rule
         if key == "strength":
             return labels.STRENGTH_LABELS.get(row.strength, row.strength)
@@ -404,18 +409,18 @@ class PairTableModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(row: PairRow, key: str) -> str | None:
         if key == "direction":
-            rec = labels.direction_sentence(row.rec_winner)
+            rec = labels.direction_sentence(row.rec_winner, rule=row.rec_rule)
             text = f"Recommended: {rec} ({row.rec_rule}, {row.strength})."
             if row.user_chose:
                 text = (f"Your choice: {labels.direction_sentence(row.choice, row.choice_email)}."
                         f"\n{text}")
-            native = labels.direction_sentence(row.native_winner)
+            native = labels.direction_sentence(row.native_winner, rule=row.native_rule)
             text += f"\nApollo's own sync will {native} ({row.native_rule})."
             if row.in_flight:
                 text += "\nA Salesforce edit is in flight: Apollo will pull it soon."
             return text
-        if key == "rule":
-            text = f"{labels.RULE_LABELS.get(row.rec_rule, row.rec_rule)}.\n{row.reason}"
+        if key in ("rule", "rule_code"):
+            text = f"{labels.rule_words(row.rec_rule)} ({row.rec_rule}).\n{row.reason}"
             if row.native_rule != row.rec_rule:
                 text += f"\nApollo's sync alone: {row.native_rule}."
             return text

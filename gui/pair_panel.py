@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -31,17 +31,7 @@ from core import emails, labels
 from core.store.details import PairDetails, RecordCard, describe_edit
 from gui import theme
 from gui.icons import icon
-
-# (command, button text, key shown, icon) in the order of the action row.
-ACTIONS = (
-    ("accept", "Apply recommendation", "A", "accept"),
-    ("apollo", "Keep Apollo", ">", "keep-apollo"),
-    ("salesforce", "Keep Salesforce", "<", "keep-salesforce"),
-    ("skip", "Skip", "/", "skip"),
-    ("edit", "Type new value…", "E", "edit"),
-    ("revert", "Revert to recommendation", "R", "revert"),
-    ("go", "Go", "G", "go"),
-)
+from gui.keys import PAIR_COMMANDS
 
 
 def diff_html(segments: list[emails.DiffSegment], side: str) -> str:
@@ -53,9 +43,8 @@ def diff_html(segments: list[emails.DiffSegment], side: str) -> str:
         own = seg.a if side == "apollo" else seg.b
         other = seg.b if side == "apollo" else seg.a
         if not own:
-            if other:  # the other address has characters here: mark the gap
-                other_mark = theme.hex_colour("diff_sf_bg" if side == "apollo" else "diff_apollo_bg")
-                out.append(f'<span style="background-color:{other_mark};">&#8202;&#8202;</span>')
+            # Nothing drawn where only the other address has characters: a marked blank
+            # would read as a space inside this address. The other card highlights them.
             continue
         if seg.op == "equal":
             out.append(html.escape(own))
@@ -102,10 +91,14 @@ class Card(QFrame):
         head.addWidget(self.icon)
         self.title = _label("", name="cardTitle", selectable=False)
         head.addWidget(self.title, 1)
-        self.link = _label("", selectable=False)
-        self.link.setOpenExternalLinks(True)
-        self.link.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
-                                          | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        # A button, not a rich-text link: one Tab stop that shows focus (a label's links
+        # trap Shift+Tab inside the label).
+        self.link = QToolButton()
+        self.link.setObjectName("openLink")
+        self.link.setAutoRaise(True)
+        self.link.setText(f"Open in {'Apollo' if system == 'apollo' else 'Salesforce'} ↗")
+        self.link.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.link.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(self.link.toolTip())))
         head.addWidget(self.link)
         layout.addLayout(head)
         self.person = _label("", wrap=True, name="cardPerson")
@@ -146,7 +139,7 @@ class Card(QFrame):
             self.fields.removeRow(0)
         if side is None:
             self.title.setText(f"<b>{name}</b>")
-            self.link.setText("")
+            self.link.setVisible(False)
             self.person.setText("No record on this side.")
             self.email.setText("—")
             self.facts.setText("")
@@ -157,12 +150,8 @@ class Card(QFrame):
         if self.system == "salesforce":
             name = f"Salesforce {record.get('object') or 'record'}"
         self.title.setText(f"<b>{html.escape(name)}</b>")
-        if side.url:
-            self.link.setText(f'<a href="{html.escape(side.url)}">Open in '
-                              f'{"Apollo" if self.system == "apollo" else "Salesforce"}</a>')
-            self.link.setToolTip(side.url)
-        else:
-            self.link.setText("")
+        self.link.setToolTip(side.url or "")
+        self.link.setVisible(bool(side.url))
         person = f"{record.get('first_name', '')} {record.get('last_name', '')}".strip()
         company = record.get("organization_name") if self.system == "apollo" else record.get("company")
         self.person.setText(f"<b>{html.escape(person or '(no name)')}</b>"
@@ -211,14 +200,15 @@ class Card(QFrame):
             if record.get("bounced_at"):
                 reason = record.get("bounce_reason") or "no reason given"
                 bits.append(f'<span style="color:{theme.hex_colour("danger")}"><b>Bounced</b> '
-                            f'{html.escape(record["bounced_at"][:16])} ({html.escape(reason)})</span>')
+                            f'{html.escape(record["bounced_at"][:16].replace("T", " "))} ({html.escape(reason)})</span>')
             if record.get("is_converted"):
                 bits.append(f"converted to Contact {html.escape(record.get('converted_contact_id') or '?')}")
         return " · ".join(bits)
 
 
-class PairPanel(QScrollArea):
-    """Both cards, the decision with its reasons, and the action buttons."""
+class PairPanel(QWidget):
+    """Both cards and the decision with its reasons (scrolling), and under them the action
+    buttons and the address editor (never scrolled away)."""
 
     command = Signal(str)
     custom_email = Signal(str)  # the user typed a new address and confirmed it
@@ -227,11 +217,27 @@ class PairPanel(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("pairPanel")
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll = QScrollArea()
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop that would show nothing
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         body.setObjectName("pairPanelBody")
-        self.setWidget(body)
+        self.scroll.setWidget(body)
+        panel = QVBoxLayout(self)
+        panel.setContentsMargins(0, 0, 0, 0)
+        panel.setSpacing(0)
+        panel.addWidget(self.scroll, 1)
+        self.actions_bar = QWidget()
+        self.actions_bar.setObjectName("actionsBar")
+        # Its width never holds the window wider than a small screen: the buttons take their
+        # short texts instead (see _fit_buttons).
+        self.actions_bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar = QVBoxLayout(self.actions_bar)
+        bar.setContentsMargins(10, 4, 10, 6)
+        bar.setSpacing(4)
+        panel.addWidget(self.actions_bar)
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 8, 10, 8)
         outer.setSpacing(8)
@@ -246,6 +252,10 @@ class PairPanel(QScrollArea):
         content.setContentsMargins(0, 0, 0, 0)
         content.setSpacing(8)
         outer.addWidget(self.content, 1)
+
+        self.selection_note = _label("", wrap=True, name="selectionNote", selectable=False)
+        self.selection_note.setVisible(False)
+        content.addWidget(self.selection_note)
 
         cards = QGridLayout()
         cards.setHorizontalSpacing(8)
@@ -294,16 +304,18 @@ class PairPanel(QScrollArea):
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
-        for command, text, key, icon_name in ACTIONS:
-            button = QPushButton(icon(icon_name), text)
-            button.setToolTip(f"{text} (key {key})")
+        for cmd in PAIR_COMMANDS:
+            command = cmd.name
+            button = QPushButton(icon(cmd.icon), cmd.label)
+            button.setToolTip(f"{cmd.tip} (key {cmd.key_text})")
             button.setObjectName("goButton" if command == "go" else f"action_{command}")
             button.clicked.connect(lambda _=False, c=command: self.command.emit(c))
             button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
             self.buttons[command] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
-        box.addLayout(buttons)
+        bar.addLayout(buttons)
+        self._button_row = buttons
 
         self.editor = QWidget()
         editor = QHBoxLayout(self.editor)
@@ -319,10 +331,11 @@ class PairPanel(QScrollArea):
         editor.addWidget(self.editor_ok)
         self.editor_cancel = QPushButton("Cancel")
         self.editor_cancel.clicked.connect(self.close_editor)
+        self.editor_cancel.clicked.connect(lambda: self.command.emit("focus_list"))
         editor.addWidget(self.editor_cancel)
-        box.addWidget(self.editor)
+        bar.addWidget(self.editor)
         self.editor_error = _label("", wrap=True, name="errorText")
-        box.addWidget(self.editor_error)
+        bar.addWidget(self.editor_error)
         self.editor.setVisible(False)
         self.editor_error.setVisible(False)
         content.addWidget(self.decision)
@@ -330,6 +343,33 @@ class PairPanel(QScrollArea):
         self.details: PairDetails | None = None
         self.selection_size = 0
         self.show_details(None)
+        self._short_buttons = None
+        self.actions_bar.setMinimumWidth(self._buttons_width(short=True))
+        self._fit_buttons()
+
+    def _buttons_width(self, short: bool) -> int:
+        margins = self.actions_bar.layout().contentsMargins()
+        width = margins.left() + margins.right()
+        for cmd in PAIR_COMMANDS:
+            button = self.buttons[cmd.name]
+            text = button.text()
+            button.setText((cmd.short or cmd.label) if short else cmd.label)
+            width += button.sizeHint().width() + self._button_row.spacing()
+            button.setText(text)
+        return width
+
+    def _fit_buttons(self) -> None:
+        """Full texts when they fit the panel's width, short ones (tooltips say it all) else."""
+        short = self.width() < self._buttons_width(short=False)
+        if short == self._short_buttons:
+            return
+        self._short_buttons = short
+        for cmd in PAIR_COMMANDS:
+            self.buttons[cmd.name].setText((cmd.short or cmd.label) if short else cmd.label)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_buttons()
 
     # -- showing ---------------------------------------------------------------------------------
 
@@ -338,6 +378,7 @@ class PairPanel(QScrollArea):
         self.selection_size = selection_size
         self.placeholder.setVisible(details is None)
         self.content.setVisible(details is not None)
+        self.actions_bar.setVisible(details is not None)
         if details is None:
             return
         self.apollo_card.show_side(details.apollo, details.diff, details)
@@ -348,16 +389,20 @@ class PairPanel(QScrollArea):
         colour = theme.hex_colour("accent" if d.get("choice") else "muted")
         self.arrow.setText(f'<span style="font-size:26px; color:{colour}">{html.escape(glyph)}</span>')
         self.arrow.setToolTip(labels.direction_sentence(direction, d.get("choice_email")))
-        native = labels.direction_sentence(d["native_winner"])
+        native = labels.direction_sentence(d["native_winner"], rule=d["native_rule"])
         in_flight = (" <i>A Salesforce edit is in flight: Apollo will pull it within its next "
                      "sync.</i>") if d.get("in_flight") else ""
-        self.native.setText(f"<b>Apollo's own sync:</b> {labels.direction_glyph(d['native_winner'], d['native_rule'])} "
-                            f"{html.escape(native)} <code>{d['native_rule']}</code>{in_flight}")
-        rec = labels.direction_sentence(d["rec_winner"])
+        self.native.setText(
+            f"<b>Apollo's own sync:</b> "
+            f"{labels.direction_glyph(d['native_winner'], d['native_rule'])} {html.escape(native)}"
+            f" · {html.escape(labels.rule_words(d['native_rule']))}{in_flight}")
+        self.native.setToolTip(f"Rule {d['native_rule']}")
+        rec = labels.direction_sentence(d["rec_winner"], rule=d["rec_rule"])
         self.recommendation.setText(
             f"<b>Concord recommends:</b> {labels.direction_glyph(d['rec_winner'], d['rec_rule'])} "
-            f"{html.escape(rec)} <code>{d['rec_rule']}</code> · "
+            f"{html.escape(rec)} · {html.escape(labels.rule_words(d['rec_rule']))} · "
             f"{labels.STRENGTH_LABELS.get(d['strength'], d['strength']).lower()}")
+        self.recommendation.setToolTip(f"Rule {d['rec_rule']}")
         self.reason.setText(html.escape(d.get("reason") or ""))
         if d.get("choice"):
             self.choice.setText(
@@ -375,13 +420,15 @@ class PairPanel(QScrollArea):
             base.append(f"Last agreed address (base): {html.escape(details.base_email)}{when}")
         elif not details.one_sided:
             base.append("No base: the two systems were never seen agreeing")
-        base.append(f"linked by {details.method.replace('_', ' ')}")
+        base.append(labels.LINK_METHODS.get(details.method, f"linked by {details.method}"))
         if details.twin_id:
             base.append(f"Lead/Contact twin {html.escape(details.twin_id)}")
         if details.hints:
             base.append("Hints: " + ", ".join(hint_text(h) for h in details.hints))
-        if selection_size > 1:
-            base.append(f"<b>{selection_size:,} pairs selected</b>: actions apply to all of them")
+        self.selection_note.setText(
+            f"<b>{selection_size:,} pairs highlighted</b>: a key or button acts on all "
+            f"{selection_size:,}. Below: the pair under the cursor.")
+        self.selection_note.setVisible(selection_size > 1)
         self.base.setText(" · ".join(base))
         self.error.setText(html.escape(d.get("error") or ""))
         self.error.setVisible(bool(d.get("error")))
@@ -396,13 +443,38 @@ class PairPanel(QScrollArea):
         self.suggestion_box.setVisible(self._suggestion is not None)
         two_sided = not details.one_sided
         decided = d.get("status") != "in_sync"
-        for command in ("apollo", "salesforce", "skip", "edit", "go"):
+        for command in ("apollo", "salesforce", "skip", "go"):
             self.buttons[command].setEnabled(two_sided and decided or selection_size > 1)
+        # A typed address is for one person: never for several highlighted pairs.
+        self.buttons["edit"].setEnabled(two_sided and decided and selection_size == 1)
         self.buttons["accept"].setEnabled(d.get("rec_winner") in ("apollo", "salesforce")
                                           or selection_size > 1)
         self.buttons["revert"].setEnabled(bool(d.get("choice")) or selection_size > 1)
         if self.editor.isVisible() and not two_sided:
             self.close_editor()
+
+    def retint(self) -> None:
+        """Icons and colours again, for a new palette."""
+        for cmd in PAIR_COMMANDS:
+            self.buttons[cmd.name].setIcon(icon(cmd.icon))
+        self.link_button.setIcon(icon("link"))
+        if self.details is not None:
+            self.show_details(self.details, self.selection_size)
+
+    def needed_height(self) -> int:
+        """The height that shows the cards, the decision and the buttons without scrolling."""
+        body = self.scroll.widget().layout()
+        width = self.scroll.viewport().width()
+        height = (body.heightForWidth(width) if body.hasHeightForWidth()
+                  else body.sizeHint().height())
+        return height + self.actions_bar.sizeHint().height() + 2 * self.scroll.frameWidth()
+
+    def focus_actions(self) -> None:
+        """The keyboard to the first button that can act."""
+        for button in self.buttons.values():
+            if button.isEnabled() and button.isVisible():
+                button.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                return
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         """Esc closes the address editor, or goes back to the list."""
@@ -428,7 +500,6 @@ class PairPanel(QScrollArea):
         self.editor_input.setText(seed)
         self.editor_input.selectAll()
         self.editor_input.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        QTimer.singleShot(0, lambda: self.ensureWidgetVisible(self.editor))
 
     def close_editor(self) -> None:
         self.editor.setVisible(False)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.model import CreatePolicy, Preset, Settings, Strength
+from gui.theme import THEMES
 
 POLICY_LABELS = {
     CreatePolicy.OFF: "Off: never create Salesforce records for new Apollo contacts",
@@ -53,7 +54,8 @@ class SettingsDialog(QDialog):
     and :meth:`settings` turns them back into the enums the rules compare against.
     """
 
-    def __init__(self, settings: Settings, stages: list[str], parent=None):
+    def __init__(self, settings: Settings, stages: list[str], parent=None,
+                 theme: str = "system"):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -127,6 +129,15 @@ class SettingsDialog(QDialog):
         form.addRow(guards)
         layout.addWidget(policy)
 
+        window = QGroupBox("This window")
+        form = QFormLayout(window)
+        self.theme_combo = QComboBox()
+        for value, text in THEMES.items():
+            self.theme_combo.addItem(text, value)
+        self.theme_combo.setCurrentIndex(max(self.theme_combo.findData(theme), 0))
+        form.addRow("Theme", self.theme_combo)
+        layout.addWidget(window)
+
         notice = QLabel("Saving re-decides every pair with the new settings; your choices stay.")
         notice.setWordWrap(True)
         layout.addWidget(notice)
@@ -139,6 +150,10 @@ class SettingsDialog(QDialog):
 
     def _policy_changed(self) -> None:
         self.stages.setEnabled(self.policy.currentData() == CreatePolicy.STAGES.value)
+
+    def theme(self) -> str:
+        """The theme chosen: ``system``, ``light`` or ``dark``."""
+        return self.theme_combo.currentData()
 
     def settings(self) -> Settings:
         """The settings as edited."""

@@ -60,3 +60,42 @@ def _colour(name: str, dark: bool) -> QColor:
 
 def hex_colour(name: str, palette: QPalette | None = None) -> str:
     return (_DARK if is_dark(palette) else _LIGHT)[name]
+
+
+# -- the user's theme: Light, Dark, or what the system says ------------------------------------
+
+THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+_system: dict = {}  # the palette and style the application started with
+
+
+def _dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    for role, value in ((roles.Window, "#2b2d31"), (roles.WindowText, "#e8e8e8"),
+                        (roles.Base, "#1f2023"), (roles.AlternateBase, "#27292d"),
+                        (roles.Text, "#e8e8e8"), (roles.Button, "#34363b"),
+                        (roles.ButtonText, "#e8e8e8"), (roles.Highlight, "#3d6fb6"),
+                        (roles.HighlightedText, "#ffffff"), (roles.ToolTipBase, "#34363b"),
+                        (roles.ToolTipText, "#e8e8e8"), (roles.PlaceholderText, "#9a9da3"),
+                        (roles.Link, "#8ab4f8"), (roles.Mid, "#45474c"), (roles.Dark, "#1a1b1e"),
+                        (roles.Light, "#45474c"), (roles.Midlight, "#3a3c41"),
+                        (roles.Shadow, "#101113"), (roles.BrightText, "#ffffff")):
+        palette.setColor(role, QColor(value))
+    for role in (roles.Text, roles.WindowText, roles.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7b7e84"))
+    return palette
+
+
+def apply_theme(app, choice: str) -> None:
+    """Give ``app`` the chosen theme: ``light``, ``dark`` or ``system`` (its first palette)."""
+    from PySide6.QtWidgets import QStyleFactory
+
+    if choice == "system":
+        if _system:  # back from a chosen theme; until then the system's is untouched
+            app.setStyle(QStyleFactory.create(_system["style"]))
+            app.setPalette(_system["palette"])
+        return
+    if not _system:
+        _system.update(palette=QPalette(app.palette()), style=app.style().name())
+    app.setStyle(QStyleFactory.create("Fusion"))  # the one style that follows any palette
+    app.setPalette(_dark_palette() if choice == "dark" else app.style().standardPalette())

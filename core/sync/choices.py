@@ -7,7 +7,8 @@ recommendations into writes; nothing here talks to a remote system.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from core import emails
 from core.model import DecisionStatus
@@ -31,6 +32,10 @@ def set_choice(cache: Cache, link_ids: Sequence[int], choice: str,
         raise ChoiceError(f"choice must be one of {', '.join(CHOICES)}, got {choice!r}")
     typed = None
     if choice == "custom":
+        if len(link_ids) != 1:
+            # One address typed for several people would give all of them one mailbox.
+            raise ChoiceError("a typed address is for one pair at a time; "
+                              f"{len(link_ids):,} pairs were given")
         try:
             typed = emails.validate(email, allow_unicode=load_settings(cache).unicode_emails)
         except emails.EmailError as exc:
@@ -59,6 +64,62 @@ def revert(cache: Cache, link_ids: Sequence[int]) -> list[int]:
                    "choice IS NOT NULL")
 
 
+@dataclass(frozen=True, slots=True)
+class ChoiceState:
+    """A pair's choice as stored: what undo puts back."""
+
+    link_id: int
+    choice: str | None
+    choice_email: str | None
+    status: str
+    error: str | None
+
+
+def snapshot(cache: Cache, link_ids: Sequence[int]) -> tuple[ChoiceState, ...]:
+    """The stored choices of ``link_ids`` (pairs without a decision are left out)."""
+    states: list[ChoiceState] = []
+    for chunk in chunked(link_ids):
+        marks = ",".join("?" * len(chunk))
+        states += (ChoiceState(*row) for row in cache.conn.execute(
+            "SELECT link_id, choice, choice_email, status, error FROM decisions "
+            f"WHERE link_id IN ({marks}) ORDER BY link_id", chunk))
+    return tuple(states)
+
+
+def restore(cache: Cache, states: Iterable[ChoiceState],
+            only_if: Iterable[ChoiceState] = ()) -> list[int]:
+    """Put choices back as ``states`` hold them; return the link ids that changed.
+
+    With ``only_if``, a pair is restored only while it still holds that state: a pair written
+    or decided again since then keeps what it has (undoing a choice never undoes a write).
+    """
+    expected = {s.link_id: s for s in only_if}
+    wanted = [s for s in states if not expected or s.link_id in expected]
+    changed: list[int] = []
+    with cache.transaction():
+        current = {s.link_id: s for s in snapshot(cache, [s.link_id for s in wanted])}
+        for state in wanted:
+            now = current.get(state.link_id)
+            if now is None or now == state or (expected and now != expected[state.link_id]):
+                continue
+            cache.conn.execute(
+                "UPDATE decisions SET choice = ?, choice_email = ?, status = ?, error = ? "
+                "WHERE link_id = ?",
+                (state.choice, state.choice_email, state.status, state.error, state.link_id))
+            changed.append(state.link_id)
+    return changed
+
+
+def typed(cache: Cache, link_ids: Sequence[int]) -> list[int]:
+    """The pairs among ``link_ids`` that hold an address the user typed."""
+    found: list[int] = []
+    for chunk in chunked(link_ids):
+        found += (r[0] for r in cache.conn.execute(
+            f"SELECT link_id FROM decisions WHERE choice = 'custom' "
+            f"AND link_id IN ({','.join('?' * len(chunk))}) ORDER BY link_id", chunk))
+    return found
+
+
 def _update(cache: Cache, link_ids: Sequence[int], assignments: str, condition: str,
             values: tuple = ()) -> list[int]:
     """Apply one UPDATE (``values`` fill the assignments' ``?``) to the decisions of
@@ -80,4 +141,5 @@ def mark(cache: Cache, link_ids: Sequence[int], status: str, error: str | None =
             (status, error, now_iso()))
 
 
-__all__ = ["CHOICES", "ChoiceError", "accept_recommendation", "mark", "revert", "set_choice"]
+__all__ = ["CHOICES", "ChoiceError", "ChoiceState", "accept_recommendation", "mark", "restore",
+           "revert", "set_choice", "snapshot", "typed"]

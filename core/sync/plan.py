@@ -50,6 +50,9 @@ class PlannedWrite:
     partner_keys: tuple[str, ...] = ()
     base_email: str | None = None
     also_old: tuple[str, ...] = ()  # other email keys the target may hold instead of old_email
+    person: str = ""  # the pair's name, for the confirmation
+    apollo_email: str | None = None  # what each side holds now, for the confirmation
+    sf_email: str | None = None
 
     def as_dict(self) -> dict:
         return {"link_id": self.link_id, "system": self.system, "object": self.object,
@@ -98,7 +101,9 @@ _PLAN_SQL = """
 SELECT d.link_id, l.apollo_id, l.sf_id, s.object, d.apollo_email, d.sf_email, d.choice,
        d.choice_email, d.rec_winner, d.strength, d.status, d.rec_rule,
        a.email, a.email_key, s.email, s.email_key, s.is_converted, s.converted_contact_id,
-       cc.email, cc.email_key, b.email
+       cc.email, cc.email_key, b.email,
+       trim(coalesce(nullif(trim(a.first_name || ' ' || a.last_name), ''),
+                     s.first_name || ' ' || s.last_name, ''))
 FROM decisions d JOIN links l USING (link_id)
 JOIN apollo_contacts a ON a.id = l.apollo_id
 JOIN sf_records s ON s.id = l.sf_id
@@ -130,7 +135,7 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
     for row in rows:
         (link_id, apollo_id, sf_id, sf_object, d_apollo, d_sf, choice, choice_email,
          rec_winner, strength, status, rec_rule, a_email, a_key, s_email, s_key,
-         converted, converted_id, cc_email, cc_key, base_email) = row
+         converted, converted_id, cc_email, cc_key, base_email, person) = row
         if choice:
             if not include_chosen:
                 continue
@@ -170,7 +175,8 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
             _note(result, "address Salesforce would refuse")
             continue
         key = emails.comparison_key(new)
-        common = dict(why=why, rule=rule, base_email=base_email)
+        common = dict(why=why, rule=rule, base_email=base_email, person=person,
+                      apollo_email=a_email, sf_email=s_email)
         writes = []
         if s_key != key:
             writes.append(PlannedWrite(link_id, "salesforce", sf_object, sf_id, s_email, new,
@@ -183,23 +189,39 @@ def plan(cache: Cache, *, strengths: Iterable[str] = (Strength.STRONG.value,),
         if direction == "custom" and writes:
             typed.setdefault(key, set()).add(link_id)
         result.writes.extend(writes)
-    _refuse_shared_typed(result, typed)
+    _refuse_shared_typed(cache, result, typed)
     return result
 
 
-def _refuse_shared_typed(result: WritePlan, typed: dict[str, set[int]]) -> None:
-    """One typed address planned for several pairs (different people) is refused for all
-    of them: typing a value is meant for one person."""
+SHARED_TYPED = "one typed address for several people"
+
+
+def _typed_holders(cache: Cache) -> dict[str, set[int]]:
+    """Every pair still to write that holds a typed address, by the address's key."""
+    holders: dict[str, set[int]] = {}
+    for link_id, email in cache.conn.execute(
+            "SELECT link_id, choice_email FROM decisions WHERE choice = 'custom' "
+            "AND status IN ('open', 'chosen', 'skipped', 'failed')"):
+        holders.setdefault(emails.comparison_key(email), set()).add(link_id)
+    return holders
+
+
+def _refuse_shared_typed(cache: Cache, result: WritePlan, typed: dict[str, set[int]]) -> None:
+    """One typed address held by several pairs (different people) is refused for all of
+    them, even when only one of them is being written: typing a value is meant for one
+    person, and the other pair would get the same mailbox on its next write."""
+    holders = _typed_holders(cache) if typed else {}
     drop: set[int] = set()
     for key, links in typed.items():
-        if len(links) > 1:
+        everyone = links | holders.get(key, set())
+        if len(everyone) > 1:
             drop |= links
             for link_id in sorted(links):
-                result.refused.append((link_id, f"the typed address {key} is planned for "
-                                                 f"{len(links)} different people"))
+                result.refused.append((link_id, f"the typed address {key} is held by "
+                                                 f"{len(everyone)} different people"))
     if drop:
         result.writes = [w for w in result.writes if w.link_id not in drop]
-        result.not_written["one typed address for several people"] = len(drop)
+        result.not_written[SHARED_TYPED] = len(drop)
 
 
 def _note(plan_: WritePlan, why: str) -> None:

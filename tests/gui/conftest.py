@@ -48,7 +48,7 @@ def cache_path(reconciled_template, tmp_path):
 
 @pytest.fixture
 def app(qapp):
-    from gui.app import apply_style
+    from gui.icons import apply_style
 
     apply_style(qapp)
     return qapp

@@ -68,8 +68,10 @@ def test_legacy_password_shows_the_retirement_notice_and_keeps_secrets(qtbot, di
                                                                        memory_keyring):
     dialog.method_buttons["password"].setChecked(True)
     assert dialog.stack.currentIndex() == 3
-    labels = [w.text() for w in dialog.stack.currentWidget().findChildren(type(dialog.error))]
-    assert RETIREMENT_NOTICE in labels
+    assert dialog.retirement.isVisible() and dialog.retirement.text() == RETIREMENT_NOTICE
+    # Shown in full: the label has the height its wrapped text needs
+    notice = dialog.retirement
+    assert notice.height() >= notice.heightForWidth(notice.width())
     dialog.fields["password_username"].setText("ops@acme.com")
     dialog.fields["password_password"].setText("hunter2-pass")
     dialog.fields["password_token"].setText("tok-XYZ-987")
@@ -141,3 +143,39 @@ def test_browser_sign_in_shows_the_address_to_copy(qtbot, dialog, memory_keyring
     assert says in dialog.sf_result.text()
     dialog.reject()  # stops the wait for the loopback redirect
     qtbot.waitUntil(lambda: not dialog.sign_in_url.isVisible(), timeout=5_000)
+
+
+HELP = [
+    ("browser sign-in: where the consumer key comes from, scopes, callback", "pkce",
+     ("App Manager", "refresh_token", "callback URL")),
+    ("JWT: how to prepare the certificate", "jwt", ("certificate", "digital signatures")),
+    ("client credentials: the Run As user", "client_credentials", ("Run As",)),
+]
+
+
+@pytest.mark.parametrize("situation, method, words", HELP, ids=[h[0] for h in HELP])
+def test_each_sign_in_method_says_what_a_real_org_needs(dialog, situation, method, words):
+    dialog.method_buttons[method].setChecked(True)
+    assert dialog.method_help.isVisible()
+    assert all(word in dialog.method_help.text() for word in words)
+    assert not dialog.retirement.isVisible()
+
+
+def test_the_dialog_explains_workspace_login_host_apollo_key_and_links_the_guide(dialog):
+    texts = " ".join(w.text() for w in dialog.findChildren(type(dialog.error)) if w.isVisible())
+    for words in ("A workspace is", "test.salesforce.com", "My Domain",
+                  "field history tracking", "Settings → Integrations → API"):
+        assert words in texts
+    assert "docs/connecting.md" in dialog.guide.text() and "href=" in dialog.guide.text()
+
+
+def test_without_a_keyring_the_secret_fields_do_not_claim_to_keep_anything(app, qtbot):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        d = ConnectDialog(None, "acme")
+        qtbot.addWidget(d)
+        qtbot.waitUntil(lambda: d.keyring_note.objectName() == "errorText", timeout=5_000)
+        assert d.fields["apollo_api_key"].placeholderText() == "no keyring: cannot be kept"
+    finally:
+        keyring.set_keyring(previous)

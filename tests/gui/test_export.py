@@ -33,7 +33,7 @@ def test_the_dialog_exports_the_filtered_rows(qtbot, window, cache_path, tmp_pat
     filter_by_rule(qtbot, window, rules.Q_BOUNCED)
     expected = listed_names(cache_path, window.current_query())
     assert 0 < len(expected) < window.counts["pairs"]
-    window.act_export.trigger()
+    window.actions_by_name["export"].trigger()
     dialog = open_dialogs(ExportDialog)[0]
     assert dialog.export_button.isEnabled()
     assert f"{len(expected):,} pairs" in dialog.intro.text() and "Q_BOUNCED" in dialog.intro.text()

@@ -45,7 +45,7 @@ def test_demo_screenshot_saves_a_picture_of_the_window(tmp_path):
     from PySide6.QtGui import QImage
 
     image = QImage(str(target))
-    assert image.width() >= 1000 and image.height() >= 700
+    assert image.width() >= 700 and image.height() >= 500  # the window, fitted to the screen
 
 
 def test_without_a_display_the_window_commands_say_what_to_do(monkeypatch, capsys):

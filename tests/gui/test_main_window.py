@@ -7,52 +7,26 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
-from core import emails
+from core import emails, labels
 from core.store.cache import Cache
 from core.sync import connections as sync_steps
 from core.sync import plan as write_plan
 from core.sync.reconcile import Cancelled
 from gui.confirm import ConfirmWrites
 from gui.pair_model import DIRECTION_COLUMN
+from tests.gui.steps import (
+    decision,
+    highlight_also,
+    open_dialogs,
+    press,
+    row_where,
+    select,
+    two_sided,
+)
 
 ATTENTION = "status IN ('open', 'chosen', 'failed', 'conflict')"
-
-
-def decision(cache_path, link_id: int) -> dict:
-    with Cache(cache_path) as cache:
-        cur = cache.conn.execute("SELECT * FROM decisions WHERE link_id = ?", (link_id,))
-        return dict(zip([d[0] for d in cur.description], cur.fetchone()))
-
-
-def row_where(window, predicate) -> int:
-    row = window.row_of(predicate)
-    assert row is not None, "no loaded row matches"
-    return row
-
-
-def two_sided(row) -> bool:
-    return bool(row.apollo_email and row.sf_email and not row.one_sided)
-
-
-def select(qtbot, window, row: int) -> int:
-    link_id = window.model.row_data(row).link_id
-    with qtbot.waitSignal(window.details_shown, timeout=5_000,
-                          check_params_cb=lambda shown: shown == link_id):
-        window.select_row(row)
-    window.table.setFocus()
-    return link_id
-
-
-def press(qtbot, window, key: str, what: str | None = None):
-    with qtbot.waitSignal(window.operation_finished, timeout=5_000,
-                          check_params_cb=(lambda w: w == what) if what else None):
-        qtbot.keyClick(window.table, key)
-
-
-def open_dialogs(kind):
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
 
 
 def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
@@ -68,7 +42,8 @@ def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
     only_apollo = "".join(s.a for s in segments if s.op != "equal")
     only_sf = "".join(s.b for s in segments if s.op != "equal")
     apollo_html, sf_html = panel.apollo_card.email.text(), panel.sf_card.email.text()
-    assert "background-color" in apollo_html and "background-color" in sf_html
+    assert ("background-color" in apollo_html) == bool(only_apollo)
+    assert ("background-color" in sf_html) == bool(only_sf)
     for seg in segments:
         if seg.op != "equal" and seg.a:
             assert f"font-weight:600;\">{seg.a}</span>" in apollo_html.replace("&amp;", "&")
@@ -76,10 +51,13 @@ def test_selecting_a_row_fills_the_panel_with_the_difference(qtbot, window):
             assert f"font-weight:600;\">{seg.b}</span>" in sf_html.replace("&amp;", "&")
     assert only_apollo or only_sf
     assert data.name.split()[0] in panel.apollo_card.person.text()
-    assert data.rec_rule in panel.recommendation.text()
-    assert data.native_rule in panel.native.text()
+    # Rules in plain words, their codes in a tooltip
+    assert labels.rule_words(data.rec_rule) in panel.recommendation.text()
+    assert data.rec_rule not in panel.recommendation.text()
+    assert data.rec_rule in panel.recommendation.toolTip()
+    assert labels.rule_words(data.native_rule) in panel.native.text()
     assert panel.reason.text()
-    assert "https://app.apollo.io/#/contacts/" in panel.apollo_card.link.text()
+    assert panel.apollo_card.link.toolTip().startswith("https://app.apollo.io/#/contacts/")
     assert "Email set" in panel.apollo_card.edit_time.text()
 
 
@@ -118,12 +96,8 @@ def test_revert_and_accept_keys(qtbot, window, cache_path):
 def test_a_multi_selection_takes_one_key(qtbot, window, cache_path):
     rows = [r for r in range(40) if two_sided(window.model.row_data(r))][:5]
     ids = [window.model.row_data(r).link_id for r in rows]
-    selection = window.table.selectionModel()
     window.select_row(rows[0])
-    for row in rows[1:]:
-        selection.select(window.model.index(row, 0), selection.SelectionFlag.Select
-                         | selection.SelectionFlag.Rows)
-    window.table.setFocus()
+    highlight_also(window, rows[1:])
     press(qtbot, window, "<")
     assert all(decision(cache_path, i)["choice"] == "salesforce" for i in ids)
 
@@ -290,7 +264,7 @@ def test_the_filter_box_is_debounced_and_filters(qtbot, window, cache_path):
         name = cache.conn.execute(f"SELECT name FROM decisions WHERE {ATTENTION} LIMIT 1"
                                   ).fetchone()[0]
     applied = []
-    window._filter_timer.timeout.connect(lambda: applied.append(window.filter_box.text()))
+    window.filters.changed.connect(lambda: applied.append(window.filter_box.text()))
     with qtbot.waitSignal(window.model.query_settled, timeout=5_000):
         qtbot.keyClicks(window.filter_box, name)
     assert applied == [name]  # one filter for the whole name, not one per keystroke
@@ -342,7 +316,7 @@ def test_link_these_links_a_suggested_pair(qtbot, window, cache_path):
 def test_history_explains_what_is_missing(qtbot, window):
     from gui.history_dialog import RunHistoryDialog
 
-    window.act_history.trigger()
+    window.actions_by_name["history"].trigger()
     qtbot.waitUntil(lambda: bool(open_dialogs(RunHistoryDialog)), timeout=5_000)
     history = open_dialogs(RunHistoryDialog)[0]
     assert history.table.rowCount() >= 1
@@ -368,10 +342,15 @@ def test_demo_window_lets_apollo_sync_and_shows_the_result(qtbot, app):
         assert window.banner.isVisible() and "Sandbox" in window.banner_text.text()
         assert "Sandbox" in window.windowTitle()
         qtbot.waitUntil(lambda: window.model.total is not None, timeout=10_000)
+        window.activateWindow()
+        window.sync_button.setFocus()
         with qtbot.waitSignal(window.operation_finished, timeout=30_000,
                               check_params_cb=lambda w: w == "synced"):
-            window.sync_button.click()
+            qtbot.keyClick(window.sync_button, Qt.Key.Key_Space)
+            # The button is off while Apollo syncs: the keyboard goes to the list, not the filter
+            assert window.focusWidget() is window.table and not window.filter_box.hasSelectedText()
         assert "Apollo's sync saw" in window.statusBar().currentMessage()
+        assert window.focusWidget() is window.table
         with Cache(ready[0].cache_path) as cache:
             assert cache.conn.execute("SELECT count(*) FROM runs WHERE kind = 'pull' AND "
                                       "status = 'complete'").fetchone()[0] == 1
@@ -379,3 +358,27 @@ def test_demo_window_lets_apollo_sync_and_shows_the_result(qtbot, app):
         window.close_cache()
         if holder.get("session") is not None:
             holder["session"].stop()
+
+
+def test_run_history_tells_a_cancelled_run_from_a_done_one(qtbot, app):
+    from gui.history_dialog import RunHistoryDialog
+
+    runs = [{"run_id": 2, "kind": "reconcile", "started_at": "2026-12-04T10:00:00.000Z",
+             "finished_at": "2026-12-04T10:00:05.000Z", "status": "cancelled", "summary": ""},
+            {"run_id": 1, "kind": "reconcile", "started_at": "2026-12-04T09:00:00.000Z",
+             "finished_at": "2026-12-04T09:00:05.000Z", "status": "done", "summary": ""}]
+    dialog = RunHistoryDialog(runs)
+    qtbot.addWidget(dialog)
+    outcome = [dialog.table.item(row, 4).text() for row in range(2)]
+    assert outcome == ["Cancelled by you (continues next time)", "Done"]
+
+
+def test_a_key_reports_exactly_the_pair_it_changed_through_one_signal(qtbot, window):
+    row = row_where(window, lambda r: two_sided(r) and r.status == "open")
+    link_id = select(qtbot, window, row)
+    with qtbot.waitSignal(window.changes, timeout=5_000) as changed:
+        qtbot.keyClick(window.table, "/")
+    assert changed.args[0].link_ids == {link_id} and not changed.args[0].all_pairs
+    # The row shows it without the list being read again
+    qtbot.waitUntil(lambda: window.model.row_data(row).choice == "skip")
+    assert window.model.row_data(row).link_id == link_id

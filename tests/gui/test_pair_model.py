@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from core import labels
 from core.store.cache import Cache
 from core.store.pairs import PAGE, ListReader, PairQuery, selection_sql
 from gui.pair_model import (
@@ -64,7 +65,8 @@ def test_roles_of_a_row_come_from_its_decision(qtbot, tasks, cache_path):
     assert cell(model, 0, column("apollo_email")) == (a_email or "(blank)")
     assert cell(model, 0, column("sf_email")) == (s_email or "(blank)")
     assert cell(model, 0, DIRECTION_COLUMN) == {"apollo": "→", "salesforce": "←"}.get(rec_winner, "?")
-    assert cell(model, 0, column("rule")) == rec_rule
+    assert cell(model, 0, column("rule")) == labels.rule_words(rec_rule)
+    assert rec_rule in cell(model, 0, column("rule"), Qt.ItemDataRole.ToolTipRole)
     assert cell(model, 0, column("strength")).lower() in (strength, "—")
     assert cell(model, 0, column("status"), StatusRole) == status
     assert cell(model, 0, DIRECTION_COLUMN, DirectionRole) == rec_winner

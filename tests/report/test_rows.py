@@ -75,7 +75,7 @@ def test_rules_are_written_in_plain_words_with_their_code(generated_cache):
     assert rows
     assert {row[report.index("native_rule")] for row in rows} <= {
         rule_text(r) for r in rules.ALL_RULES}
-    assert "Most recent edit wins (LAST_EDIT)" in {row[report.index("native_rule")] for row in rows}
+    assert "Latest edit wins (LAST_EDIT)" in {row[report.index("native_rule")] for row in rows}
     assert sum(report.tally.values()) == len(rows)
 
 

@@ -8,6 +8,7 @@ import pytest
 from core import emails
 from core.store.cache import Cache
 from core.sync import choices
+from core.sync.plan import SHARED_TYPED, plan
 from core.sync.plan import plan as plan_writes
 from core.sync.reconcile import reconcile
 from tests.builders import contact, load, sf
@@ -125,3 +126,70 @@ def test_accepting_the_recommendation_chooses_its_winner(cache):
     ids = [link(cache, "a1"), link(cache, "a2")]
     assert sorted(choices.accept_recommendation(cache, ids)) == sorted(ids)
     assert {r[0] for r in cache.conn.execute("SELECT choice FROM decisions")} == {"apollo"}
+
+
+def test_a_typed_address_is_for_one_pair_at_a_time(cache):
+    # Four people selected, one address typed: refused before anything is stored.
+    ids = [link(cache, "a1"), link(cache, "a2")]
+    with pytest.raises(choices.ChoiceError, match="one pair at a time"):
+        choices.set_choice(cache, ids, "custom", "jo.s@acme.com")
+    assert {r[0] for r in cache.conn.execute("SELECT choice FROM decisions")} == {None}
+
+
+def test_one_typed_address_for_two_people_is_never_planned(cache):
+    a1, a2 = link(cache, "a1"), link(cache, "a2")
+    choices.set_choice(cache, [a1], "custom", "team@acme.com")
+    assert len(plan(cache, link_ids=[a1]).writes) == 2
+    choices.set_choice(cache, [a2], "custom", "Team@Acme.com ")
+    both = plan(cache, link_ids=[a1, a2])
+    assert both.writes == []
+    assert both.not_written == {SHARED_TYPED: 2} and {link for link, _ in both.refused} == {a1, a2}
+    # Even a plan of one of them refuses: the other still holds the same address.
+    assert plan(cache, link_ids=[a1]).not_written == {SHARED_TYPED: 1}
+
+
+UNDO = [
+    ("undo a key on a fresh pair", lambda c, ids: choices.set_choice(c, ids, "salesforce")),
+    ("undo accepting the recommendation", lambda c, ids: choices.accept_recommendation(c, ids)),
+    ("undo skipping", lambda c, ids: choices.set_choice(c, ids, "skip")),
+    ("undo a revert that forgot a typed address",
+     lambda c, ids: choices.revert(c, ids)),
+]
+
+
+@pytest.mark.parametrize("situation, action", UNDO, ids=[u[0] for u in UNDO])
+def test_restoring_a_snapshot_undoes_a_choice_and_redo_does_it_again(cache, situation, action):
+    a1, a2 = link(cache, "a1"), link(cache, "a2")
+    choices.set_choice(cache, [a1], "custom", "jo.s@acme.com")
+    before = choices.snapshot(cache, [a1, a2])
+    action(cache, [a1, a2])
+    after = choices.snapshot(cache, [a1, a2])
+    assert after != before
+    assert sorted(choices.restore(cache, before, only_if=after)) == sorted(
+        s.link_id for s, t in zip(before, after) if s != t)
+    assert choices.snapshot(cache, [a1, a2]) == before
+    choices.restore(cache, after, only_if=before)
+    assert choices.snapshot(cache, [a1, a2]) == after
+
+
+def test_undo_leaves_a_pair_changed_since_alone(cache):
+    a1 = link(cache, "a1")
+    before = choices.snapshot(cache, [a1])
+    choices.set_choice(cache, [a1], "apollo")
+    after = choices.snapshot(cache, [a1])
+    choices.mark(cache, [a1], "applied")  # written back meanwhile
+    assert choices.restore(cache, before, only_if=after) == []
+    assert choices.snapshot(cache, [a1])[0].status == "applied"
+
+
+def test_typed_lists_the_pairs_holding_a_typed_address(cache):
+    a1, a2 = link(cache, "a1"), link(cache, "a2")
+    choices.set_choice(cache, [a1], "custom", "jo.s@acme.com")
+    choices.set_choice(cache, [a2], "apollo")
+    assert choices.typed(cache, [a1, a2]) == [a1]
+
+
+def test_a_planned_write_names_the_person_and_both_addresses(cache):
+    write = plan(cache).writes[0]
+    assert write.person == "Jo Smith"
+    assert (write.apollo_email, write.sf_email) == ("jo.smith@acme.com", "jo@acme.com")
