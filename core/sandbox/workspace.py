@@ -2,7 +2,7 @@
 
 The :class:`Workspace` plays Apollo's Salesforce integration between an
 :class:`~core.sandbox.apollo_store.ApolloStore` and a
-:class:`~core.sandbox.salesforce_store.SalesforceStore`:
+:class:`~core.sandbox.salesforce.store.SalesforceStore`:
 
 - S8: an email edit of a linked Apollo contact (PATCH, bulk_update) is pushed to the linked
   Lead/Contact at once, as Apollo's sync user; a refused push (a converted Lead) is recorded
@@ -34,8 +34,8 @@ from .apollo_api import ApolloApp
 from .apollo_store import ApolloStore, ContactChange, email_key
 from .clock import SandboxClock, parse_iso
 from .ids import APOLLO_SYNC_USER, PREFIX, to18
-from .salesforce_api import start_salesforce
-from .salesforce_store import SalesforceStore, StoreError
+from .salesforce.app import start_salesforce
+from .salesforce.store import SalesforceStore, StoreError
 from .server import SandboxServer, json_response
 
 SYNC_USER = to18(APOLLO_SYNC_USER)

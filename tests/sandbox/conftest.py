@@ -16,8 +16,8 @@ import requests
 from core.sandbox import tls
 from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import OTHER_USER, salesforce_id, to18
-from core.sandbox.salesforce_api import client, http_session, start_salesforce
-from core.sandbox.salesforce_store import SalesforceStore
+from core.sandbox.salesforce.app import client, http_session, start_salesforce
+from core.sandbox.salesforce.store import SalesforceStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 CREATED = "2026-01-05T00:00:00.000+0000"

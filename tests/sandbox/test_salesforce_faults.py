@@ -17,7 +17,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
                                           SalesforceRefusedRequest)
 
 from core.sandbox.ids import OTHER_USER, to18
-from core.sandbox.salesforce_values import parse_wire_datetime
+from core.sandbox.salesforce.values import parse_wire_datetime
 
 from tests.sandbox.conftest import LoopbackRewrite, contact_id
 
@@ -151,7 +151,7 @@ def test_concurrent_edit_on_a_collection(sf, sf_store, sf_app, add_fault):
 
 
 def test_probability_is_seeded(sf_store, sf_tls, sf_http):
-    from core.sandbox.salesforce_api import client, start_salesforce
+    from core.sandbox.salesforce.app import client, start_salesforce
 
     patterns = []
     for _ in range(2):

@@ -13,7 +13,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
                                           SalesforceResourceNotFound)
 
 from core.sandbox.ids import CONCORD_USER, salesforce_id, to18
-from core.sandbox.salesforce_values import parse_wire_datetime
+from core.sandbox.salesforce.values import parse_wire_datetime
 
 from tests.sandbox.conftest import ACME, MODIFIED, contact_id, lead_id
 

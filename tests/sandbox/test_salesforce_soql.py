@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core.sandbox.ids import OTHER_USER
-from core.sandbox.soql import SOQLError, compile_query, decode_string, parse
+from core.sandbox.salesforce.soql import SOQLError, compile_query, decode_string, parse
 
 from tests.sandbox.conftest import contact_id, lead_id
 
@@ -178,7 +178,7 @@ def test_email_equality_ignores_any_casing(sf_store_module, email, data):
 
 @pytest.fixture(scope="module")
 def sf_store_module():
-    from core.sandbox.salesforce_store import SalesforceStore
+    from core.sandbox.salesforce.store import SalesforceStore
 
     from tests.sandbox.conftest import seed_rows
     store = SalesforceStore()

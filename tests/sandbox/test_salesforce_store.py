@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from core.sandbox.ids import CONCORD_USER, OTHER_USER, salesforce_id, to18
-from core.sandbox.salesforce_store import SalesforceStore, StoreError
-from core.sandbox.salesforce_values import parse_wire_datetime
+from core.sandbox.salesforce.store import SalesforceStore, StoreError
+from core.sandbox.salesforce.values import parse_wire_datetime
 
 from tests.sandbox.conftest import MODIFIED, START, contact_id, lead_id
 

@@ -14,8 +14,8 @@ from core.model import CreatePolicy, Settings
 from core.sandbox.apollo_store import default_stages
 from core.sandbox.clock import SandboxClock, parse_iso
 from core.sandbox.ids import APOLLO_SYNC_USER, OTHER_USER, apollo_id, salesforce_id, to18
-from core.sandbox.salesforce_api import client, start_salesforce
-from core.sandbox.salesforce_store import SalesforceStore
+from core.sandbox.salesforce.app import client, start_salesforce
+from core.sandbox.salesforce.store import SalesforceStore
 from core.sandbox.workspace import Workspace
 
 from tests.sandbox.apollo_fixtures import START, ApolloHarness, sample_contacts, tls_material  # noqa: F401

@@ -22,7 +22,7 @@ from core.emails import comparison_key
 from core.model import PullStatus
 from core.sandbox.clock import SandboxClock
 from core.sandbox.dataset import Dataset
-from core.sandbox.salesforce_api import client
+from core.sandbox.salesforce.app import client
 from core.store.cache import Cache
 from core.sync.pull import pull_all
 from core.sync.reconcile import reconcile

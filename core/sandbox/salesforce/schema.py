@@ -1,7 +1,7 @@
 """The Salesforce objects the sandbox serves: their fields, types and what the API allows.
 
-One definition drives the SQLite tables of :mod:`core.sandbox.salesforce_store`, the SOQL
-translation of :mod:`core.sandbox.soql` and the ``describe`` answers, so the three never
+One definition drives the SQLite tables of :mod:`core.sandbox.salesforce.store`, the SOQL
+translation of :mod:`core.sandbox.salesforce.soql` and the ``describe`` answers, so the three never
 disagree about a field. Field names are matched case-insensitively, as Salesforce does, and
 always answered in their canonical spelling.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ids import PREFIX
+from ..ids import PREFIX
 
 # Types whose values are text: compared case-insensitively, stored with COLLATE NOCASE.
 TEXT_TYPES = frozenset({"string", "email", "picklist", "textarea", "url", "anyType"})

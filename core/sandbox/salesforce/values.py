@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from . import salesforce_schema as schema
-from .ids import OTHER_USER, to18, user_id
+from ..ids import OTHER_USER, to18, user_id
+from . import schema
 from .soql import format_datetime
 
 ID_RE = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?\Z")

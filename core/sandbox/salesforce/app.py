@@ -1,9 +1,9 @@
 """The Salesforce sandbox's HTTP API: REST, Bulk API 2.0 queries, OAuth and SOAP login.
 
-:class:`SalesforceApp` serves one :class:`~core.sandbox.salesforce_store.SalesforceStore`
+:class:`SalesforceApp` serves one :class:`~core.sandbox.salesforce.store.SalesforceStore`
 the way an org does, closely enough that the real simple-salesforce client and plain
 ``requests`` run against it unmodified (the data rules live in the store, the query rules
-in :mod:`core.sandbox.soql`). Every REST call needs a live Bearer session, counts one API
+in :mod:`core.sandbox.salesforce.soql`). Every REST call needs a live Bearer session, counts one API
 request against the daily budget and carries ``Sforce-Limit-Info``; OAuth and SOAP login
 do not count.
 
@@ -35,17 +35,17 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from . import salesforce_schema as schema
-from .faults import FaultRule
-from .ids import CONCORD_USER, ORG_ID, OTHER_USER, PREFIX, salesforce_id, to18
-from .salesforce_auth import ConnectedApp, Identity, LoginFault, OAuthError, Session, soap_fault
-from .salesforce_bulk import (DEFAULT_MAX_RECORDS, DELIMITERS, LINE_ENDINGS, QueryJob,
-                              decode_locator, encode_locator, render_csv)
-from .salesforce_store import SalesforceStore, StoreError
-from .salesforce_values import parse_wire_datetime
-from .server import App, HTTPError, Request, Response, SandboxServer, json_response
+from ..faults import FaultRule
+from ..ids import CONCORD_USER, ORG_ID, OTHER_USER, PREFIX, salesforce_id, to18
+from ..server import App, HTTPError, Request, Response, SandboxServer, json_response
+from ..tls import TLSMaterial
+from . import schema
+from .bulk import (DEFAULT_MAX_RECORDS, DELIMITERS, LINE_ENDINGS, QueryJob, decode_locator,
+                   encode_locator, render_csv)
+from .oauth import ConnectedApp, Identity, LoginFault, OAuthError, Session, soap_fault
 from .soql import CompiledQuery, SOQLError, format_datetime
-from .tls import TLSMaterial
+from .store import SalesforceStore, StoreError
+from .values import parse_wire_datetime
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 import jwt
 
-from .ids import CONCORD_USER, ORG_ID, to18
+from ..ids import CONCORD_USER, ORG_ID, to18
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CODE_TTL = timedelta(minutes=15)  # Salesforce authorization codes live 15 minutes

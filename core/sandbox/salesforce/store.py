@@ -2,7 +2,7 @@
 
 The store is what the emulated API (and the Apollo emulator's sync) reads and writes. It
 holds a million records in a temporary SQLite file with modest memory, answers SOQL through
-:mod:`core.sandbox.soql`, and applies the rules the real org applies on every save: emails
+:mod:`core.sandbox.salesforce.soql`, and applies the rules the real org applies on every save: emails
 are validated and stored lower-cased, converted Leads refuse writes, LastModifiedDate and
 SystemModstamp move, and an Email change leaves a ContactHistory/LeadHistory row when the
 org tracks field history. Values go in and out in the API's wire shapes (``+0000``
@@ -28,9 +28,9 @@ import orjson
 
 from core import emails
 
-from . import salesforce_schema as schema
-from .ids import OTHER_USER, salesforce_id, to18
-from .salesforce_values import (ID_RE, load_keys, parse_datetime, parse_wire_datetime,
+from ..ids import OTHER_USER, salesforce_id, to18
+from . import schema
+from .values import (ID_RE, load_keys, parse_datetime, parse_wire_datetime,
                                 row_converter, text_value, utc_now)
 from .soql import CompiledQuery, compile_query, format_datetime
 
@@ -369,7 +369,7 @@ class SalesforceStore:
     # -- SOQL ------------------------------------------------------------------------------
 
     def compile(self, soql: str, *, include_deleted: bool = False) -> CompiledQuery:
-        """Translate a query (raises :class:`core.sandbox.soql.SOQLError`)."""
+        """Translate a query (raises :class:`core.sandbox.salesforce.soql.SOQLError`)."""
         return compile_query(soql, include_deleted=include_deleted)
 
     def query_ids(self, plan: CompiledQuery) -> array:

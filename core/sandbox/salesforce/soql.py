@@ -14,7 +14,7 @@ value (``Email != 'x'`` includes records without an email), an empty string mean
 ``AND`` and ``OR`` cannot be mixed without parentheses, and OFFSET stops at 2000. Anything
 else is refused with :class:`SOQLError` (``MALFORMED_QUERY``, ``INVALID_FIELD``,
 ``INVALID_TYPE``) instead of being guessed at. Literal values only ever reach SQLite as
-parameters; identifiers come from :mod:`core.sandbox.salesforce_schema`.
+parameters; identifiers come from :mod:`core.sandbox.salesforce.schema`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import salesforce_schema as schema
-from .ids import to18
+from ..ids import to18
+from . import schema
 
 MAX_OFFSET = 2000
 _ID_RE = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?\Z")
