@@ -6,6 +6,8 @@ username-password flow) and the SOAP partner ``login``. Errors are :class:`OAuth
 (``{error, error_description}`` with 400/401) or :class:`LoginFault` (a SOAP fault).
 Access tokens are Salesforce-shaped session ids (``00D...!...``) that expire after
 ``session_ttl`` seconds without use, like a real org's session timeout.
+:class:`OAuthRoutes` serves the OAuth endpoints and identity URLs (the SOAP route is in
+:mod:`core.sandbox.salesforce.soap`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from xml.sax.saxutils import escape
 import jwt
 
 from ..ids import CONCORD_USER, ORG_ID, to18
+from ..server import Request, Response, json_response
+from .wire import bearer
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CODE_TTL = timedelta(minutes=15)  # Salesforce authorization codes live 15 minutes
@@ -423,3 +427,49 @@ def pkce_pair() -> tuple[str, str]:
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()
                                          ).rstrip(b"=").decode()
     return verifier, challenge
+
+
+class OAuthRoutes:
+    """The OAuth endpoints (authorize, token, revoke) and the identity URLs; needs
+    ``self.identity`` and ``self.instance_url``."""
+
+    def _authorize_page(self, request: Request) -> Response:
+        params = {k: v[0] for k, v in request.query.items()}
+        try:
+            location = self.identity.authorize(params)
+        except OAuthError as exc:
+            return json_response(400, exc.as_wire())
+        return Response(302, b"", {"Location": location}, "text/html;charset=UTF-8")
+
+    def _token(self, request: Request) -> Response:
+        try:
+            body = self.identity.token(request.form(), request.header("authorization"))
+        except OAuthError as exc:
+            return json_response(exc.status, exc.as_wire())
+        return json_response(200, body)
+
+    def _revoke(self, request: Request) -> Response:
+        token = request.form().get("token") or request.param("token")
+        if not token or not self.identity.revoke(token):
+            return json_response(400, {"error": "unsupported_token_type",
+                                       "error_description": "this token type is not supported"})
+        return Response(200)
+
+    def _userinfo(self, request: Request) -> Response:
+        session = self.identity.authenticate(bearer(request))
+        if session is None:
+            return json_response(403, "Bad_OAuth_Token")
+        return json_response(200, self._user_body(session))
+
+    def _identity_url(self, request: Request, org: str, user: str) -> Response:
+        session = self.identity.authenticate(bearer(request))
+        if session is None or to18(user) != session.user.user_id:
+            return json_response(403, "Bad_OAuth_Token")
+        return json_response(200, self._user_body(session))
+
+    def _user_body(self, session: Session) -> dict:
+        user = session.user
+        return {"user_id": user.user_id, "organization_id": to18(ORG_ID),
+                "username": user.username, "preferred_username": user.username,
+                "display_name": user.display_name, "email": user.username,
+                "urls": {"rest": f"{self.instance_url}/services/data/v{{version}}/"}}
