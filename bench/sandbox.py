@@ -123,7 +123,7 @@ def bench_apollo(info: dict) -> dict:
 
 def build_only(records: int, seed: int) -> dict:
     """Generate and load ``records`` per side into fresh stores (this process only)."""
-    from core.sandbox.apollo_store import ApolloStore
+    from core.sandbox.apollo.store import ApolloStore
     from core.sandbox.dataset import Dataset
     from core.sandbox.salesforce.store import SalesforceStore
     from core.sandbox.workspace import load_dataset

@@ -135,8 +135,8 @@ class ApolloOnly:
 
     def __init__(self, tls_material, contacts: list[dict], *, limits=None, labels=(),
                  **app_options):
-        from core.sandbox.apollo_api import ApolloApp
-        from core.sandbox.apollo_store import ApolloStore, default_stages
+        from core.sandbox.apollo.api import ApolloApp
+        from core.sandbox.apollo.store import ApolloStore, default_stages
         from core.sandbox.clock import SandboxClock
         from core.sandbox.server import SandboxServer
 

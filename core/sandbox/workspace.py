@@ -1,7 +1,7 @@
 """Both emulators as one integrated Apollo ⇄ Salesforce setup (DESIGN §3.1).
 
 The :class:`Workspace` plays Apollo's Salesforce integration between an
-:class:`~core.sandbox.apollo_store.ApolloStore` and a
+:class:`~core.sandbox.apollo.store.ApolloStore` and a
 :class:`~core.sandbox.salesforce.store.SalesforceStore`:
 
 - S8: an email edit of a linked Apollo contact (PATCH, bulk_update) is pushed to the linked
@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 from ..model import CreatePolicy, Settings
 from . import dataset as dataset_module
 from . import tls as tls_module
-from .apollo_api import ApolloApp
-from .apollo_store import ApolloStore, ContactChange, email_key
+from .apollo.api import ApolloApp
+from .apollo.store import ApolloStore, ContactChange, email_key
 from .clock import SandboxClock, parse_iso
 from .ids import APOLLO_SYNC_USER, PREFIX, to18
 from .salesforce.app import start_salesforce
@@ -118,7 +118,7 @@ class Workspace:
     ``settings`` mirrors Apollo's push/pull settings (create_policy off|on|stages,
     create_stages as stage names or ids, create_as Lead|Contact, manage_crm_as_contacts).
     ``last_pull`` is when Apollo last pulled (default: now), so records already in the
-    stores count as pulled. Attach it to an :class:`~core.sandbox.apollo_api.ApolloApp`
+    stores count as pulled. Attach it to an :class:`~core.sandbox.apollo.api.ApolloApp`
     with :meth:`attach` so API writes trigger the pushes.
     """
 
@@ -535,7 +535,7 @@ def start_sandbox(records: int, seed: int, *, tls_dir=None, settings=None, datas
 
     ``records`` pairs from seed ``seed`` unless ``dataset`` is given (anything with the
     generator's iterators). ``settings`` overrides the dataset's Apollo settings.
-    ``apollo_options`` go to :class:`~core.sandbox.apollo_api.ApolloApp` (``limits``,
+    ``apollo_options`` go to :class:`~core.sandbox.apollo.api.ApolloApp` (``limits``,
     ``retry_after``, ``header_style``...), ``salesforce_options`` to the Salesforce app.
     The access token handed out lives ``token_ttl`` idle seconds.
     """

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from core.sandbox import tls
-from core.sandbox.apollo_api import ApolloApp
-from core.sandbox.apollo_store import ApolloStore, default_stages
+from core.sandbox.apollo.api import ApolloApp
+from core.sandbox.apollo.store import ApolloStore, default_stages
 from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import apollo_id
 from core.sandbox.server import SandboxServer, admin_headers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.sandbox.apollo_store import default_stages
+from core.sandbox.apollo.store import default_stages
 from core.sandbox.ids import apollo_id
 
 from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401

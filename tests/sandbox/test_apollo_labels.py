@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from core.sandbox.apollo_store import MASK_BITS, ApolloStore, ContactQuery, default_stages
+from core.sandbox.apollo.store import MASK_BITS, ApolloStore, ContactQuery, default_stages
 from core.sandbox.ids import apollo_id
 
 from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.sandbox.apollo_store import (ApolloStore, ContactNotFound, ContactQuery, InvalidValue,
+from core.sandbox.apollo.store import (ApolloStore, ContactNotFound, ContactQuery, InvalidValue,
                                        default_stages)
 from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import apollo_id

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from core.model import CreatePolicy, Settings
-from core.sandbox.apollo_store import default_stages
+from core.sandbox.apollo.store import default_stages
 from core.sandbox.clock import SandboxClock, parse_iso
 from core.sandbox.ids import APOLLO_SYNC_USER, OTHER_USER, apollo_id, salesforce_id, to18
 from core.sandbox.salesforce.app import client, start_salesforce

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import orjson
 
-from .clock import as_clock, iso_ms
-from .ids import apollo_id, to18
+from ..clock import as_clock, iso_ms
+from ..ids import apollo_id, to18
 
 DISPLAY_CAP = 50_000  # Apollo shows at most 50,000 records of a search...
 MAX_PAGES = 500  # ...as at most 500 pages

@@ -22,11 +22,11 @@ from typing import Protocol
 
 import orjson
 
-from .apollo_store import (DISPLAY_CAP, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
-                           ApolloStore, ApolloStoreError, ContactChange, ContactQuery)
-from .faults import FaultRule
-from .ratelimit import RateLimiter, Verdict
-from .server import App, HTTPError, Request, Response, json_response, text_response
+from ..faults import FaultRule
+from ..ratelimit import RateLimiter, Verdict
+from ..server import App, HTTPError, Request, Response, json_response, text_response
+from .store import (DISPLAY_CAP, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
+                    ApolloStore, ApolloStoreError, ContactChange, ContactQuery)
 
 PREFIX = r"/(?:api/)?v1"
 CONTACT_ID = r"(?P<contact_id>[^/]+)"
