@@ -31,7 +31,8 @@ from ..model import CreatePolicy, Settings
 from . import dataset as dataset_module
 from . import tls as tls_module
 from .apollo.api import ApolloApp
-from .apollo.store import ApolloStore, ContactChange, email_key
+from .apollo.contacts import email_key
+from .apollo.store import ApolloStore, ContactChange
 from .clock import SandboxClock, parse_iso
 from .ids import APOLLO_SYNC_USER, PREFIX, to18
 from .salesforce.app import start_salesforce

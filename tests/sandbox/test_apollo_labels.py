@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from core.sandbox.apollo.store import MASK_BITS, ApolloStore, ContactQuery, default_stages
+from core.sandbox.apollo.labels import MASK_BITS
+from core.sandbox.apollo.store import ApolloStore, ContactQuery, default_stages
 from core.sandbox.ids import apollo_id
 
 from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401

@@ -12,15 +12,15 @@ scan; any write makes later pages see the new order, as offset paging on the rea
 service does.
 
 Lists (labels) are kept twice: ``contact_labels`` holds every membership, and each of the
-first 63 lists also gets a bit in the contact's ``label_mask``. The mask sits in the
-covering indexes of the stage and sort columns, so a search filtered by stage and lists
-and sorted by a date reads only an index, never the contacts' JSON (a million contacts
-filtered by list answer in tens of milliseconds instead of seconds).
+first 63 lists also gets a bit in the contact's ``label_mask`` (:mod:`.labels`). The mask
+sits in the covering indexes of the stage and sort columns, so a search filtered by stage
+and lists and sorted by a date reads only an index, never the contacts' JSON (a million
+contacts filtered by list answer in tens of milliseconds instead of seconds). The contact
+JSON itself, and how Apollo edits its email, is :mod:`.contacts`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -38,12 +38,13 @@ import orjson
 
 from ..clock import as_clock, iso_ms
 from ..ids import apollo_id, to18
+from .contacts import (CONTACT_KIND, JOB_KIND, LABEL_KIND, PHONE_FIELDS, PLAIN_FIELDS,
+                       STAGE_KIND, TEAM_OWNER_ID, email_key, name_key, new_contact,
+                       plausible_email, set_email)
+from .labels import LabelBits
 
 DISPLAY_CAP = 50_000  # Apollo shows at most 50,000 records of a search...
 MAX_PAGES = 500  # ...as at most 500 pages
-STAGE_KIND, LABEL_KIND, USER_KIND, JOB_KIND, CONTACT_KIND = 0x5, 0x4, 0x3, 0x2, 0x6
-MASK_BITS = 63  # lists with a bit in label_mask; any further one is found through contact_labels
-TEAM_OWNER_ID = apollo_id(1, USER_KIND)  # the Apollo user the API key belongs to
 
 # Wire sort names → the column holding the value (all ISO strings that sort as text).
 SORT_COLUMNS = {
@@ -55,13 +56,6 @@ SORT_COLUMNS = {
 }
 DEFAULT_SORT = "contact_created_at"
 
-# Fields a PATCH /contacts/{id} (and bulk_update, and create) may set directly.
-PLAIN_FIELDS = ("first_name", "last_name", "organization_name", "title", "account_id",
-                "website_url", "present_raw_address")
-PHONE_FIELDS = {"direct_phone": "work_direct", "corporate_phone": "work_hq",
-                "mobile_phone": "mobile", "home_phone": "home", "other_phone": "other"}
-
-_EMAIL_SYNTAX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ApolloStoreError(Exception):
@@ -96,40 +90,8 @@ def default_stages() -> list[dict]:
             for i, (name, category) in enumerate(names)]
 
 
-def email_key(email: str | None) -> str | None:
-    """How emails compare: trimmed and lower-cased (blank → None)."""
-    if email is None:
-        return None
-    key = email.strip().lower()
-    return key or None
-
-
-def plausible_email(email: str | None) -> bool:
-    """Apollo ignores emails it cannot parse; this is the syntax check it applies."""
-    return bool(email) and _EMAIL_SYNTAX.match(email.strip()) is not None
-
-
-def name_key(first: str | None, last: str | None, company: str | None) -> str:
-    """First + last name + company, case-insensitive: how a person is matched without email."""
-    return "\x1f".join((v or "").strip().casefold() for v in (first, last, company))
-
-
 def _sf18(value: str | None) -> str | None:
     return to18(value) if value else None
-
-
-def email_entry(email: str, *, status: str, true_status: str, source: str) -> dict:
-    """One ``contact_emails[]`` entry as Apollo shapes it (position 0 = primary)."""
-    lowered = email.strip().lower()
-    return {"email": email, "position": 0, "email_status": status,
-            "email_true_status": true_status, "source": source,
-            "email_md5": hashlib.md5(lowered.encode()).hexdigest(),
-            "email_sha256": hashlib.sha256(lowered.encode()).hexdigest(),
-            "free_domain": lowered.rsplit("@", 1)[-1] in {"gmail.com", "yahoo.com",
-                                                          "hotmail.com", "outlook.com"},
-            "extrapolated_email_confidence": None, "third_party_vendor_name": None,
-            "vendor_validation_statuses": [], "email_needs_tickling": None,
-            "email_status_unavailable_reason": None}
 
 
 @dataclass(frozen=True)
@@ -242,10 +204,10 @@ class ApolloStore:
         self._db.executescript("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;"
                                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;")
         self._db.executescript(_SCHEMA)
+        self._label_bits = LabelBits(self._db)
         self._migrate()
         self._create_indexes()
         self._label_counts: tuple[int, dict[str, int]] | None = None  # (version, counts)
-        self._bits: dict[str, int] = dict(self._db.execute("SELECT label_id, bit FROM label_bits"))
         self._jobs = 0
         self._bulk_depth = 0  # inside bulk_load(): indexes are built when it ends
         self._version = 0  # bumped by every write; materialised searches check it
@@ -267,27 +229,13 @@ class ApolloStore:
         self._db.execute("ALTER TABLE contacts ADD COLUMN label_mask INTEGER NOT NULL DEFAULT 0")
         for name in _OLD_INDEXES:
             self._db.execute(f"DROP INDEX IF EXISTS {name}")
-        self._bits = {}
+        self._label_bits.forget()
         masks: dict[int, int] = {}
         for label_id, rowid in self._db.execute(
                 "SELECT label_id, contact_rowid FROM contact_labels").fetchall():
-            masks[rowid] = masks.get(rowid, 0) | self._label_mask((label_id,))
+            masks[rowid] = masks.get(rowid, 0) | self._label_bits.mask((label_id,))
         self._db.executemany("UPDATE contacts SET label_mask = ? WHERE rowid = ?",
                              [(mask, rowid) for rowid, mask in masks.items()])
-
-    def _label_mask(self, label_ids: Iterable[str]) -> int:
-        """The mask bits of these lists, giving a bit to each list seen for the first time
-        while bits are left."""
-        mask = 0
-        for label_id in label_ids:
-            bit = self._bits.get(label_id)
-            if bit is None and len(self._bits) < MASK_BITS:
-                bit = self._bits[label_id] = len(self._bits)
-                self._db.execute("INSERT INTO label_bits (label_id, bit) VALUES (?, ?)",
-                                 (label_id, bit))
-            if bit is not None:
-                mask |= 1 << bit
-        return mask
 
     def _create_indexes(self) -> None:
         for name, target in _INDEXES.items():
@@ -340,7 +288,7 @@ class ApolloStore:
                     if not row.get("id"):
                         raise ValueError(f"an Apollo contact needs an id: {dict(row)!r:.200}")
                     label_ids = row.get("label_ids") or ()
-                    chunk.append((rowid, *_columns(row, self._label_mask(label_ids))))
+                    chunk.append((rowid, *_columns(row, self._label_bits.mask(label_ids))))
                     for label in label_ids:
                         labels.append((label, rowid))
                     rowid += 1
@@ -357,7 +305,7 @@ class ApolloStore:
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._bits = dict(self._db.execute("SELECT label_id, bit FROM label_bits"))
+                self._label_bits.reload()
                 raise
             finally:
                 if empty:
@@ -536,11 +484,10 @@ class ApolloStore:
             conds.append(f"contact_stage_id IN ({', '.join('?' * len(query.stage_ids))})")
             params.extend(query.stage_ids)
         if query.label_ids:
-            if len(self._bits) < MASK_BITS or all(l in self._bits for l in query.label_ids):
-                # Every list that any contact is in has a bit (a list without one is in
-                # no contact): the mask answers from the covering indexes.
+            if self._label_bits.covers(query.label_ids):
+                # The mask answers from the covering indexes.
                 conds.append("(label_mask & ?) != 0")
-                params.append(self._label_mask_of(query.label_ids))
+                params.append(self._label_bits.mask_of(query.label_ids))
             else:
                 conds.append("rowid IN (SELECT contact_rowid FROM contact_labels WHERE label_id "
                              f"IN ({', '.join('?' * len(query.label_ids))}))")
@@ -554,14 +501,6 @@ class ApolloStore:
                 conds.append("instr(keywords, ?) > 0")
             params.append(token)
         return (" AND ".join(conds) or "1"), params
-
-    def _label_mask_of(self, label_ids: Iterable[str]) -> int:
-        """The mask of lists that already have bits (never assigns one)."""
-        mask = 0
-        for label_id in label_ids:
-            if label_id in self._bits:
-                mask |= 1 << self._bits[label_id]
-        return mask
 
     def search_ids(self, query: ContactQuery) -> tuple[int, array]:
         """``(total matches, rowids of the first 50,000 in order)``, materialised per version."""
@@ -611,7 +550,7 @@ class ApolloStore:
         return row[0], orjson.loads(row[1])
 
     def _save(self, rowid: int, contact: dict, *, pushed: bool | None = None) -> None:
-        cols = _columns(contact, self._label_mask(contact.get("label_ids") or ()))
+        cols = _columns(contact, self._label_bits.mask(contact.get("label_ids") or ()))
         assignments = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
         params = list(cols[1:])
         if pushed is not None:
@@ -721,7 +660,7 @@ class ApolloStore:
             self._db.execute(
                 f"INSERT INTO contacts (rowid, {', '.join(_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' * len(_COLUMNS))})",
-                (number, *_columns(contact, self._label_mask(contact.get("label_ids") or ()))))
+                (number, *_columns(contact, self._label_bits.mask(contact.get("label_ids") or ()))))
             self._db.executemany("INSERT OR IGNORE INTO contact_labels (label_id, contact_rowid) VALUES (?, ?)",
                                  [(label, number) for label in contact.get("label_ids") or ()])
             self._next_number = number + 1
@@ -746,55 +685,3 @@ class ApolloStore:
         """Remember that Apollo pushed this contact to Salesforce (it is no longer "never pushed")."""
         with self._lock:
             self._db.execute("UPDATE contacts SET pushed = 1 WHERE id = ?", (contact_id,))
-
-
-def new_contact(contact_id: str, now: str, *, source: str) -> dict:
-    """A blank wire contact as Apollo creates it (every documented key present)."""
-    return {
-        "id": contact_id, "first_name": None, "last_name": None, "name": None,
-        "linkedin_url": None, "title": None, "contact_stage_id": None,
-        "owner_id": TEAM_OWNER_ID, "creator_id": TEAM_OWNER_ID, "person_id": None,
-        "email_needs_tickling": False, "organization_name": None, "source": source,
-        "original_source": source, "organization_id": None, "headline": None,
-        "photo_url": None, "present_raw_address": None, "linkedin_uid": None,
-        "extrapolated_email_confidence": None, "salesforce_id": None,
-        "salesforce_lead_id": None, "salesforce_contact_id": None,
-        "salesforce_account_id": None, "crm_owner_id": None, "crm_id": None,
-        "crm_record_url": None, "created_at": now, "updated_at": now,
-        "emailer_campaign_ids": [], "email_manually_changed": False,
-        "email": None, "email_status": None, "email_true_status": None, "email_source": None,
-        "email_from_customer": None, "contact_emails": [], "account_id": None,
-        "last_activity_date": None, "merged_crm_ids": [], "typed_custom_fields": {},
-        "queued_for_crm_push": False, "label_ids": [], "existence_level": "full",
-        "phone_numbers": [], "city": None, "state": None, "country": None, "time_zone": None,
-    }
-
-
-def set_email(contact: dict, email: str | None, *, how: str) -> None:
-    """Set the primary email of a wire contact in place, with the statuses Apollo gives it.
-
-    ``how``: ``manual`` (a user's or the API's edit: verified, User Managed, manually
-    changed), ``crm`` (pulled from Salesforce: the customer's value, not an Apollo
-    verification), ``create`` (given when the contact was created).
-    """
-    others = [e for e in contact.get("contact_emails") or ()
-              if email is None or email_key(e.get("email")) != email_key(email)]
-    others = [e for e in others if e.get("position") != 0 or email is None]
-    if email is None:
-        contact.update(email=None, email_status=None, email_true_status=None,
-                       email_source=None, contact_emails=[])
-        if how == "manual":
-            contact["email_manually_changed"] = True
-        return
-    if how == "crm":
-        status, true_status, source = "verified", "User Managed", "crm"
-    else:
-        status, true_status, source = "verified", "User Managed", "User Managed"
-    entry = email_entry(email, status=status, true_status=true_status, source=source)
-    for position, other in enumerate(others, start=1):
-        other["position"] = position
-    contact.update(email=email, email_status=status, email_true_status=true_status,
-                   email_from_customer=True, contact_emails=[entry, *others])
-    contact["email_source"] = "crm" if how == "crm" else None
-    if how == "manual":
-        contact["email_manually_changed"] = True
