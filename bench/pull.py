@@ -1,6 +1,6 @@
 """How fast Concord pulls both systems into a cache, what it spends, and how fast it ingests.
 
-The sandbox runs in a separate process (``python -m core.sandbox.serve``, Apollo limits
+The sandbox runs in a separate process (``python -m core.sandbox.standalone``, Apollo limits
 off) so the servers and the client never share one interpreter lock. Measured here, in the
 client process:
 
@@ -38,11 +38,11 @@ def peak_rss_mb() -> int:
 
 
 def start_server(records: int, seed: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
-    """Start ``core.sandbox.serve`` in a child process; wait for its info file."""
+    """Start ``core.sandbox.standalone`` in a child process; wait for its info file."""
     info_file = workdir / "sandbox.json"
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.serve", "--records", str(records), "--seed",
+        [sys.executable, "-m", "core.sandbox.standalone", "--records", str(records), "--seed",
          str(seed), "--info-file", str(info_file), "--tls-dir", str(workdir / "tls"),
          "--apollo-limits", "none"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True)

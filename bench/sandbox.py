@@ -1,6 +1,6 @@
 """How fast the sandbox serves the real clients, and how long a big sandbox takes to build.
 
-The servers run in a separate process (``python -m core.sandbox.serve``) so the client's
+The servers run in a separate process (``python -m core.sandbox.standalone``) so the client's
 work and the servers' never share one interpreter lock. Measured:
 
 - Salesforce: records per second through query pages (``query_all_iter`` of
@@ -48,11 +48,11 @@ def _session(ca_path: str):
 
 
 def start_server(records: int, seed: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
-    """Start ``core.sandbox.serve`` in a child process; wait for its info file."""
+    """Start ``core.sandbox.standalone`` in a child process; wait for its info file."""
     info_file = workdir / "sandbox.json"
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.serve", "--records", str(records), "--seed", str(seed),
+        [sys.executable, "-m", "core.sandbox.standalone", "--records", str(records), "--seed", str(seed),
          "--info-file", str(info_file), "--tls-dir", str(workdir / "tls"), "--apollo-limits", "none"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True)
     while not info_file.exists():

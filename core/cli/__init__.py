@@ -67,7 +67,7 @@ def cmd_demo_text(args) -> int:
 
 def cmd_sandbox_serve(args) -> int:
     """Run both emulators until interrupted."""
-    from core.sandbox import serve
+    from core.sandbox import standalone as serve
 
     try:
         limits = serve.parse_limits(args.apollo_limits)

@@ -449,7 +449,7 @@ def test_serve_writes_a_private_info_file_and_stops_on_sigterm(tmp_path):
     info_file = tmp_path / "sandbox.json"
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.serve", "--records", "200", "--seed", "5",
+        [sys.executable, "-m", "core.sandbox.standalone", "--records", "200", "--seed", "5",
          "--info-file", str(info_file), "--apollo-limits", "none"],
         cwd=root, stderr=subprocess.PIPE, text=True)
     try:

@@ -5,7 +5,7 @@ the CA certificate, credentials, the admin token and the admin routes such as Ap
 ``POST /__sandbox/pull_tick``) is written to an info file readable by the owner only.
 The file is removed again when the sandbox stops.
 
-    python -m core.sandbox.serve --records 10000 --seed 1 --info-file /tmp/sandbox.json
+    python -m core.sandbox.standalone --records 10000 --seed 1 --info-file /tmp/sandbox.json
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main(records: int, seed: int, info_file: str | os.PathLike, *, tls_dir=None,
 
 
 def _arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.sandbox.serve",
+    parser = argparse.ArgumentParser(prog="python -m core.sandbox.standalone",
                                      description="Run the Apollo and Salesforce emulators.")
     parser.add_argument("--records", type=int, default=1000, help="pairs to generate")
     parser.add_argument("--seed", type=int, default=0)
