@@ -9,7 +9,7 @@ fixed minute/hour/day windows (:mod:`core.sandbox.ratelimit`) and answers with A
 headers, or 429 once a window is spent.
 
 What Apollo's Salesforce sync does around a write (push an email edit, create a record for
-a new contact) belongs to :mod:`core.sandbox.workspace`, attached as :attr:`ApolloApp.sync`.
+a new contact) belongs to :mod:`core.sandbox.integration`, attached as :attr:`ApolloApp.sync`.
 """
 
 from __future__ import annotations

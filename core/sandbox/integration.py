@@ -1,6 +1,6 @@
 """Both emulators as one integrated Apollo ⇄ Salesforce setup (DESIGN §3.1).
 
-The :class:`Workspace` plays Apollo's Salesforce integration between an
+The :class:`ApolloSync` plays Apollo's Salesforce integration between an
 :class:`~core.sandbox.apollo.store.ApolloStore` and a
 :class:`~core.sandbox.salesforce.store.SalesforceStore`:
 
@@ -9,7 +9,7 @@ The :class:`Workspace` plays Apollo's Salesforce integration between an
   on the contact's ``crm_job`` as failed, with the error code.
 - S7: a new Apollo contact, or one moved to a chosen stage, gets a Salesforce Lead/Contact
   when the push settings say so, and is linked to it.
-- S1/S5, S4, S6, S9: :meth:`Workspace.pull_tick` is Apollo's ~30-minute pull: Salesforce
+- S1/S5, S4, S6, S9: :meth:`ApolloSync.pull_tick` is Apollo's ~30-minute pull: Salesforce
   email edits reach the linked contacts, records are linked by email (the Contact wins over
   a Lead), new records are imported as contacts, and a never-pushed contact for whom a
   record was created later takes that record's email.
@@ -113,7 +113,7 @@ class PullReport:
                 "in_crm_only": self.in_crm_only, "echoes": self.echoes}
 
 
-class Workspace:
+class ApolloSync:
     """Apollo's Salesforce integration between the two sandbox stores.
 
     ``settings`` mirrors Apollo's push/pull settings (create_policy off|on|stages,
@@ -146,7 +146,7 @@ class Workspace:
     # -- wiring ------------------------------------------------------------------------------
 
     def attach(self, app) -> None:
-        """Make ``app`` (an ApolloApp) push through this workspace and serve
+        """Make ``app`` (an ApolloApp) push through this sync and serve
         ``POST /__sandbox/pull_tick`` on its admin surface."""
         app.sync = self
         app.admin_routes[("POST", "/__sandbox/pull_tick")] = (
@@ -416,15 +416,15 @@ def _generate(records: int, seed: int):
 
 
 class RunningSandbox:
-    """Both emulators serving one integrated workspace over HTTPS on 127.0.0.1.
+    """Both emulators serving one integrated Apollo ⇄ Salesforce setup over HTTPS on 127.0.0.1.
 
     Attributes: ``salesforce_url`` (also the instance and login URL), ``apollo_url``,
     ``ca_path``, ``apollo_api_key``, ``salesforce_access_token``, ``salesforce_client_id``,
-    ``admin_token`` (``X-Sandbox-Admin`` on both servers), ``workspace``, ``clock`` and the
+    ``admin_token`` (``X-Sandbox-Admin`` on both servers), ``sync``, ``clock`` and the
     stores, apps and servers. :meth:`info` is everything a separate process needs.
     """
 
-    def __init__(self, *, salesforce_server, apollo_server, workspace: Workspace, clock,
+    def __init__(self, *, salesforce_server, apollo_server, sync: ApolloSync, clock,
                  tls_material, apollo_api_key: str, salesforce_access_token: str,
                  admin_token: str, records: int, seed: int, loaded: dict,
                  build_seconds: float):
@@ -432,9 +432,9 @@ class RunningSandbox:
         self.apollo_server = apollo_server
         self.salesforce_app = salesforce_server.app
         self.apollo_app = apollo_server.app
-        self.workspace = workspace
-        self.sf_store = workspace.sf
-        self.apollo_store = workspace.apollo
+        self.sync = sync
+        self.sf_store = sync.sf
+        self.apollo_store = sync.apollo
         self.clock = clock
         self.tls = tls_material
         self.apollo_api_key = apollo_api_key
@@ -472,12 +472,12 @@ class RunningSandbox:
 
     def pull_tick(self) -> PullReport:
         """Run Apollo's pull now (what ``POST /__sandbox/pull_tick`` does)."""
-        return self.workspace.pull_tick()
+        return self.sync.pull_tick()
 
     def info(self) -> dict:
         """A JSON-able description: URLs, CA, credentials, admin routes, what was loaded."""
         sf_app = self.salesforce_app
-        settings = self.workspace.settings
+        settings = self.sync.settings
         return {
             "ca_path": self.ca_path,
             "admin_token": self.admin_token,
@@ -566,12 +566,12 @@ def start_sandbox(records: int, seed: int, *, tls_dir=None, settings=None, datas
     # Apollo last pulled one pull interval ago, so Salesforce edits made since (the
     # dataset's "in flight" ones) arrive on the next tick and older state stays as generated.
     last_pull = clock() - timedelta(minutes=chosen.apollo_pull_minutes)
-    workspace = Workspace(sf_store, apollo_store, chosen, instance_url=sf_server.base_url,
+    sync = ApolloSync(sf_store, apollo_store, chosen, instance_url=sf_server.base_url,
                           last_pull=last_pull)
-    workspace.attach(apollo_app)
+    sync.attach(apollo_app)
     token = sf_server.app.issue_token(ttl=token_ttl)
     return RunningSandbox(salesforce_server=sf_server, apollo_server=apollo_server,
-                          workspace=workspace, clock=clock, tls_material=material,
+                          sync=sync, clock=clock, tls_material=material,
                           apollo_api_key=apollo_api_key, salesforce_access_token=token,
                           admin_token=admin_token, records=records, seed=seed, loaded=loaded,
                           build_seconds=build_seconds)

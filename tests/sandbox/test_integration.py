@@ -16,7 +16,7 @@ from core.sandbox.clock import SandboxClock, parse_iso
 from core.sandbox.ids import APOLLO_SYNC_USER, OTHER_USER, apollo_id, salesforce_id, to18
 from core.sandbox.salesforce.app import client, start_salesforce
 from core.sandbox.salesforce.store import SalesforceStore
-from core.sandbox.workspace import Workspace
+from core.sandbox.integration import ApolloSync
 
 from tests.sandbox.apollo_fixtures import START, ApolloHarness, sample_contacts, tls_material  # noqa: F401
 
@@ -51,7 +51,7 @@ def link(contact: dict, sf_id: str) -> dict:
 
 
 class Setup:
-    """Both emulators on HTTPS, one frozen clock, a Workspace attached to the Apollo app.
+    """Both emulators on HTTPS, one frozen clock, an ApolloSync attached to the Apollo app.
 
     Apollo contacts 1-40 come from ``sample_contacts``: contact 1 is linked to a Contact,
     2 to a Lead, 3 to a Lead that was converted; the rest are unlinked and never pushed.
@@ -77,8 +77,8 @@ class Setup:
         ])
         self.apollo = ApolloHarness(material, contacts, clock=self.clock,
                                     limits={"minute": 10_000, "hour": 10_000, "day": 100_000})
-        self.workspace = Workspace(self.sf, self.apollo.store, settings)
-        self.workspace.attach(self.apollo.app)
+        self.sync = ApolloSync(self.sf, self.apollo.store, settings)
+        self.sync.attach(self.apollo.app)
         self.sf_server = start_salesforce(self.sf, material)
         self.salesforce = client(self.sf_server)
 
@@ -181,7 +181,7 @@ def test_s1_salesforce_edit_arrives_on_the_next_pull(setup, number, obj, sf_id):
     getattr(setup.salesforce, obj).update(sf_id, {"Email": "edited@salesforce.example"})
     assert setup.contact(number)["email"] == setup.emails[number]  # not before Apollo pulls
     setup.later(31)
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     assert report.updated == [apollo_id(number)]
     contact = setup.contact(number)
     assert contact["email"] == "edited@salesforce.example"
@@ -200,7 +200,7 @@ def test_s1_pull_through_the_admin_route(setup):
 def test_s1_apollos_own_push_is_not_pulled_back(setup):
     setup.patch(1, {"email": "mine@apollo.example"})
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     assert report.echoes == 1 and report.updated == []
     assert setup.contact(1)["email"] == "mine@apollo.example"
 
@@ -208,24 +208,24 @@ def test_s1_apollos_own_push_is_not_pulled_back(setup):
 def test_s1_each_change_is_pulled_once(setup):
     setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "once@salesforce.example"})
     setup.later()
-    assert setup.workspace.pull_tick().updated == [apollo_id(1)]
+    assert setup.sync.pull_tick().updated == [apollo_id(1)]
     setup.later()
-    assert setup.workspace.pull_tick().updated == []
+    assert setup.sync.pull_tick().updated == []
 
 
 def test_s1_a_change_at_the_edge_of_a_tick_is_not_pulled_twice(setup):
     setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "edge@salesforce.example"})
-    assert setup.workspace.pull_tick().updated == [apollo_id(1)]  # within the same second
-    again = setup.workspace.pull_tick()
+    assert setup.sync.pull_tick().updated == [apollo_id(1)]  # within the same second
+    again = setup.sync.pull_tick()
     assert again.records_seen == 0 and again.updated == []
 
 
-def test_s1_records_there_when_the_workspace_starts_count_as_pulled(setup):
-    """A workspace started just after an edit (a loaded dataset's state) has pulled it at
+def test_s1_records_there_when_the_sync_starts_count_as_pulled(setup):
+    """A sync started just after an edit (a loaded dataset's state) has pulled it at
     ``last_pull``, even inside the overlap the next tick re-reads; Apollo missed it."""
     setup.salesforce.Contact.update(LINKED_CONTACT, {"Email": "before@salesforce.example"})
     stamp = parse_iso(setup.sf.get("Contact", LINKED_CONTACT)["SystemModstamp"])
-    started = Workspace(setup.sf, setup.apollo.store, last_pull=stamp + timedelta(milliseconds=500))
+    started = ApolloSync(setup.sf, setup.apollo.store, last_pull=stamp + timedelta(milliseconds=500))
     setup.later()
     assert started.pull_tick().updated == []
     assert setup.contact(1)["email"] == setup.emails[1]
@@ -236,7 +236,7 @@ def test_s1_records_there_when_the_workspace_starts_count_as_pulled(setup):
 def test_converted_lead_is_followed_to_its_contact(setup):
     converted = setup.sf.convert_lead(LINKED_LEAD, user_id=OTHER_USER)
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     assert report.relinked == [apollo_id(2)]
     contact = setup.contact(2)
     assert contact["salesforce_contact_id"] == converted["ConvertedContactId"]
@@ -252,7 +252,7 @@ def test_s4_new_record_with_the_same_email_links_the_contact(setup):
     record = setup.salesforce.Contact.create({"FirstName": "Someone", "LastName": "Else",
                                               "Email": setup.emails[10], "AccountId": ACCOUNT})
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     assert report.linked == [apollo_id(10)]
     contact = setup.contact(10)
     assert contact["salesforce_contact_id"] == record["id"]
@@ -266,7 +266,7 @@ def test_s4_lead_and_contact_for_one_person_link_the_contact(setup):
     contact_record = setup.sf.create("Contact", {"LastName": "Lovelace", "Email": email},
                                      user_id=OTHER_USER)
     setup.later()
-    setup.workspace.pull_tick()
+    setup.sync.pull_tick()
     contact = setup.contact(11)
     assert contact["salesforce_contact_id"] == contact_record["Id"]
     assert contact["salesforce_lead_id"] is None
@@ -276,7 +276,7 @@ def test_s4_contact_created_for_a_lead_linked_person_takes_over_the_link(setup):
     record = setup.sf.create("Contact", {"LastName": "Lovelace", "Email": setup.emails[2]},
                              user_id=OTHER_USER)
     setup.later()
-    assert setup.workspace.pull_tick().relinked == [apollo_id(2)]
+    assert setup.sync.pull_tick().relinked == [apollo_id(2)]
     assert setup.contact(2)["salesforce_contact_id"] == record["Id"]
 
 
@@ -289,7 +289,7 @@ def test_s6_new_salesforce_record_is_imported(setup, imported):
                                       "Company": "Spanning Trees", "Email": "radia@trees.example"},
                              user_id=OTHER_USER)
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     found = setup.apollo.search({"q_keywords": "radia@trees.example"}).json()
     if imported:
         assert len(report.imported) == 1
@@ -318,7 +318,7 @@ def test_s9_late_salesforce_create(setup, case, apollo_number, sf_fields, overwr
     record = setup.sf.create("Lead", {**sf_fields, "Email": "edsger@late.example"},
                              user_id=OTHER_USER)
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     contact = setup.contact(apollo_number)
     if overwritten:
         assert report.late_created == [apollo_id(apollo_number)]
@@ -334,7 +334,7 @@ def test_s9_does_not_touch_a_contact_apollo_pushed(setup):
     setup.sf.create("Lead", {"FirstName": "Edsger", "LastName": "Hopper", "Company": "Cobol Works",
                              "Email": "edsger@late.example"}, user_id=OTHER_USER)
     setup.later()
-    setup.workspace.pull_tick()
+    setup.sync.pull_tick()
     assert setup.contact(14)["email"] == setup.emails[14]
 
 
@@ -372,7 +372,7 @@ def test_s7_creation_push(setup, stage, obj):
     assert contact["crm_job"]["status"] == "completed"
     # Apollo's own record coming back in the next pull changes nothing and imports nothing.
     setup.later()
-    report = setup.workspace.pull_tick()
+    report = setup.sync.pull_tick()
     assert report.imported == [] and report.linked == []
     assert setup.apollo.search({"q_keywords": "barbara@clu.example"}).json()["pagination"]["total_entries"] == 1
 
@@ -409,7 +409,7 @@ def test_start_sandbox_serves_generated_data(tmp_path):
 
     from simple_salesforce import Salesforce
 
-    from core.sandbox.workspace import start_sandbox
+    from core.sandbox.integration import start_sandbox
 
     with start_sandbox(300, 3, tls_dir=tmp_path / "tls") as sandbox:
         info = json.loads(json.dumps(sandbox.info()))
