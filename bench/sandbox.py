@@ -126,7 +126,7 @@ def build_only(records: int, seed: int) -> dict:
     from core.sandbox.apollo.store import ApolloStore
     from core.sandbox.dataset import Dataset
     from core.sandbox.salesforce.store import SalesforceStore
-    from core.sandbox.integration import load_dataset
+    from core.sandbox.running import load_dataset
 
     started = time.perf_counter()
     sf_store, apollo_store = SalesforceStore(), ApolloStore()

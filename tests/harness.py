@@ -8,7 +8,7 @@ import threading
 
 import requests
 
-from core.sandbox.integration import start_sandbox
+from core.sandbox.running import start_sandbox
 from core.store.cache import Cache
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}

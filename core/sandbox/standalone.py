@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .integration import RunningSandbox, start_sandbox
+from .running import RunningSandbox, start_sandbox
 
 UNLIMITED = {"minute": None, "hour": None, "day": None}
 

@@ -3,7 +3,7 @@
 No Qt here: the window runs these functions through its background operations.
 
 :func:`start_demo` generates a dataset, serves it through both API emulators
-(:func:`core.sandbox.integration.start_sandbox`) and writes the same dataset into a fresh cache
+(:func:`core.sandbox.running.start_sandbox`) and writes the same dataset into a fresh cache
 as a workspace reconciled before would hold it (base and observations included), then
 reconciles. From then on the window pulls from the emulators over HTTPS with the real
 pull (:mod:`core.sync.connections`), as it would from Apollo and Salesforce.
@@ -28,7 +28,7 @@ DEMO_SEED = 7
 class DemoSession:
     """A running sandbox and the demo workspace's cache file."""
 
-    sandbox: object  # core.sandbox.integration.RunningSandbox
+    sandbox: object  # core.sandbox.running.RunningSandbox
     dataset: object  # core.sandbox.dataset.Dataset
     directory: Path
     records: int
@@ -57,7 +57,7 @@ def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None
                cancel: threading.Event | None = None) -> DemoSession:
     """Generate, serve and cache a sandbox workspace, reconciled once."""
     from core.sandbox.dataset import Dataset, write_cache
-    from core.sandbox.integration import start_sandbox
+    from core.sandbox.running import start_sandbox
 
     def report(phase, done=0, total=0):
         if progress:

@@ -81,7 +81,7 @@ def test_a_bad_workspace_name_is_refused_inline(qtbot, dialog):
 
 
 def test_testing_apollo_checks_the_key_with_the_sandbox(qtbot, dialog, memory_keyring):
-    from core.sandbox.integration import start_sandbox
+    from core.sandbox.running import start_sandbox
 
     with start_sandbox(20, 3) as sandbox:
         dialog.fields["apollo_base_url"].setText(sandbox.apollo_url)

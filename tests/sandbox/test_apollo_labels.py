@@ -162,7 +162,7 @@ def test_lists_beyond_the_masks_bits_are_still_found(tmp_path):
 
 def test_a_started_sandbox_serves_the_generated_lists(tmp_path):
     from core.sandbox.dataset import Dataset
-    from core.sandbox.integration import start_sandbox
+    from core.sandbox.running import start_sandbox
 
     dataset = Dataset(300, seed=3)
     with start_sandbox(300, 3, tls_dir=tmp_path / "tls", dataset=dataset) as sandbox:

@@ -409,7 +409,7 @@ def test_start_sandbox_serves_generated_data(tmp_path):
 
     from simple_salesforce import Salesforce
 
-    from core.sandbox.integration import start_sandbox
+    from core.sandbox.running import start_sandbox
 
     with start_sandbox(300, 3, tls_dir=tmp_path / "tls") as sandbox:
         info = json.loads(json.dumps(sandbox.info()))
