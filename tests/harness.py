@@ -8,17 +8,15 @@ import threading
 
 import requests
 
-from core.sandbox.running import start_sandbox
+from core.sandbox import spawn
+from core.sandbox.apollo.api import UNLIMITED
 from core.store.cache import Cache
-
-UNLIMITED = {"minute": None, "hour": None, "day": None}
 
 
 def sandbox(records: int = 400, seed: int = 3, *, tls_dir=None, apollo_limits=None, **options):
     """A running sandbox (Apollo rate limits off unless given)."""
-    apollo_options = dict(options.pop("apollo_options", {}) or {})
-    apollo_options.setdefault("limits", apollo_limits or dict(UNLIMITED))
-    return start_sandbox(records, seed, tls_dir=tls_dir, apollo_options=apollo_options, **options)
+    return spawn(records=records, seed=seed, tls_dir=tls_dir,
+                 apollo_limits=apollo_limits or UNLIMITED, **options)
 
 
 def browser_session(ca_path: str) -> requests.Session:

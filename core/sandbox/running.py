@@ -12,6 +12,7 @@ from . import dataset as dataset_module
 from . import tls as tls_module
 from .apollo.api import ApolloApp
 from .apollo.store import ApolloStore
+from .child import ChildSandbox
 from .clock import SandboxClock
 from .ids import APOLLO_SYNC_USER, to18
 from .integration import ApolloSync, PullReport, coerce_settings
@@ -178,19 +179,37 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(records: int, seed: int, *, tls_dir=None, settings=None, dataset=None,
-                  clock=None, apollo_options: Mapping | None = None,
-                  salesforce_options: Mapping | None = None,
-                  apollo_api_key: str | None = None, admin_token: str | None = None,
-                  token_ttl: float = 30 * 86400) -> RunningSandbox:
+def spawn(*, records: int, seed: int, tls_dir=None, apollo_limits: Mapping | None = None,
+          in_child: bool = False, settings=None, dataset=None, clock=None,
+          apollo_options: Mapping | None = None, salesforce_options: Mapping | None = None,
+          apollo_api_key: str | None = None, admin_token: str | None = None,
+          token_ttl: float = 30 * 86400):
     """Generate (or take) a dataset, load both stores and serve both APIs over HTTPS.
 
-    ``records`` pairs from seed ``seed`` unless ``dataset`` is given (anything with the
-    generator's iterators). ``settings`` overrides the dataset's Apollo settings.
-    ``apollo_options`` go to :class:`~core.sandbox.apollo.api.ApolloApp` (``limits``,
-    ``retry_after``, ``header_style``...), ``salesforce_options`` to the Salesforce app.
-    The access token handed out lives ``token_ttl`` idle seconds.
+    Returns the running sandbox (:class:`RunningSandbox`; ``info()``, ``stop()``, and a
+    context manager that stops it). ``records`` pairs from seed ``seed`` unless ``dataset``
+    is given (anything with the generator's iterators). ``apollo_limits`` are Apollo's
+    per-minute/hour/day limits (``None`` for a window: unlimited; default: Apollo's).
+    ``settings`` overrides the dataset's Apollo settings. ``apollo_options`` go to
+    :class:`~core.sandbox.apollo.api.ApolloApp` (``retry_after``, ``header_style``...),
+    ``salesforce_options`` to the Salesforce app. The access token handed out lives
+    ``token_ttl`` idle seconds.
+
+    ``in_child=True`` serves from a child process instead
+    (:class:`~core.sandbox.child.ChildSandbox`), so the servers and the caller never
+    share one interpreter lock; it takes ``records``, ``seed``, ``tls_dir`` and
+    ``apollo_limits`` only.
     """
+    if in_child:
+        others = (settings, dataset, clock, apollo_options, salesforce_options, apollo_api_key,
+                  admin_token)
+        if any(o is not None for o in others) or token_ttl != 30 * 86400:
+            raise ValueError("a sandbox in a child process takes records, seed, tls_dir and "
+                             "apollo_limits only")
+        return ChildSandbox(records, seed, tls_dir=tls_dir, apollo_limits=apollo_limits)
+    apollo_options = dict(apollo_options or {})
+    if apollo_limits is not None:
+        apollo_options["limits"] = dict(apollo_limits)
     started = time.monotonic()
     dataset = dataset if dataset is not None else _generate(records, seed)
     now = getattr(dataset, "now", None)
@@ -211,14 +230,13 @@ def start_sandbox(records: int, seed: int, *, tls_dir=None, settings=None, datas
     apollo_api_key = apollo_api_key or secrets.token_urlsafe(24)
     sf_server = start_salesforce(sf_store, material, admin_token=admin_token,
                                  **dict(salesforce_options or {}))
-    apollo_app = ApolloApp(apollo_store, api_key=apollo_api_key, seed=seed,
-                           **dict(apollo_options or {}))
+    apollo_app = ApolloApp(apollo_store, api_key=apollo_api_key, seed=seed, **apollo_options)
     apollo_server = SandboxServer(apollo_app, material, admin_token=admin_token).start()
     # Apollo last pulled one pull interval ago, so Salesforce edits made since (the
     # dataset's "in flight" ones) arrive on the next tick and older state stays as generated.
     last_pull = clock() - timedelta(minutes=chosen.apollo_pull_minutes)
     sync = ApolloSync(sf_store, apollo_store, chosen, instance_url=sf_server.base_url,
-                          last_pull=last_pull)
+                      last_pull=last_pull)
     sync.attach(apollo_app)
     token = sf_server.app.issue_token(ttl=token_ttl)
     return RunningSandbox(salesforce_server=sf_server, apollo_server=apollo_server,

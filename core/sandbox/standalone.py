@@ -6,6 +6,9 @@ the CA certificate, credentials, the admin token and the admin routes such as Ap
 The file is removed again when the sandbox stops.
 
     python -m core.sandbox.standalone --records 10000 --seed 1 --info-file /tmp/sandbox.json
+
+:class:`~core.sandbox.child.ChildSandbox` runs it from another process
+(``spawn(..., in_child=True)``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .running import RunningSandbox, start_sandbox
-
-UNLIMITED = {"minute": None, "hour": None, "day": None}
+from .apollo.api import UNLIMITED
+from .running import RunningSandbox, spawn
 
 
 def write_info(path: str | os.PathLike, info: dict) -> Path:
@@ -56,9 +58,8 @@ def main(records: int, seed: int, info_file: str | os.PathLike, *, tls_dir=None,
     """Serve a sandbox of ``records`` pairs from ``seed`` until SIGINT/SIGTERM (or
     ``stop_event``); write the info file first. Returns the process exit code."""
     stop = stop_event or threading.Event()
-    apollo_options = {"limits": apollo_limits} if apollo_limits is not None else {}
-    sandbox: RunningSandbox = start_sandbox(records, seed, tls_dir=tls_dir, settings=settings,
-                                            apollo_options=apollo_options)
+    sandbox: RunningSandbox = spawn(records=records, seed=seed, tls_dir=tls_dir,
+                                    settings=settings, apollo_limits=apollo_limits)
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):

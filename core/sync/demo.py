@@ -3,7 +3,7 @@
 No Qt here: the window runs these functions through its background operations.
 
 :func:`start_demo` generates a dataset, serves it through both API emulators
-(:func:`core.sandbox.running.start_sandbox`) and writes the same dataset into a fresh cache
+(:func:`core.sandbox.spawn`) and writes the same dataset into a fresh cache
 as a workspace reconciled before would hold it (base and observations included), then
 reconciles. From then on the window pulls from the emulators over HTTPS with the real
 pull (:mod:`core.sync.connections`), as it would from Apollo and Salesforce.
@@ -57,7 +57,7 @@ def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None
                cancel: threading.Event | None = None) -> DemoSession:
     """Generate, serve and cache a sandbox workspace, reconciled once."""
     from core.sandbox.dataset import Dataset, write_cache
-    from core.sandbox.running import start_sandbox
+    from core.sandbox import spawn
 
     def report(phase, done=0, total=0):
         if progress:
@@ -68,7 +68,7 @@ def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None
     report("generating sandbox data", 0, records)
     dataset = Dataset(records, seed=seed)
     report("starting the Salesforce and Apollo emulators", 0, records)
-    sandbox = start_sandbox(records, seed, dataset=dataset)
+    sandbox = spawn(records=records, seed=seed, dataset=dataset)
     directory = Path(tempfile.mkdtemp(prefix="concord-demo-"))
     directory.chmod(0o700)
     session = DemoSession(sandbox, dataset, directory, records, seed)

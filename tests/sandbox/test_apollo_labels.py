@@ -162,10 +162,10 @@ def test_lists_beyond_the_masks_bits_are_still_found(tmp_path):
 
 def test_a_started_sandbox_serves_the_generated_lists(tmp_path):
     from core.sandbox.dataset import Dataset
-    from core.sandbox.running import start_sandbox
+    from core.sandbox import spawn
 
     dataset = Dataset(300, seed=3)
-    with start_sandbox(300, 3, tls_dir=tmp_path / "tls", dataset=dataset) as sandbox:
+    with spawn(records=300, seed=3, tls_dir=tmp_path / "tls", dataset=dataset) as sandbox:
         info = sandbox.info()
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify

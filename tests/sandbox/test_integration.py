@@ -404,14 +404,14 @@ def test_s7_refused_create_is_recorded(setup):
 
 # -- starting everything ------------------------------------------------------------------------
 
-def test_start_sandbox_serves_generated_data(tmp_path):
+def test_spawn_serves_generated_data(tmp_path):
     import json
 
     from simple_salesforce import Salesforce
 
-    from core.sandbox.running import start_sandbox
+    from core.sandbox import spawn
 
-    with start_sandbox(300, 3, tls_dir=tmp_path / "tls") as sandbox:
+    with spawn(records=300, seed=3, tls_dir=tmp_path / "tls") as sandbox:
         info = json.loads(json.dumps(sandbox.info()))
         session = requests_session(info["ca_path"])
         answer = session.post(info["apollo"]["api_url"] + "/contacts/search", json={"per_page": 100},
@@ -437,29 +437,17 @@ def requests_session(ca_path):
 
 
 def test_serve_writes_a_private_info_file_and_stops_on_sigterm(tmp_path):
-    import json
     import os
-    import signal
     import stat
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
-    info_file = tmp_path / "sandbox.json"
-    root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.standalone", "--records", "200", "--seed", "5",
-         "--info-file", str(info_file), "--apollo-limits", "none"],
-        cwd=root, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not info_file.exists():
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.05)
-        assert stat.S_IMODE(os.stat(info_file).st_mode) == 0o600
-        info = json.loads(info_file.read_text())
+    from core.sandbox import spawn
+    from core.sandbox.apollo.api import UNLIMITED
+
+    with spawn(records=200, seed=5, tls_dir=tmp_path / "tls", apollo_limits=UNLIMITED,
+               in_child=True) as child:
+        assert stat.S_IMODE(os.stat(child.info_path).st_mode) == 0o600
+        info = child.info()
+        assert info["pid"] == child.process.pid and info["records"] == 200
         session = requests_session(info["ca_path"])
         health = session.get(info["apollo"]["api_url"] + "/auth/health",
                              headers={"x-api-key": info["apollo"]["api_key"]})
@@ -468,10 +456,22 @@ def test_serve_writes_a_private_info_file_and_stops_on_sigterm(tmp_path):
         tick = session.post(info["apollo"]["pull_tick_url"],
                             headers={"X-Sandbox-Admin": info["admin_token"]})
         assert tick.status_code == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        assert not info_file.exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        child.stop()  # SIGTERM
+        assert child.process.returncode == 0
+        assert not child.info_path.exists()
+
+
+@pytest.mark.parametrize("limits", [{"minute": None, "hour": None, "day": None},
+                                    {"minute": 200, "hour": None, "day": 2000}])
+def test_a_child_sandbox_gets_the_limits_asked_for(limits):
+    from core.sandbox.child import limits_argument
+    from core.sandbox.standalone import parse_limits
+
+    assert parse_limits(limits_argument(limits)) == limits
+
+
+def test_a_child_sandbox_takes_only_what_its_command_line_can_say():
+    from core.sandbox import spawn
+
+    with pytest.raises(ValueError, match="child process"):
+        spawn(records=10, seed=1, in_child=True, settings={"create_policy": "on"})

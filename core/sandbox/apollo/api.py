@@ -33,6 +33,7 @@ CONTACT_ID = r"(?P<contact_id>[^/]+)"
 BULK_UPDATE_MAX = 1000  # more is refused with 422
 BULK_SYNC_MAX = 100  # up to this many are updated synchronously and returned
 DEFAULT_LIMITS = {"minute": 200, "hour": 400, "day": 2000}  # Basic plan, "all other APIs"
+UNLIMITED = {"minute": None, "hour": None, "day": None}  # no window counts
 UPGRADE_URL = "https://app.apollo.io/#/settings/plans/upgrade"
 HEADER_NAMES = {
     "live": {"day": ("x-rate-limit-24-hour", "x-24-hour-usage", "x-24-hour-requests-left")},
