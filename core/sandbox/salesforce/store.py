@@ -2,10 +2,10 @@
 
 The store is what the emulated API (and the Apollo emulator's sync) reads and writes. It
 holds a million records in a temporary SQLite file with modest memory, answers SOQL through
-:mod:`core.sandbox.salesforce.soql`, and applies the rules the real org applies on every save: emails
-are validated and stored lower-cased, converted Leads refuse writes, LastModifiedDate and
-SystemModstamp move, and an Email change leaves a ContactHistory/LeadHistory row when the
-org tracks field history. Values go in and out in the API's wire shapes (``+0000``
+:mod:`.soql`, and applies the rules the real org applies on every save: emails are
+validated (:mod:`.addresses`) and stored lower-cased, converted Leads refuse writes,
+LastModifiedDate and SystemModstamp move, and an Email change leaves a
+ContactHistory/LeadHistory row when the org tracks field history. Values go in and out in the API's wire shapes (``+0000``
 datetimes, JSON booleans), so the HTTP layer adds nothing but ``attributes``.
 
 One connection guarded by a re-entrant lock makes it thread-safe; :meth:`transaction` nests
@@ -26,10 +26,9 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from core import emails
-
 from ..ids import OTHER_USER, salesforce_id, to18
 from . import schema
+from .addresses import InvalidEmail, accepted_email
 from .values import (ID_RE, load_keys, parse_datetime, parse_wire_datetime,
                                 row_converter, text_value, utc_now)
 from .soql import CompiledQuery, compile_query, format_datetime
@@ -320,7 +319,7 @@ class SalesforceStore:
 
     def find_by_email(self, email: str) -> list[dict]:
         """Leads and Contacts (not deleted) whose Email equals ``email``, ignoring case."""
-        key = emails.comparison_key(email)
+        key = (email or "").strip().lower()
         if not key:
             return []
         out = []
@@ -515,15 +514,11 @@ class SalesforceStore:
                 if not isinstance(value, str):
                     raise ValueError(f"not text: {value!r}")
                 try:
-                    cleaned = emails.validate(value)
-                    # Salesforce trims spaces but does not unwrap "Name <a@b>" or "mailto:".
-                    if cleaned != value.strip():
-                        raise emails.EmailError("only the address itself is accepted")
-                except emails.EmailError as exc:
+                    return accepted_email(value)
+                except InvalidEmail as exc:
                     raise StoreError(400, "INVALID_EMAIL_ADDRESS",
                                      f"Email: invalid email address: {value} ({exc})",
                                      [f.name]) from None
-                return cleaned.lower()
             if f.type == "boolean":
                 if not isinstance(value, bool):
                     raise ValueError(f"not a boolean: {value!r}")
