@@ -14,11 +14,11 @@ from core.model import CreatePolicy, Settings
 from core.sandbox.apollo.store import default_stages
 from core.sandbox.clock import SandboxClock, parse_iso
 from core.sandbox.ids import APOLLO_SYNC_USER, OTHER_USER, apollo_id, salesforce_id, to18
+from core.sandbox.integration import ApolloSync
 from core.sandbox.salesforce.app import client, start_salesforce
 from core.sandbox.salesforce.store import SalesforceStore
-from core.sandbox.integration import ApolloSync
 
-from tests.sandbox.apollo_fixtures import START, ApolloHarness, sample_contacts, tls_material  # noqa: F401
+from tests.sandbox.apollo.harness import START, ApolloHarness, sample_contacts
 
 SYNC = to18(APOLLO_SYNC_USER)
 STAGES = default_stages()

@@ -11,7 +11,7 @@ from core.sandbox.apollo.store import (ApolloStore, ContactNotFound, ContactQuer
 from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import apollo_id
 
-from tests.sandbox.apollo_fixtures import START, sample_contacts
+from tests.sandbox.apollo.harness import START, sample_contacts
 
 
 @pytest.fixture

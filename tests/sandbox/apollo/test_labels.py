@@ -10,8 +10,7 @@ from core.sandbox.apollo.labels import MASK_BITS
 from core.sandbox.apollo.store import ApolloStore, ContactQuery, default_stages
 from core.sandbox.ids import apollo_id
 
-from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
-                              sample_contacts, tls_material)
+from tests.sandbox.apollo.harness import LABEL_ID, ApolloHarness, sample_contacts
 
 STAGES = default_stages()
 WEBINAR, TRADE_SHOW = apollo_id(1, 0x8), apollo_id(2, 0x8)

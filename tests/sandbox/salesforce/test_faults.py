@@ -19,7 +19,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
 from core.sandbox.ids import OTHER_USER, to18
 from core.sandbox.salesforce.values import parse_wire_datetime
 
-from tests.sandbox.conftest import LoopbackRewrite, contact_id
+from tests.sandbox.salesforce.org import LoopbackRewrite, contact_id
 
 QUERY = "SELECT Id, Email FROM Contact WHERE Email LIKE '%acme%'"
 
@@ -150,12 +150,12 @@ def test_concurrent_edit_on_a_collection(sf, sf_store, sf_app, add_fault):
     assert sf_store.get("Contact", contact_id(5))["Email"] == "barbara@liskov.example"
 
 
-def test_probability_is_seeded(sf_store, sf_tls, sf_http):
+def test_probability_is_seeded(sf_store, tls_material, sf_http):
     from core.sandbox.salesforce.app import client, start_salesforce
 
     patterns = []
     for _ in range(2):
-        server = start_salesforce(sf_store, sf_tls, seed=7)
+        server = start_salesforce(sf_store, tls_material, seed=7)
         try:
             rule = server.app.faults.add("status", route=r"/limits", probability=0.5, status=503)
             sf = client(server, session=sf_http)

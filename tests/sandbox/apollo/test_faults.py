@@ -8,8 +8,7 @@ import pytest
 import requests
 
 from core.sandbox.ids import apollo_id
-
-from tests.sandbox.apollo_fixtures import admin_headers, apollo, tls_material  # noqa: F401
+from core.sandbox.server import admin_headers
 
 CONTACT = f"/api/v1/contacts/{apollo_id(7)}"
 

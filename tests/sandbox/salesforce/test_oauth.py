@@ -24,7 +24,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from core.sandbox.ids import CONCORD_USER, ORG_ID, to18
 from core.sandbox.salesforce.oauth import pkce_pair
 
-from tests.sandbox.conftest import LoopbackRewrite, contact_id
+from tests.sandbox.salesforce.org import LoopbackRewrite, contact_id
 
 
 @pytest.fixture

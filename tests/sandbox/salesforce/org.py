@@ -1,23 +1,14 @@
-"""Fixtures for the Salesforce emulator: a seeded store, the HTTPS server, real clients.
-
-``sf`` is an unmodified simple-salesforce client over TLS (the sandbox CA trusted through
-``session.verify``), ``sf_http`` a plain ``requests`` session for wire-level checks. The clock
-is frozen and moves only when a test advances it, so timestamps are predictable.
-"""
+"""The org every Salesforce emulator test starts from, and a way to reach the emulator under a
+real Salesforce host's name. The fixtures built on them are in conftest.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
-from core.sandbox import tls
-from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import OTHER_USER, salesforce_id, to18
-from core.sandbox.salesforce.app import client, http_session, start_salesforce
-from core.sandbox.salesforce.store import SalesforceStore
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 CREATED = "2026-01-05T00:00:00.000+0000"
@@ -80,49 +71,3 @@ class LoopbackRewrite(requests.adapters.HTTPAdapter):
         parts = urlsplit(request.url)
         request.url = self.target + request.url[len(f"{parts.scheme}://{parts.netloc}"):]
         return super().send(request, **kwargs)
-
-
-@pytest.fixture(scope="session")
-def sf_tls(tmp_path_factory):
-    return tls.generate(tmp_path_factory.mktemp("salesforce-tls"))
-
-
-@pytest.fixture
-def sf_clock():
-    return SandboxClock(START, frozen=True)
-
-
-@pytest.fixture
-def sf_store(sf_clock):
-    store = SalesforceStore(clock=sf_clock)
-    accounts, records = seed_rows()
-    store.load_accounts(accounts)
-    store.load_records(records)
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def sf_server(sf_store, sf_tls):
-    server = start_salesforce(sf_store, sf_tls)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sf_app(sf_server):
-    return sf_server.app
-
-
-@pytest.fixture
-def sf_http(sf_tls):
-    """A requests session trusting the sandbox CA (and ignoring REQUESTS_CA_BUNDLE)."""
-    session = http_session(sf_tls.ca_path)
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def sf(sf_server, sf_http):
-    """simple-salesforce 1.12.10, unmodified, with a direct session on the sandbox."""
-    return client(sf_server, session=sf_http)

@@ -15,7 +15,7 @@ from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGe
 from core.sandbox.ids import CONCORD_USER, salesforce_id, to18
 from core.sandbox.salesforce.values import parse_wire_datetime
 
-from tests.sandbox.conftest import ACME, MODIFIED, contact_id, lead_id
+from tests.sandbox.salesforce.org import ACME, MODIFIED, contact_id, lead_id
 
 ME = to18(CONCORD_USER)
 

@@ -12,7 +12,7 @@ from core.sandbox.ids import CONCORD_USER, OTHER_USER, salesforce_id, to18
 from core.sandbox.salesforce.store import SalesforceStore, StoreError
 from core.sandbox.salesforce.values import parse_wire_datetime
 
-from tests.sandbox.conftest import MODIFIED, START, contact_id, lead_id
+from tests.sandbox.salesforce.org import MODIFIED, START, contact_id, lead_id
 
 ME = to18(CONCORD_USER)
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from core.sandbox.ids import OTHER_USER
 from core.sandbox.salesforce.soql import SOQLError, compile_query, decode_string, parse
 
-from tests.sandbox.conftest import contact_id, lead_id
+from tests.sandbox.salesforce.org import contact_id, lead_id
 
 
 def emails(store, soql: str, **kw) -> list:
@@ -180,7 +180,7 @@ def test_email_equality_ignores_any_casing(sf_store_module, email, data):
 def sf_store_module():
     from core.sandbox.salesforce.store import SalesforceStore
 
-    from tests.sandbox.conftest import seed_rows
+    from tests.sandbox.salesforce.org import seed_rows
     store = SalesforceStore()
     accounts, records = seed_rows()
     store.load_accounts(accounts)

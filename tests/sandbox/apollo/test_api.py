@@ -7,8 +7,7 @@ import pytest
 from core.sandbox.apollo.store import default_stages
 from core.sandbox.ids import apollo_id
 
-from tests.sandbox.apollo_fixtures import (API_KEY, LABEL_ID, ApolloHarness, apollo,  # noqa: F401
-                              sample_contacts, tls_material)
+from tests.sandbox.apollo.harness import API_KEY, LABEL_ID, ApolloHarness, sample_contacts
 
 STAGES = default_stages()
 

@@ -1,14 +1,13 @@
-"""Shared set-up for the Apollo emulator tests: real HTTPS servers and a real requests client."""
+"""Shared set-up for the Apollo emulator tests: real HTTPS servers and a real requests client.
+The fixtures built on it are in conftest.py."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
 
-import pytest
 import requests
 
-from core.sandbox import tls
 from core.sandbox.apollo.api import ApolloApp
 from core.sandbox.apollo.store import ApolloStore, default_stages
 from core.sandbox.clock import SandboxClock
@@ -95,18 +94,3 @@ class ApolloHarness:
         self.session.close()
         self.server.stop()
         self.store.close()
-
-
-@pytest.fixture(scope="session")
-def tls_material(tmp_path_factory):
-    """One throwaway CA and server certificate for the whole run."""
-    return tls.generate(tmp_path_factory.mktemp("apollo-tls"))
-
-
-@pytest.fixture
-def apollo(tls_material):
-    """A small Apollo workspace (40 contacts) with generous limits and a frozen clock."""
-    harness = ApolloHarness(tls_material, sample_contacts(40),
-                            limits={"minute": 10_000, "hour": 10_000, "day": 100_000})
-    yield harness
-    harness.close()

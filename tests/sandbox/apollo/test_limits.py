@@ -6,7 +6,7 @@ import pytest
 
 from core.sandbox.ids import apollo_id
 
-from tests.sandbox.apollo_fixtures import ApolloHarness, sample_contacts, tls_material  # noqa: F401
+from tests.sandbox.apollo.harness import ApolloHarness, sample_contacts
 
 UPGRADE = "Please upgrade your plan from https://app.apollo.io/#/settings/plans/upgrade."
 LIVE = ("x-rate-limit-24-hour", "x-24-hour-usage", "x-24-hour-requests-left")
