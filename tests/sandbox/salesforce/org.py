@@ -71,3 +71,10 @@ class LoopbackRewrite(requests.adapters.HTTPAdapter):
         parts = urlsplit(request.url)
         request.url = self.target + request.url[len(f"{parts.scheme}://{parts.netloc}"):]
         return super().send(request, **kwargs)
+
+
+def many_contacts(store, n: int, start: int = 1000) -> None:
+    """``n`` more Contacts (every third at Acme) loaded straight into ``store``."""
+    store.load_records({"attributes": {"type": "Contact"}, "Id": contact_id(start + i),
+                        "LastName": f"Bulk{i:05d}", "Email": f"Bulk{i}@Many.example",
+                        "AccountId": ACME if i % 3 == 0 else None} for i in range(n))
