@@ -133,10 +133,9 @@ class ApolloOnly:
 
     def __init__(self, tls_material, contacts: list[dict], *, limits=None, labels=(),
                  **app_options):
-        from core.sandbox.apollo.api import ApolloApp
+        from core.sandbox.apollo.api import start_apollo
         from core.sandbox.apollo.store import ApolloStore, default_stages
         from core.sandbox.clock import SandboxClock
-        from core.sandbox.server import SandboxServer
 
         self.clock = SandboxClock()
         self.store = ApolloStore(clock=self.clock)
@@ -144,9 +143,10 @@ class ApolloOnly:
         self.store.load_stages(self.stages)
         self.store.load_labels(labels)
         self.store.load_contacts(contacts)
-        self.app = ApolloApp(self.store, api_key=APOLLO_KEY,
-                             limits=dict(UNLIMITED) if limits is None else limits, **app_options)
-        self.server = SandboxServer(self.app, tls_material).start()
+        self.server = start_apollo(self.store, tls_material, api_key=APOLLO_KEY,
+                                   limits=dict(UNLIMITED) if limits is None else limits,
+                                   **app_options)
+        self.app = self.server.app
         self.ca_path = str(tls_material.ca_path)
         self.slept: list[float] = []
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import dataset as dataset_module
 from . import tls as tls_module
-from .apollo.api import ApolloApp
+from .apollo.api import start_apollo
 from .apollo.store import ApolloStore
 from .child import ChildSandbox
 from .clock import SandboxClock
@@ -18,7 +18,6 @@ from .ids import APOLLO_SYNC_USER, to18
 from .integration import ApolloSync, PullReport, coerce_settings
 from .salesforce.app import start_salesforce
 from .salesforce.store import SalesforceStore
-from .server import SandboxServer
 
 
 def load_dataset(sf_store, apollo_store: ApolloStore, dataset, *, chunk: int = 20_000) -> dict:
@@ -230,14 +229,14 @@ def spawn(*, records: int, seed: int, tls_dir=None, apollo_limits: Mapping | Non
     apollo_api_key = apollo_api_key or secrets.token_urlsafe(24)
     sf_server = start_salesforce(sf_store, material, admin_token=admin_token,
                                  **dict(salesforce_options or {}))
-    apollo_app = ApolloApp(apollo_store, api_key=apollo_api_key, seed=seed, **apollo_options)
-    apollo_server = SandboxServer(apollo_app, material, admin_token=admin_token).start()
+    apollo_server = start_apollo(apollo_store, material, admin_token=admin_token,
+                                 api_key=apollo_api_key, seed=seed, **apollo_options)
     # Apollo last pulled one pull interval ago, so Salesforce edits made since (the
     # dataset's "in flight" ones) arrive on the next tick and older state stays as generated.
     last_pull = clock() - timedelta(minutes=chosen.apollo_pull_minutes)
     sync = ApolloSync(sf_store, apollo_store, chosen, instance_url=sf_server.base_url,
                       last_pull=last_pull)
-    sync.attach(apollo_app)
+    sync.attach(apollo_server.app)
     token = sf_server.app.issue_token(ttl=token_ttl)
     return RunningSandbox(salesforce_server=sf_server, apollo_server=apollo_server,
                           sync=sync, clock=clock, tls_material=material,

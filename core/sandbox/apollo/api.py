@@ -24,7 +24,9 @@ import orjson
 
 from ..faults import FaultRule
 from ..ratelimit import RateLimiter, Verdict
-from ..server import App, HTTPError, Request, Response, json_response, text_response
+from ..server import (App, HTTPError, Request, Response, SandboxServer, json_response,
+                      text_response)
+from ..tls import TLSMaterial
 from .store import (DISPLAY_CAP, MAX_PAGES, SORT_COLUMNS, DEFAULT_SORT,
                     ApolloStore, ApolloStoreError, ContactChange, ContactQuery)
 
@@ -493,3 +495,13 @@ class ApolloApp(App):
         """GET /auth/health."""
         return json_response(200, {"healthy": True, "is_logged_in": True})
 
+
+def start_apollo(store: ApolloStore, tls: TLSMaterial | None = None, *, port: int = 0,
+                 admin_token: str | None = None, **app_options) -> SandboxServer:
+    """Serve an :class:`ApolloApp` over ``store`` on 127.0.0.1 (HTTPS when ``tls``).
+
+    The returned server is running; ``server.app`` is the app. ``app_options`` go to the app
+    (``api_key``, ``limits``, ``seed``...). Stop it with ``server.stop()``.
+    """
+    return SandboxServer(ApolloApp(store, **app_options), tls, port=port,
+                         admin_token=admin_token).start()

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 
 import requests
 
-from core.sandbox.apollo.api import ApolloApp
+from core.sandbox.apollo.api import start_apollo
 from core.sandbox.apollo.store import ApolloStore, default_stages
 from core.sandbox.clock import SandboxClock
 from core.sandbox.ids import apollo_id
-from core.sandbox.server import SandboxServer, admin_headers
+from core.sandbox.server import admin_headers
 
 API_KEY = "sandbox-apollo-key"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -66,8 +66,8 @@ class ApolloHarness:
         self.store.load_labels([{"id": LABEL_ID, "name": "Conference"}])
         self.store.load_contacts(contacts)
         app_options.setdefault("api_key", API_KEY)
-        self.app = ApolloApp(self.store, **app_options)
-        self.server = SandboxServer(self.app, material).start()
+        self.server = start_apollo(self.store, material, **app_options)
+        self.app = self.server.app
         self.session = requests.Session()
         self.session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         self.session.verify = str(material.ca_path)
