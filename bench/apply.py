@@ -1,6 +1,6 @@
 """How fast Concord writes decisions back, and how many API calls it spends doing it.
 
-The sandbox runs in a separate process (``python -m core.sandbox.serve``, Apollo limits
+The sandbox runs in a separate process (``python -m core.sandbox.standalone``, Apollo limits
 off). A cache is pulled and reconciled, every pair with a recommended winner is accepted,
 and the first ``--writes`` planned writes (whole pairs) are applied. Measured: seconds of
 the apply run, API calls per system (the re-reads before, the writes, and the read-backs

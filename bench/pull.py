@@ -1,6 +1,6 @@
 """How fast Concord pulls both systems into a cache, what it spends, and how fast it ingests.
 
-The sandbox runs in a separate process (``python -m core.sandbox.serve``, Apollo limits
+The sandbox runs in a separate process (``python -m core.sandbox.standalone``, Apollo limits
 off) so the servers and the client never share one interpreter lock. Measured here, in the
 client process:
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,20 +35,13 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def start_server(records: int, seed: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
-    """Start ``core.sandbox.serve`` in a child process; wait for its info file."""
-    info_file = workdir / "sandbox.json"
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.serve", "--records", str(records), "--seed",
-         str(seed), "--info-file", str(info_file), "--tls-dir", str(workdir / "tls"),
-         "--apollo-limits", "none"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    while not info_file.exists():
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox failed to start:\n{process.stderr.read()}")
-        time.sleep(0.1)
-    return process, json.loads(info_file.read_text()), time.monotonic() - started
+def start_server(records: int, seed: int, workdir: Path):
+    """The sandbox in a child process (Apollo limits off), ready."""
+    from core.sandbox import spawn
+    from core.sandbox.apollo.api import UNLIMITED
+
+    return spawn(records=records, seed=seed, tls_dir=workdir / "tls", apollo_limits=UNLIMITED,
+                 in_child=True)
 
 
 def sources(info: dict):
@@ -96,9 +87,9 @@ def bench_pull(records: int, seed: int, changes: int) -> dict:
 
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="concord-bench-pull-") as tmp:
-        process, info, start_seconds = start_server(records, seed, Path(tmp))
-        out["serve_start_seconds"] = round(start_seconds, 1)
-        try:
+        with start_server(records, seed, Path(tmp)) as server:
+            info = server.info()
+            out["serve_start_seconds"] = round(server.start_seconds, 1)
             with Cache(Path(tmp) / "cache.sqlite") as cache:
                 sf, apollo = sources(info)
                 out["salesforce_first"] = timed_pull(cache, salesforce=sf)
@@ -113,12 +104,6 @@ def bench_pull(records: int, seed: int, changes: int) -> dict:
                     out["apollo_incremental"] = timed_pull(cache, apollo=apollo)
                 out["cache_mb"] = round(sum(p.stat().st_size for p in Path(tmp).glob("cache.sqlite*"))
                                         / 2**20)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
     repeat_sf = out["salesforce_repeat"]["api_calls"]
     out["targets"] = {"salesforce_repeat_calls_per_object": repeat_sf / 2,
                       "salesforce_repeat_ok": repeat_sf <= 2 * 2,

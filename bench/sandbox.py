@@ -1,6 +1,6 @@
 """How fast the sandbox serves the real clients, and how long a big sandbox takes to build.
 
-The servers run in a separate process (``python -m core.sandbox.serve``) so the client's
+The servers run in a separate process (``python -m core.sandbox.standalone``) so the client's
 work and the servers' never share one interpreter lock. Measured:
 
 - Salesforce: records per second through query pages (``query_all_iter`` of
@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,19 +46,13 @@ def _session(ca_path: str):
     return session
 
 
-def start_server(records: int, seed: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
-    """Start ``core.sandbox.serve`` in a child process; wait for its info file."""
-    info_file = workdir / "sandbox.json"
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "core.sandbox.serve", "--records", str(records), "--seed", str(seed),
-         "--info-file", str(info_file), "--tls-dir", str(workdir / "tls"), "--apollo-limits", "none"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    while not info_file.exists():
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox failed to start:\n{process.stderr.read()}")
-        time.sleep(0.05)
-    return process, json.loads(info_file.read_text()), time.monotonic() - started
+def start_server(records: int, seed: int, workdir: Path):
+    """The sandbox in a child process (Apollo limits off), ready."""
+    from core.sandbox import spawn
+    from core.sandbox.apollo.api import UNLIMITED
+
+    return spawn(records=records, seed=seed, tls_dir=workdir / "tls", apollo_limits=UNLIMITED,
+                 in_child=True)
 
 
 def bench_salesforce(info: dict, repeat: int = 1) -> dict:
@@ -123,10 +116,10 @@ def bench_apollo(info: dict) -> dict:
 
 def build_only(records: int, seed: int) -> dict:
     """Generate and load ``records`` per side into fresh stores (this process only)."""
-    from core.sandbox.apollo_store import ApolloStore
+    from core.sandbox.apollo.store import ApolloStore
     from core.sandbox.dataset import Dataset
-    from core.sandbox.salesforce_store import SalesforceStore
-    from core.sandbox.workspace import load_dataset
+    from core.sandbox.salesforce.store import SalesforceStore
+    from core.sandbox.running import load_dataset
 
     started = time.perf_counter()
     sf_store, apollo_store = SalesforceStore(), ApolloStore()
@@ -162,17 +155,11 @@ def main(argv=None) -> int:
     result: dict = {"records": args.records, "seed": args.seed}
     if args.records:
         with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
-            process, info, start_seconds = start_server(args.records, args.seed, Path(tmp))
-            try:
-                result["serve_start_seconds"] = round(start_seconds, 1)
+            with start_server(args.records, args.seed, Path(tmp)) as server:
+                info = server.info()
+                result["serve_start_seconds"] = round(server.start_seconds, 1)
                 result.update(bench_salesforce(info, args.repeat))
                 result.update(bench_apollo(info))
-            finally:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
     if args.build:
         result.update(bench_build(args.build, args.seed))
     print(json.dumps(result))

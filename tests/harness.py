@@ -11,17 +11,15 @@ from pathlib import Path
 
 import requests
 
-from core.sandbox.workspace import start_sandbox
+from core.sandbox import spawn
+from core.sandbox.apollo.api import UNLIMITED
 from core.store.cache import Cache
-
-UNLIMITED = {"minute": None, "hour": None, "day": None}
 
 
 def sandbox(records: int = 400, seed: int = 3, *, tls_dir=None, apollo_limits=None, **options):
     """A running sandbox (Apollo rate limits off unless given)."""
-    apollo_options = dict(options.pop("apollo_options", {}) or {})
-    apollo_options.setdefault("limits", apollo_limits or dict(UNLIMITED))
-    return start_sandbox(records, seed, tls_dir=tls_dir, apollo_options=apollo_options, **options)
+    return spawn(records=records, seed=seed, tls_dir=tls_dir,
+                 apollo_limits=apollo_limits or UNLIMITED, **options)
 
 
 @contextlib.contextmanager
@@ -172,10 +170,9 @@ class ApolloOnly:
 
     def __init__(self, tls_material, contacts: list[dict], *, limits=None, labels=(),
                  **app_options):
-        from core.sandbox.apollo_api import ApolloApp
-        from core.sandbox.apollo_store import ApolloStore, default_stages
+        from core.sandbox.apollo.api import start_apollo
+        from core.sandbox.apollo.store import ApolloStore, default_stages
         from core.sandbox.clock import SandboxClock
-        from core.sandbox.server import SandboxServer
 
         self.clock = SandboxClock()
         self.store = ApolloStore(clock=self.clock)
@@ -183,9 +180,10 @@ class ApolloOnly:
         self.store.load_stages(self.stages)
         self.store.load_labels(labels)
         self.store.load_contacts(contacts)
-        self.app = ApolloApp(self.store, api_key=APOLLO_KEY,
-                             limits=dict(UNLIMITED) if limits is None else limits, **app_options)
-        self.server = SandboxServer(self.app, tls_material).start()
+        self.server = start_apollo(self.store, tls_material, api_key=APOLLO_KEY,
+                                   limits=dict(UNLIMITED) if limits is None else limits,
+                                   **app_options)
+        self.app = self.server.app
         self.ca_path = str(tls_material.ca_path)
         self.slept: list[float] = []
 

@@ -10,8 +10,10 @@ Each layer imports only itself and the layers below it:
 
 core.sandbox is a world of its own: it may use the cache and the rules (its generator writes a
 cache for demos and benchmarks) but nothing that talks to it, and only the shells and the demo
-workflow start it. Every import counts, including those inside functions, and no module may
-reach itself through imports (no cycles). Qt is imported only under gui/.
+workflow start it; its Salesforce emulator keeps its own email rule (never core.emails, so a
+mistake there is caught, not mirrored). Every import counts, including those inside
+functions, and no module may reach itself through imports (no cycles). Qt is imported only
+under gui/.
 """
 
 import ast
@@ -110,6 +112,8 @@ def violations(graph: dict[str, set[str]]) -> list[str]:
                 found.append(f"{source} imports the command line ({target})")
             elif within(target, ("core.sandbox",)) and not within(source, SANDBOX_USERS):
                 found.append(f"{source} starts or reads the sandbox ({target})")
+            elif within(source, ("core.sandbox.salesforce",)) and target == "core.emails":
+                found.append(f"the Salesforce emulator ({source}) borrows Concord's email rule")
             elif within(source, ("core.sandbox",)) and not within(target, SANDBOX_USES):
                 found.append(f"the sandbox ({source}) imports {target}")
             elif not within(source, ("core.sandbox",)) and not within(target, ("core.sandbox",)):
@@ -196,6 +200,9 @@ def test_no_import_cycles(graph):
     ({"core.sandbox.dataset": {"core.sync.reconcile"}},
      ["the sandbox (core.sandbox.dataset) imports core.sync.reconcile"]),
     ({"core.sandbox.dataset": {"core.store.cache"}}, []),
+    ({"core.sandbox.salesforce.store": {"core.emails"}},
+     ["the Salesforce emulator (core.sandbox.salesforce.store) borrows Concord's email rule"]),
+    ({"core.sandbox.dataset": {"core.emails"}}, []),
     ({"core.sync.pull": {"core.store.cache"}}, []),
 ])
 def test_the_check_catches_each_kind_of_wrong_import(graph_, expected):

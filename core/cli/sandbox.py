@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Handle ``concord sandbox serve``."""
-    from core.sandbox import serve
+    from core.sandbox import standalone as serve
 
     check_records(args)
     try:

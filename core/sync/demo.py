@@ -3,7 +3,7 @@
 No Qt here: the window runs these functions through its background operations.
 
 :func:`start_demo` generates a dataset, serves it through both API emulators
-(:func:`core.sandbox.workspace.start_sandbox`) and writes the same dataset into a fresh cache
+(:func:`core.sandbox.spawn`) and writes the same dataset into a fresh cache
 as a workspace reconciled before would hold it (base and observations included), then
 reconciles. From then on the window pulls from the emulators over HTTPS with the real
 pull (:mod:`core.sync.connections`), as it would from Apollo and Salesforce.
@@ -26,7 +26,7 @@ from core.sync.reconcile import Cancelled, reconcile
 class DemoSession:
     """A running sandbox and the demo workspace's cache file."""
 
-    sandbox: object  # core.sandbox.workspace.RunningSandbox
+    sandbox: object  # core.sandbox.running.RunningSandbox
     dataset: object  # core.sandbox.dataset.Dataset
     directory: Path
     records: int
@@ -54,8 +54,8 @@ class DemoSession:
 def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None,
                cancel: threading.Event | None = None) -> DemoSession:
     """Generate, serve and cache a sandbox workspace, reconciled once."""
+    from core.sandbox import spawn
     from core.sandbox.dataset import Dataset, write_cache
-    from core.sandbox.workspace import start_sandbox
 
     def report(phase, done=0, total=0):
         if progress:
@@ -69,7 +69,7 @@ def start_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED, progress=None
     directory = Path(tempfile.mkdtemp(prefix="concord-demo-"))
     directory.chmod(0o700)
     try:  # the emulators' TLS key lives in the demo's folder, removed with it on stop
-        sandbox = start_sandbox(records, seed, dataset=dataset, tls_dir=directory / "tls")
+        sandbox = spawn(records=records, seed=seed, dataset=dataset, tls_dir=directory / "tls")
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise

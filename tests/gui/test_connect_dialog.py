@@ -99,9 +99,9 @@ def test_a_bad_workspace_name_is_refused_inline(qtbot, dialog):
 
 
 def test_testing_apollo_checks_the_key_with_the_sandbox(qtbot, dialog, memory_keyring):
-    from core.sandbox.workspace import start_sandbox
+    from core.sandbox import spawn
 
-    with start_sandbox(20, 3) as sandbox:
+    with spawn(records=20, seed=3) as sandbox:
         dialog.fields["apollo_base_url"].setText(sandbox.apollo_url)
         dialog.fields["apollo_api_key"].setText(sandbox.apollo_api_key)
         # The sandbox's certificate authority comes from the profile (as a workspace for

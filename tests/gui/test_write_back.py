@@ -86,7 +86,7 @@ def test_apply_on_a_selection_writes_and_the_rows_show_the_outcome(qtbot, window
         obj = "Lead" if moved.record_id.startswith("00Q") else "Contact"
         running.sf_store.external_edit(obj, moved.record_id, {"Email": "meanwhile@example.org"})
     else:
-        running.workspace.contact_changed(running.apollo_store.update(
+        running.sync.contact_changed(running.apollo_store.update(
             moved.record_id, {"email": "meanwhile@example.org"}))
     with qtbot.waitSignal(window.operation_finished, timeout=20_000,
                           check_params_cb=lambda w: w == "written"):

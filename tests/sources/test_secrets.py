@@ -13,7 +13,7 @@ import pytest
 
 from core import cli, credentials
 from core.credentials import InsecureKeyringError
-from core.sandbox.salesforce_auth import ConnectedApp, User
+from core.sandbox.salesforce.oauth import ConnectedApp, User
 from core.sources.apollo import ApolloSource
 from core.sources.errors import SourceError
 from core.sources.salesforce import SalesforceSource

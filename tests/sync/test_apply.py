@@ -68,7 +68,7 @@ def _edit(running, system, record_id, email):
         obj = "Lead" if record_id.startswith("00Q") else "Contact"
         running.sf_store.external_edit(obj, record_id, {"Email": email})
     else:
-        running.workspace.contact_changed(running.apollo_store.update(record_id, {"email": email}))
+        running.sync.contact_changed(running.apollo_store.update(record_id, {"email": email}))
 
 
 def _other(system):

@@ -69,7 +69,7 @@ class WriteBack(RuleBasedStateMachine):
         apollo_id, _ = self._linked(index)
         change = self.running.apollo_store.update(apollo_id,
                                                   {"email": f"{local}{next(_serial)}@ap.example.org"})
-        self.running.workspace.contact_changed(change)  # Apollo pushes it on (S8)
+        self.running.sync.contact_changed(change)  # Apollo pushes it on (S8)
         self.pulled = False
 
     @rule()

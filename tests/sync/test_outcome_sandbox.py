@@ -22,7 +22,7 @@ from core.emails import comparison_key
 from core.model import PullStatus
 from core.sandbox.clock import SandboxClock
 from core.sandbox.dataset import Dataset
-from core.sandbox.salesforce_api import client
+from core.sandbox.salesforce.app import client
 from core.store.cache import Cache
 from core.sync.pull import pull_all
 from core.sync.reconcile import reconcile
@@ -94,7 +94,7 @@ def confusion_table(table: Counter, examples: dict) -> str:
 def settle(cache: Cache, running, now: datetime) -> list[tuple]:
     """Concord pulls, reconciles at ``now`` and returns every pair as it predicts it."""
     assert pull_all(cache, *sources(running)).status == PullStatus.COMPLETE
-    reconcile(cache, now=now, settings=running.workspace.settings)
+    reconcile(cache, now=now, settings=running.sync.settings)
     return pairs(cache)
 
 
@@ -149,16 +149,16 @@ def run_case(seed: int, offset: int, tls_dir, tmp_path) -> tuple[Counter, dict, 
     dataset = Dataset(RECORDS, seed, now=T0)
     clock = SandboxClock(T0 + timedelta(minutes=offset), frozen=True)
     running = sandbox(RECORDS, seed, tls_dir=tls_dir, dataset=dataset, clock=clock)
-    pull = timedelta(minutes=running.workspace.settings.apollo_pull_minutes)
+    pull = timedelta(minutes=running.sync.settings.apollo_pull_minutes)
     table, examples = Counter(), {}
     try:
         with Cache(tmp_path / f"cache-{seed}-{offset}.sqlite") as cache:
             # 1. The generated workspace, decided at the moment Apollo's next pull is due.
-            before = settle(cache, running, running.workspace.last_pull + pull)
+            before = settle(cache, running, running.sync.last_pull + pull)
             sync_and_observe(cache, running, before, "generated", table, examples)
             # 2. Edits through the real clients, then Concord pulls ten minutes later and
             #    decides at the moment Apollo's next pull is due.
-            last_pull = running.workspace.last_pull
+            last_pull = running.sync.last_pull
             expected = edit_through_the_clients(cache, running)
             clock.advance(minutes=10)
             before = settle(cache, running, last_pull + pull)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.model import PullStatus
-from core.sandbox.apollo_store import default_stages
+from core.sandbox.apollo.store import default_stages
 from core.sandbox.ids import apollo_id
 from core.store.cache import Cache
 from core.sync.pull import pull_all
