@@ -47,6 +47,18 @@ def sync_glyph(native_winner: str, outcome: str) -> str:
     return ""
 
 
+def outcome_sentence(outcome: str, due: str | None = None, cause: str | None = None) -> str:
+    """What Apollo's sync does next with a pair, in a sentence (the list's Sync tooltip)."""
+    if outcome == Outcome.PENDING:
+        when = f" by {due[:16].replace('T', ' ')} UTC" if due else ""
+        return f"{OUTCOME_LABELS[Outcome.PENDING]}{when}."
+    if outcome == Outcome.MISSED:
+        why = MISSED_CAUSE_LABELS.get(cause or MissedCause.UNKNOWN, cause)
+        return (f"{OUTCOME_LABELS[Outcome.MISSED]} ({why}): the two stay different until one "
+                f"side is edited again.")
+    return OUTCOME_LABELS[Outcome.NONE] + "."
+
+
 # Glyphs beyond core's arrows: the user's skip and typed value, and agreement.
 SKIP_GLYPH = "⊘"
 CUSTOM_GLYPH = "✎"

@@ -20,7 +20,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 
 from core import labels, rules
-from core.store.pairs import PAGE, PairQuery, PairRow
+from core.store.pairs import PAGE, SORT_KEYS, PairQuery, PairRow
 from gui import theme
 from gui.tasks import PRIO_PAGE, PRIO_QUERY, PRIO_SNAPSHOT, TaskManager
 
@@ -32,6 +32,7 @@ COLUMNS = (
     ("apollo_email", "Apollo email"),
     ("direction", "⇄"),
     ("sf_email", "Salesforce email"),
+    ("sync", "Sync"),
     ("rule", "Rule"),
     ("strength", "Strength"),
     ("status", "Status"),
@@ -65,12 +66,15 @@ _ROLES = {
     int(LoadedRole): "loaded",
 }
 _CENTER = Qt.AlignmentFlag.AlignCenter
+_CENTERED = ("direction", "sync")
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 _HEADER_TIPS = {
     "direction": "Which way the email will go: → Apollo to Salesforce, ← Salesforce to Apollo, "
                  "? needs review. Bold and highlighted: your choice; plain: the recommendation.",
+    "sync": "What Apollo's own sync does next: its arrow while it is still due to act, "
+            "≠ where it missed its chance (the two stay different until one is edited)",
     "rule": "The rule behind the recommendation",
     "strength": "How sure the recommendation is; Reconcile all applies strong ones only",
 }
@@ -329,7 +333,7 @@ class PairTableModel(QAbstractTableModel):
             return title
         if role == Qt.ItemDataRole.ToolTipRole:
             return _HEADER_TIPS.get(key, f"Sort by {title.lower()}")
-        if role == Qt.ItemDataRole.TextAlignmentRole and key == "direction":
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in _CENTERED:
             return Qt.AlignmentFlag.AlignCenter
         return None
 
@@ -339,6 +343,8 @@ class PairTableModel(QAbstractTableModel):
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMN_KEYS[column] if 0 <= column < len(COLUMNS) else None
         key = "rule" if key == "rule_code" else key  # both sort by the rule
+        if key not in SORT_KEYS:
+            return
         descending = order == Qt.SortOrder.DescendingOrder
         if key == self._query.sort and descending == self._query.descending:
             return
@@ -364,7 +370,7 @@ class PairTableModel(QAbstractTableModel):
         if kind == "font":
             return self._bold if key == "direction" and row.user_chose else None
         if kind == "align":
-            return _CENTER if key == "direction" else None
+            return _CENTER if key in _CENTERED else None
         if kind == "tooltip":
             return self._tooltip(row, key)
         if kind == "link_id":
@@ -396,6 +402,8 @@ class PairTableModel(QAbstractTableModel):
             return _missing("Salesforce") if row.sf_missing else (row.sf_email or "(blank)")
         if key == "direction":
             return labels.direction_glyph(row.direction, row.rec_rule)
+        if key == "sync":
+            return labels.sync_glyph(row.native_winner, row.outcome)
         if key == "rule":
             return labels.rule_words(row.rec_rule)
         if key == "rule_code":
@@ -419,6 +427,8 @@ class PairTableModel(QAbstractTableModel):
             if row.in_flight:
                 text += "\nA Salesforce edit is in flight: Apollo will pull it soon."
             return text
+        if key == "sync":
+            return labels.outcome_sentence(row.outcome, row.due, row.missed_cause)
         if key in ("rule", "rule_code"):
             text = f"{labels.rule_words(row.rec_rule)} ({row.rec_rule}).\n{row.reason}"
             if row.native_rule != row.rec_rule:
@@ -446,6 +456,8 @@ class PairTableModel(QAbstractTableModel):
                 return theme.colour("accent")
             if row.direction == "none" and row.rec_rule != rules.SAME:
                 return theme.colour("warning")
+        if key == "sync" and row.outcome == "missed":
+            return theme.colour("danger")
         if key == "strength" and row.strength == "review":
             return theme.colour("warning")
         return None

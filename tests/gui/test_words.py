@@ -81,3 +81,26 @@ def test_the_rule_code_is_an_optional_column(qtbot, window):
     assert window.model.data(window.model.index(row, code)) == window.model.row_data(row).rec_rule
     qtbot.wait(20)
     assert not window.table.horizontalScrollBar().isVisible()  # still fits 1024 pixels
+
+
+def test_the_sync_column_and_the_status_bar_say_what_apollos_sync_will_do(qtbot, window):
+    """Issue: the list shows Apollo's direction only while its sync is still due to act, a
+    distinct mark where it missed its chance, and the status bar counts both."""
+    from core import labels
+    from gui.pair_model import COLUMN_KEYS
+
+    qtbot.waitUntil(lambda: window.model.rowCount() > 0 and bool(window.counts))
+    column = COLUMN_KEYS.index("sync")
+    seen = {}
+    for row in range(min(window.model.rowCount(), 200)):
+        data = window.model.row_data(row)
+        if data is None:
+            continue
+        seen.setdefault(data.outcome, window.model.index(row, column).data())
+        assert window.model.index(row, column).data() == labels.sync_glyph(
+            data.native_winner, data.outcome)
+    assert seen.get("missed") == labels.MISSED_GLYPH
+    assert seen.get("pending") in ("←", "→")
+    text = window.counts_label.text()
+    assert (f"Apollo's sync will act on {window.counts['pending']:,}, missed "
+            f"{window.counts['missed']:,}") in text
