@@ -367,8 +367,8 @@ class MainWindow(QMainWindow):
             parts.append(f"{c.get('attention', 0):,} need attention: {c.get('open', 0):,} open, "
                          f"{c.get('chosen', 0):,} chosen, {c.get('failed', 0):,} failed, "
                          f"{c.get('conflict', 0):,} conflicts")
-            parts.append(f"Apollo's sync will act on {c.get('pending', 0):,}, missed "
-                         f"{c.get('missed', 0):,}")
+            parts.append(f"Apollo's sync: {c.get('pending', 0):,} pending, "
+                         f"{c.get('missed', 0):,} missed")
             parts.append(f"{c.get('skipped', 0):,} skipped · {c.get('in_sync', 0):,} in sync · "
                          f"{c.get('pairs', 0):,} pairs")
         self.counts_label.setText("   ·   ".join(parts))

@@ -21,7 +21,7 @@ _Flag = QItemSelectionModel.SelectionFlag
 _Action = QAbstractItemView.CursorAction
 # Columns of a fixed width (in average characters), and how the rest of the width is shared:
 # the addresses first, since a cut address is the one thing the user cannot guess.
-_FIXED = {"direction": 4, "sync": 4, "rule": 22, "strength": 9, "status": 9, "rule_code": 18}
+_FIXED = {"direction": 4, "sync": 6, "rule": 22, "strength": 9, "status": 9, "rule_code": 18}
 _SHARES = {"name": 2, "company": 2, "apollo_email": 3, "sf_email": 3}
 
 

@@ -102,5 +102,5 @@ def test_the_sync_column_and_the_status_bar_say_what_apollos_sync_will_do(qtbot,
     assert seen.get("missed") == labels.MISSED_GLYPH
     assert seen.get("pending") in ("←", "→")
     text = window.counts_label.text()
-    assert (f"Apollo's sync will act on {window.counts['pending']:,}, missed "
-            f"{window.counts['missed']:,}") in text
+    assert (f"Apollo's sync: {window.counts['pending']:,} pending, "
+            f"{window.counts['missed']:,} missed") in text
