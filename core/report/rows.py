@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core import emails
+from core import __version__, emails
 from core.labels import (
     MISSED_CAUSE_LABELS,
     OUTCOME_LABELS,
@@ -219,7 +219,7 @@ def conflict_report(cache, query: PairQuery, *, instance_url: str = "",
                     list(CONFLICT_COLUMNS), [], total,
                     about=[("Pairs", describe_query(query)),
                            ("Generated", _minute(datetime.now(UTC)) + " UTC"),
-                           ("Rows", f"{total:,}")])
+                           ("Rows", f"{total:,}"), ("Concord", __version__)])
 
     def rows() -> Iterator[list[str]]:
         tally = report.tally

@@ -7,6 +7,7 @@ its kind, status, times, API calls and its summary flattened to ``key: value`` t
 
 from __future__ import annotations
 
+from core import __version__
 from core.report.rows import Column, Report
 from core.store import runs
 
@@ -42,4 +43,4 @@ def runs_report(cache, run_id: int | None = None, limit: int = 1000) -> Report:
              "; ".join(flatten(r.api_calls)), "; ".join(flatten(r.summary))] for r in found]
     what = f"run {run_id}" if run_id is not None else f"the latest {len(rows):,} runs"
     return Report("runs", "Concord runs", list(RUN_COLUMNS), rows, len(rows),
-                  about=[("Runs", what), ("Rows", f"{len(rows):,}")])
+                  about=[("Runs", what), ("Rows", f"{len(rows):,}"), ("Concord", __version__)])

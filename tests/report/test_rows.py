@@ -214,3 +214,12 @@ def test_the_sync_outcome_and_due_time_are_reported_when_the_cache_has_them(tmp_
     assert after["a1"][report.index("due")] == "2026-03-01 09:30"
     assert after["a2"][report.index("outcome")] == (
         "Missed by Apollo's sync: another Salesforce record holds the same address")
+
+
+def test_every_report_says_which_concord_wrote_it(tmp_path):
+    from core import __version__
+    from core.report.runs import runs_report
+
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        for report in (conflict_report(cache, PairQuery(view="differing")), runs_report(cache)):
+            assert ("Concord", __version__) in report.about
