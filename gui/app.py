@@ -149,9 +149,16 @@ def run_demo(records: int = DEMO_RECORDS, seed: int = DEMO_SEED,
     return result["code"] or code
 
 
+SCREENSHOT_SIZE = (1280, 800)
+
+
 def _screenshot_when_ready(app, window: MainWindow, path: str, result: dict) -> None:
     """Once the list has settled, select a conflict, wait for its panel, grab and quit."""
     state = {"done": False}
+    if app.platformName() == "offscreen":
+        # The offscreen platform's screen is a small square; a picture is taken at the size
+        # of a laptop's window instead (a real display keeps the size fitted to its screen).
+        window.resize(*SCREENSHOT_SIZE)
 
     def pick():
         def interesting(row):
