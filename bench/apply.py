@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import tempfile
 import time
@@ -43,9 +42,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="concord-bench-apply-") as tmp:
         workdir = Path(tmp)
-        process, info, build = start_server(args.records, args.seed, workdir)
-        try:
-            sf, apollo = sources(info)
+        with start_server(args.records, args.seed, workdir) as server:
+            build = server.start_seconds
+            sf, apollo = sources(server.info())
             with Cache(workdir / "cache.sqlite") as cache:
                 started = time.monotonic()
                 pull_all(cache, sf, apollo)
@@ -68,9 +67,6 @@ def main() -> None:
                 seconds = time.monotonic() - started
                 calls = {"salesforce": sf.api_calls - sf_before,
                          "apollo": apollo.api_calls - apollo_before}
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
     to_sf, to_apollo = chosen.count("salesforce"), chosen.count("apollo")
     print(json.dumps({
         "bench": "apply", "records": args.records, "writes": len(chosen.writes),
