@@ -39,8 +39,10 @@ HIT_BATCH = 4096  # matches looked up for a first page in link order
 ATTENTION = "attention"
 DIFFERING = "differing"
 EVERYTHING = "all"
-VIEWS = (ATTENTION, DIFFERING, *STATUS_LABELS, EVERYTHING)
-VIEW_LABELS = {ATTENTION: "Needs attention", DIFFERING: "All differing pairs", **STATUS_LABELS,
+MISSED = "missed"  # the pairs Apollo's sync had its chance at and did not act on
+VIEWS = (ATTENTION, DIFFERING, MISSED, *STATUS_LABELS, EVERYTHING)
+VIEW_LABELS = {ATTENTION: "Needs attention", DIFFERING: "All differing pairs",
+               MISSED: "Missed by Apollo's sync", **STATUS_LABELS,
                EVERYTHING: "Every pair (in sync too)"}
 STRENGTHS = ("strong", "medium", "review", "none")
 RULES = rules.ALL_RULES
@@ -142,6 +144,8 @@ def selection_sql(query: PairQuery, *, use_hits: bool) -> tuple[str, list]:
     if query.view == ATTENTION:
         conds.append(f"{x}.status IN ({', '.join('?' * len(ATTENTION_STATUSES))})")
         params.extend(ATTENTION_STATUSES)
+    elif query.view == MISSED:
+        conds.append(f"{x}.outcome = 'missed'")
     elif query.view not in (DIFFERING, EVERYTHING):
         conds.append(f"{x}.status = ?")
         params.append(query.view)

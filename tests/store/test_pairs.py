@@ -73,3 +73,14 @@ def test_an_unknown_outcome_is_refused():
 ])
 def test_the_sync_column_shows_a_direction_only_while_the_sync_will_act(winner, outcome, glyph):
     assert sync_glyph(winner, outcome) == glyph
+
+
+def test_the_missed_view_lists_the_pairs_apollos_sync_missed(reader):
+    from core.store.pairs import MISSED, VIEW_LABELS
+
+    reader, cache = reader
+    rows = every_row(reader, PairQuery(view=MISSED))
+    expected = {r[0] for r in cache.conn.execute(
+        "SELECT link_id FROM decisions WHERE outcome = 'missed'")}
+    assert expected and {row.link_id for row in rows} == expected
+    assert VIEW_LABELS[MISSED] == "Missed by Apollo's sync"
