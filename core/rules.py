@@ -436,7 +436,7 @@ def _how_they_differ(a: str, b: str) -> str:
     """What separates two spellings of one address (their comparison keys are equal)."""
     a_text, b_text = emails.clean(a), emails.clean(b)
     if a_text.lower() == b_text.lower():
-        return "case" if a.strip() != b.strip() or a_text != b_text else "spaces or wrapping"
+        return "case" if a_text != b_text else "spaces or wrapping"
     return "how the domain is written (Unicode or its ASCII form)"
 
 

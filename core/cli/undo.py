@@ -8,7 +8,6 @@ from core.cli.errors import RemoteProblem, UsageError
 from core.cli.pull import redacted_logging
 from core.cli.target import connection_from_args
 from core.sources.errors import SourceError
-from core.sync.apply import resume
 from core.sync.undo import UndoRefused, undo
 
 
@@ -29,11 +28,9 @@ def run_undo(args) -> int:
         connection = connection_from_args(args)
         sources = both_sources(args, connection, "undo")
         with connection.open_cache() as cache:
-            out_dir = cache.path.parent / "runs"
             try:
-                resume(cache, sources.salesforce, sources.apollo, out_dir=out_dir)
                 summary = undo(cache, sources.salesforce, sources.apollo, args.run_id,
-                               out_dir=out_dir)
+                               out_dir=cache.path.parent / "runs")
             except UndoRefused as exc:
                 raise UsageError(exc.text) from None
             except SourceError as exc:

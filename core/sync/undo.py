@@ -20,7 +20,7 @@ from pathlib import Path
 from core import emails
 from core.model import UserMessage
 from core.sync import journal
-from core.sync.apply import ApplySummary, apply_plan
+from core.sync.apply import ApplySummary, apply_plan, resume
 from core.sync.plan import PlannedWrite, WritePlan
 
 UNDO_RULE = "UNDO"
@@ -93,7 +93,9 @@ def _reverse(e, keys: set[str], why: str, also_old: tuple[str, ...] = ()) -> Pla
 
 def undo(cache, salesforce, apollo, run_id: int, *, out_dir: Path | None = None,
          progress=None, cancel=None) -> ApplySummary:
-    """Reverse run ``run_id``'s writes on both systems (checked like any write)."""
+    """Reverse run ``run_id``'s writes on both systems (checked like any write). A run a
+    crash left open is finished first, so the undo sees every write it made."""
+    resume(cache, salesforce, apollo, out_dir=out_dir, progress=progress)
     the_plan, undoes = undo_plan(cache, run_id)
     if not the_plan.writes:
         raise UndoRefused("Nothing to undo", f"Run {run_id} wrote nothing that is not already "

@@ -298,6 +298,7 @@ def test_every_basis_has_a_strength():
     ("Jo@Acme.com", "jo@acme.com", "differing only in case"),
     ("jo@bücher.example", "jo@xn--bcher-kva.example", "differing only in how the domain is written"),
     (" jo@acme.com", "jo@acme.com", "differing only in spaces or wrapping"),
+    ("Jo <jo@acme.com>", "jo@acme.com", "differing only in spaces or wrapping"),
 ])
 def test_an_agreeing_pair_says_what_separates_the_two_spellings(apollo_email, sf_email, says):
     reason = rules.same_decision(apollo_email, sf_email).recommendation.reason
